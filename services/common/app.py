@@ -1,0 +1,81 @@
+"""The FastAPI app every model service builds: lifespan loading, middleware, errors, health.
+
+Models load in a worker thread after startup, so `/healthz` answers at once and `/readyz` says 503 until
+the engine is on `app.state.engine`. A loader that fails leaves the service up and not ready, with the
+reason in `/readyz`, instead of a crash loop that hides it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI
+
+from services.common.bodylimit import BodySizeLimitMiddleware
+from services.common.concurrency import InflightLimiter
+from services.common.errors import install_error_handlers
+from services.common.health import router as health_router
+from services.common.logging import RequestIdMiddleware, configure_logging
+from services.common.settings import BaseServiceSettings
+
+log = logging.getLogger(__name__)
+
+# JSON carries images as base64 (4/3 of their size) plus a little text.
+_JSON_OVERHEAD_BYTES = 64 * 1024
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: BaseServiceSettings,
+    load: Callable[[], Any],
+    describe: Callable[[Any], dict[str, Any]],
+    routers: Iterable[APIRouter],
+    version: str = "0.1.0",
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        configure_logging(settings.log_level, name)
+        state = app.state
+        state.ready, state.engine, state.load_error = False, None, None
+
+        async def load_engine() -> None:
+            try:
+                state.engine = await anyio.to_thread.run_sync(load)
+                state.ready = True
+                log.info("%s ready: %s", name, describe(state.engine))
+            except Exception as exc:  # the reason is served by /readyz
+                log.exception("%s failed to load", name)
+                state.load_error = f"{exc.__class__.__name__}: {exc}"
+
+        loading = asyncio.create_task(load_engine())
+        try:
+            yield
+        finally:
+            loading.cancel()
+            close = getattr(state.engine, "close", None)
+            if close:
+                close()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.limiter = InflightLimiter(settings.max_inflight)
+    app.state.ready = False
+    app.state.describe = lambda: describe(app.state.engine)
+    install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_upload_bytes * 4 // 3 + _JSON_OVERHEAD_BYTES,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+    return app

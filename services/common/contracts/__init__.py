@@ -1,0 +1,1 @@
+"""Wire models, one module per service, used by the service and by its client in the gateway."""

@@ -1,0 +1,41 @@
+"""`/healthz` (the process is alive) and `/readyz` (models and index are loaded; 503 until then)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from services.common.errors import ErrorType, ServiceError, error_responses
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: models are loaded and requests can be served",
+    responses=error_responses(ErrorType.NOT_READY),
+)
+def readyz(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    if getattr(state, "load_error", None):
+        raise ServiceError(ErrorType.NOT_READY, f"loading failed: {state.load_error}")
+    if not getattr(state, "ready", False):
+        raise ServiceError(ErrorType.NOT_READY, "models are still loading")
+    describe = getattr(state, "describe", None)
+    return {"status": "ready", **(describe() if describe else {})}
+
+
+def require_ready(request: Request) -> Any:
+    """Dependency for model routes: the engine on app.state, or 503 while it loads."""
+    state = request.app.state
+    if not getattr(state, "ready", False):
+        raise ServiceError(
+            ErrorType.NOT_READY, "models are still loading", headers={"Retry-After": "5"}
+        )
+    return state.engine

@@ -1,0 +1,34 @@
+"""Settings every service shares. Each service subclasses this with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLimits
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto picks CUDA when available"
+    )
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="auto: float16 on CUDA, float32 on CPU"
+    )
+    torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (CPU)")
+    max_upload_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024)
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=64 * 64)
+    max_inflight: int = Field(
+        4, ge=1, description="model calls running or waiting; past this the service answers 429"
+    )
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(max_bytes=self.max_upload_bytes, max_pixels=self.max_image_pixels)

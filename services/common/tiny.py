@@ -1,0 +1,306 @@
+"""Tiny random models of the production classes, built offline in well under a second.
+
+`batik models tiny --out DIR` writes DIR/clip, DIR/blip2 and DIR/sd. Tests, CI and the offline demo load
+them through the same `from_pretrained` code as the real checkpoints, so every code path between the HTTP
+handler and the model is exercised without a download. The weights are random: outputs are meaningless,
+but shapes, dtypes, tokenisation, seeding and the pipelines' control flow are the real ones.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+# Words the tiny tokenizers know as whole tokens; everything else falls back to byte symbols.
+VOCABULARY_WORDS = (
+    "a an and of the in on with for to is are that this as by from at or its it which "
+    "batik nitik motif pattern patterns dotted dots geometric flower flowers floral petal petals "
+    "sekar kawung ceplok truntum jagad ornament symbol meaning symmetric square squares diamond "
+    "circle circles grid tile tiles brown white black blue cream indigo sogan traditional "
+    "yogyakarta javanese cloth design designs motifs leaves leaf star stars cross lines line "
+    "bunga warna coklat putih hitam biru dan yang dengan pola titik"
+).split()
+
+
+@lru_cache(maxsize=1)
+def _byte_symbols() -> tuple[str, ...]:
+    """GPT-2's reversible byte-to-unicode table: 256 printable symbols, in byte order."""
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    codes = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            codes.append(256 + extra)
+            extra += 1
+    table = dict(zip(printable, codes, strict=True))
+    return tuple(chr(table[b]) for b in range(256))
+
+
+def _word_merges(symbols: list[str]) -> list[tuple[str, str]]:
+    """Left-to-right merges that assemble `symbols` into one token."""
+    merges = []
+    current = symbols[0]
+    for symbol in symbols[1:]:
+        merges.append((current, symbol))
+        current += symbol
+    return merges
+
+
+def _bpe_tables(
+    words: list[list[str]], base_vocab: list[str]
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    vocab: dict[str, int] = {}
+    for token in base_vocab:
+        vocab.setdefault(token, len(vocab))
+    merges: list[tuple[str, str]] = []
+    for symbols in words:
+        for left, right in _word_merges(symbols):
+            if (left, right) not in merges:
+                merges.append((left, right))
+                vocab.setdefault(left + right, len(vocab))
+    return vocab, merges
+
+
+def _write_bpe(out: Path, vocab: dict[str, int], merges: list[tuple[str, str]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    lines = ["#version: 0.2"] + [f"{a} {b}" for a, b in merges]
+    (out / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_clip_tokenizer(out: Path) -> None:
+    """CLIP's BPE format: byte symbols, the same with `</w>`, merges, then the two special tokens."""
+    from transformers import CLIPTokenizer
+
+    symbols = list(_byte_symbols())
+    base = symbols + [s + "</w>" for s in symbols]
+    words = [list(w[:-1]) + [w[-1] + "</w>"] for w in VOCABULARY_WORDS if len(w) > 1]
+    vocab, merges = _bpe_tables(words, base)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    staging = out / "_bpe"
+    _write_bpe(staging, vocab, merges)
+    tokenizer = CLIPTokenizer.from_pretrained(
+        str(staging), model_max_length=77, pad_token="<|endoftext|>"
+    )
+    tokenizer.save_pretrained(str(out))
+    for name in ("vocab.json", "merges.txt"):
+        (staging / name).unlink()
+    staging.rmdir()
+
+
+def write_opt_tokenizer(out: Path) -> None:
+    """OPT's GPT-2 BPE format: four special tokens first, byte symbols, merges with `Ġ` variants."""
+    from transformers import GPT2Tokenizer
+
+    symbols = list(_byte_symbols())
+    space = symbols[ord(" ")]  # "Ġ"
+    base = ["<s>", "<pad>", "</s>", "<unk>", *symbols]
+    words = [list(w) for w in VOCABULARY_WORDS if len(w) > 1]
+    words += [[space, *w] for w in VOCABULARY_WORDS]
+    vocab, merges = _bpe_tables(words, base)
+    staging = out / "_bpe"
+    _write_bpe(staging, vocab, merges)
+    tokenizer = GPT2Tokenizer.from_pretrained(
+        str(staging),
+        bos_token="</s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        add_bos_token=True,
+    )
+    tokenizer.save_pretrained(str(out))
+    for name in ("vocab.json", "merges.txt"):
+        (staging / name).unlink()
+    staging.rmdir()
+
+
+def _seed(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def build_tiny_clip(out: Path, seed: int = 0) -> Path:
+    from transformers import (
+        CLIPConfig,
+        CLIPImageProcessorPil,
+        CLIPModel,
+        CLIPProcessor,
+        CLIPTokenizer,
+    )
+
+    write_clip_tokenizer(out)
+    tokenizer = CLIPTokenizer.from_pretrained(str(out))
+    config = CLIPConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        ),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=64,
+            patch_size=32,
+        ),
+        projection_dim=16,
+    )
+    _seed(seed)
+    CLIPModel(config).save_pretrained(str(out))
+    processor = CLIPProcessor(
+        image_processor=CLIPImageProcessorPil(
+            size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}
+        ),
+        tokenizer=tokenizer,
+    )
+    processor.save_pretrained(str(out))
+    return out
+
+
+def build_tiny_blip2(out: Path, seed: int = 0) -> Path:
+    from transformers import (
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2Processor,
+        BlipImageProcessorPil,
+        GPT2Tokenizer,
+    )
+
+    write_opt_tokenizer(out)
+    tokenizer = GPT2Tokenizer.from_pretrained(str(out))
+    # The processor adds the `<image>` token, so it is built before the config reads its id.
+    processor = Blip2Processor(
+        image_processor=BlipImageProcessorPil(size={"height": 64, "width": 64}),
+        tokenizer=tokenizer,
+        num_query_tokens=4,
+    )
+    tokenizer = processor.tokenizer
+    image_token_id = tokenizer.convert_tokens_to_ids("<image>")
+    config = Blip2Config(
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=64,
+            patch_size=16,
+        ),
+        qformer_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            vocab_size=100,
+            max_position_embeddings=64,
+            cross_attention_frequency=1,
+        ),
+        text_config=dict(
+            model_type="opt",
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            word_embed_proj_dim=32,
+            ffn_dim=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=128,
+            bos_token_id=2,
+            eos_token_id=2,
+            pad_token_id=1,
+        ),
+        num_query_tokens=4,
+        image_token_index=image_token_id,
+    )
+    _seed(seed)
+    Blip2ForConditionalGeneration(config).save_pretrained(str(out))
+    processor.save_pretrained(str(out))
+    return out
+
+
+def build_tiny_sd(out: Path, seed: int = 0) -> Path:
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionImg2ImgPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    write_clip_tokenizer(out / "tokenizer")
+    tokenizer = CLIPTokenizer.from_pretrained(str(out / "tokenizer"))
+    _seed(seed)
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8, 16, 16),
+        layers_per_block=1,
+        norm_num_groups=4,
+        latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+    )
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        norm_num_groups=4,
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipeline = StableDiffusionImg2ImgPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipeline.save_pretrained(str(out))
+    return out
+
+
+def build_tiny_models(out: Path, seed: int = 0) -> dict[str, Path]:
+    """Write all three tiny models under `out`; returns their directories by role."""
+    out = Path(out)
+    return {
+        "clip": build_tiny_clip(out / "clip", seed),
+        "blip2": build_tiny_blip2(out / "blip2", seed),
+        "sd": build_tiny_sd(out / "sd", seed),
+    }

@@ -1,0 +1,45 @@
+"""Retrieval service: CLIP ViT-B/32 embeddings + a FAISS index of Batik Nitik motifs (port 8001)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from services.common.app import create_service_app
+from services.common.models import configure_torch
+from services.retrieval.api import router
+from services.retrieval.config import RetrievalSettings
+from services.retrieval.engine import RetrievalEngine
+
+
+def default_loader(settings: RetrievalSettings) -> RetrievalEngine:
+    configure_torch(settings.torch_threads)
+    return RetrievalEngine.load(
+        settings.model,
+        settings.index_dir,
+        device=settings.device,
+        dtype=settings.dtype,
+        batch_size=settings.batch_size,
+    )
+
+
+def create_app(
+    settings: RetrievalSettings | None = None,
+    loader: Callable[[RetrievalSettings], RetrievalEngine] | None = None,
+) -> FastAPI:
+    settings = settings or RetrievalSettings()
+    load = loader or default_loader
+    return create_service_app(
+        name="retrieval",
+        title="Batik Nitik retrieval",
+        description="Text-to-image and image-to-image search over Batik Nitik motifs with CLIP "
+        "ViT-B/32 and FAISS. Scores are cosine similarities.",
+        settings=settings,
+        load=lambda: load(settings),
+        describe=lambda engine: engine.describe(),
+        routers=[router],
+    )
+
+
+app = create_app()

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import BaseServiceSettings
+
+DEFAULT_CLIP = "openai/clip-vit-base-patch32"
+
+
+class RetrievalSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="RETRIEVAL_", extra="ignore", env_ignore_empty=True)
+
+    port: int = 8001
+    model: str = Field(DEFAULT_CLIP, description="CLIP model: hub id or local directory")
+    index_dir: str = Field("data/index", description="Index directory written by `batik ingest`")
+    batch_size: int = Field(32, ge=1, le=512, description="Embedding batch size")
+    max_inflight: int = 8
