@@ -64,8 +64,12 @@ class Blip2Captioner:
         self._lock = threading.Lock()
         self._torch = torch
 
-    def caption(self, image: Image.Image, prompt: str | None = None, max_new_tokens: int = 40) -> str:
-        inputs = self.processor(images=image, text=prompt or "", return_tensors="pt").to(self.device)
+    def caption(
+        self, image: Image.Image, prompt: str | None = None, max_new_tokens: int = 40
+    ) -> str:
+        inputs = self.processor(images=image, text=prompt or "", return_tensors="pt").to(
+            self.device
+        )
         inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
         prompt_length = inputs["input_ids"].shape[1]
         with self._lock, self._torch.inference_mode():

@@ -60,9 +60,8 @@ def create_service_app(
             yield
         finally:
             loading.cancel()
-            close = getattr(state.engine, "close", None)
-            if close:
-                close()
+            if hasattr(state.engine, "aclose"):
+                await state.engine.aclose()
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.settings = settings

@@ -90,10 +90,11 @@ def error_responses(*types: ErrorType) -> dict[int | str, dict[str, Any]]:
 def _format_validation(errors: list[dict[str, Any]]) -> str:
     parts = []
     for err in errors[:5]:
+        if err.get("type") == "json_invalid":
+            parts.append("request body is not valid JSON")
+            continue
         location = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
         message = err.get("msg", "invalid value")
-        if err.get("type") == "json_invalid":
-            message = "request body is not valid JSON"
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"
 
@@ -126,4 +127,6 @@ def install_error_handlers(app: Any) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request, exc: Exception):
         log.exception("unhandled error", exc_info=exc)
-        return respond(ErrorType.INTERNAL, "internal error; see the service log for this request id")
+        return respond(
+            ErrorType.INTERNAL, "internal error; see the service log for this request id"
+        )

@@ -42,6 +42,8 @@ def configure_logging(level: str = "INFO", service: str = "batik") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # One access line per request is ours; httpx's per-call INFO lines would double it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class RequestIdMiddleware:

@@ -13,14 +13,92 @@ from functools import lru_cache
 from pathlib import Path
 
 # Words the tiny tokenizers know as whole tokens; everything else falls back to byte symbols.
-VOCABULARY_WORDS = (
-    "a an and of the in on with for to is are that this as by from at or its it which "
-    "batik nitik motif pattern patterns dotted dots geometric flower flowers floral petal petals "
-    "sekar kawung ceplok truntum jagad ornament symbol meaning symmetric square squares diamond "
-    "circle circles grid tile tiles brown white black blue cream indigo sogan traditional "
-    "yogyakarta javanese cloth design designs motifs leaves leaf star stars cross lines line "
-    "bunga warna coklat putih hitam biru dan yang dengan pola titik"
-).split()
+VOCABULARY_WORDS = [
+    "a",
+    "an",
+    "and",
+    "of",
+    "the",
+    "in",
+    "on",
+    "with",
+    "for",
+    "to",
+    "is",
+    "are",
+    "that",
+    "this",
+    "as",
+    "by",
+    "from",
+    "at",
+    "or",
+    "its",
+    "it",
+    "which",
+    "batik",
+    "nitik",
+    "motif",
+    "pattern",
+    "patterns",
+    "dotted",
+    "dots",
+    "geometric",
+    "flower",
+    "flowers",
+    "floral",
+    "petal",
+    "petals",
+    "sekar",
+    "kawung",
+    "ceplok",
+    "truntum",
+    "jagad",
+    "ornament",
+    "symbol",
+    "meaning",
+    "symmetric",
+    "square",
+    "squares",
+    "diamond",
+    "circle",
+    "circles",
+    "grid",
+    "tile",
+    "tiles",
+    "brown",
+    "white",
+    "black",
+    "blue",
+    "cream",
+    "indigo",
+    "sogan",
+    "traditional",
+    "yogyakarta",
+    "javanese",
+    "cloth",
+    "design",
+    "designs",
+    "motifs",
+    "leaves",
+    "leaf",
+    "star",
+    "stars",
+    "cross",
+    "lines",
+    "line",
+    "bunga",
+    "warna",
+    "coklat",
+    "putih",
+    "hitam",
+    "biru",
+    "dan",
+    "yang",
+    "dengan",
+    "pola",
+    "titik",
+]
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +158,7 @@ def write_clip_tokenizer(out: Path) -> None:
 
     symbols = list(_byte_symbols())
     base = symbols + [s + "</w>" for s in symbols]
-    words = [list(w[:-1]) + [w[-1] + "</w>"] for w in VOCABULARY_WORDS if len(w) > 1]
+    words = [[*list(w[:-1]), w[-1] + "</w>"] for w in VOCABULARY_WORDS if len(w) > 1]
     vocab, merges = _bpe_tables(words, base)
     vocab["<|startoftext|>"] = len(vocab)
     vocab["<|endoftext|>"] = len(vocab)

@@ -26,7 +26,11 @@ async def generate(
     body: GenerateRequest, request: Request, engine: SdGenerator = Depends(require_ready)
 ) -> GenerateResponse:
     limits = request.app.state.settings.image_limits
-    init = decode_image(body.init_image, limits=limits, field="init_image") if body.init_image else None
+    init = (
+        decode_image(body.init_image, limits=limits, field="init_image")
+        if body.init_image
+        else None
+    )
     result = await request.app.state.limiter.run(engine.generate, body, init)
     return GenerateResponse(
         images=[png_base64(image) for image in result.images],

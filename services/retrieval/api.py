@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
@@ -10,6 +8,7 @@ from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.images import decode_image
 from services.retrieval.engine import RetrievalEngine
+from services.retrieval.index import IMAGE_SIZES
 
 router = APIRouter(prefix="/v1", tags=["retrieval"])
 
@@ -46,9 +45,11 @@ async def search(
 )
 def get_image(
     item_id: int,
-    size: Literal[224, 512] = Query(512, description="224 (CLIP input) or 512 (SD input)"),
+    size: int = Query(512, description="224 (CLIP input) or 512 (SD input)"),
     engine: RetrievalEngine = Depends(require_ready),
 ) -> FileResponse:
+    if size not in IMAGE_SIZES:
+        raise ServiceError(ErrorType.VALIDATION, f"size must be one of {list(IMAGE_SIZES)}")
     path = engine.index.image_file(item_id, size)
     if path is None or not path.is_file():
         raise ServiceError(ErrorType.NOT_FOUND, f"no image with id {item_id} in this index")

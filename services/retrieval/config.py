@@ -9,7 +9,9 @@ DEFAULT_CLIP = "openai/clip-vit-base-patch32"
 
 
 class RetrievalSettings(BaseServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="RETRIEVAL_", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RETRIEVAL_", extra="ignore", env_ignore_empty=True
+    )
 
     port: int = 8001
     model: str = Field(DEFAULT_CLIP, description="CLIP model: hub id or local directory")

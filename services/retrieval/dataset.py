@@ -12,6 +12,8 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from services.common.text import sentences
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 _FILE_NAME = re.compile(
     r"^(?P<number>\d+)\s+(?P<name>.+?)\s+(?P<instance>\d+)(?:_rotate_(?P<rotation>\d+))?$"
@@ -19,12 +21,69 @@ _FILE_NAME = re.compile(
 
 # Function words that tell the two languages of a description apart, one paragraph at a time.
 _INDONESIAN_WORDS = set(
-    "yang dan dalam adalah ini itu dengan untuk atau dari di ke tidak bahwa sebagai juga memiliki "
-    "artinya berarti bagi pada oleh agar karena akan dapat sebuah makna merupakan mempunyai".split()
+    [
+        "yang",
+        "dan",
+        "dalam",
+        "adalah",
+        "ini",
+        "itu",
+        "dengan",
+        "untuk",
+        "atau",
+        "dari",
+        "di",
+        "ke",
+        "tidak",
+        "bahwa",
+        "sebagai",
+        "juga",
+        "memiliki",
+        "artinya",
+        "berarti",
+        "bagi",
+        "pada",
+        "oleh",
+        "agar",
+        "karena",
+        "akan",
+        "dapat",
+        "sebuah",
+        "makna",
+        "merupakan",
+        "mempunyai",
+    ]
 )
 _ENGLISH_WORDS = set(
-    "the and of is in to a that this which with for as are was were it its be by an from means "
-    "meaning symbol has have".split()
+    [
+        "the",
+        "and",
+        "of",
+        "is",
+        "in",
+        "to",
+        "a",
+        "that",
+        "this",
+        "which",
+        "with",
+        "for",
+        "as",
+        "are",
+        "was",
+        "were",
+        "it",
+        "its",
+        "be",
+        "by",
+        "an",
+        "from",
+        "means",
+        "meaning",
+        "symbol",
+        "has",
+        "have",
+    ]
 )
 _MEANING_CUES = re.compile(
     r"\b(mean|means|meaning|symbol|symboli[sz]es?|philosoph\w*|hope|message|represents?)\b", re.I
@@ -89,14 +148,8 @@ def split_description(text: str) -> tuple[str, str]:
     The English part starts at the first paragraph with more English than Indonesian function words.
     """
     paragraphs = [p for p in text.replace("\r", "").split("\n") if p.strip()]
-    start = next(
-        (i for i, p in enumerate(paragraphs) if _language_score(p) > 0), len(paragraphs)
-    )
+    start = next((i for i, p in enumerate(paragraphs) if _language_score(p) > 0), len(paragraphs))
     return _clean(" ".join(paragraphs[:start])), _clean(" ".join(paragraphs[start:]))
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z(])", text) if s.strip()]
 
 
 def philosophy_of(description_en: str) -> str:

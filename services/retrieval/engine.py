@@ -31,7 +31,9 @@ class RetrievalEngine:
         """Unit vector for the query; with both inputs, the normalised weighted sum."""
         parts = []
         if text is not None:
-            parts.append((text_weight if image is not None else 1.0, self.encoder.embed_texts([text])))
+            parts.append(
+                (text_weight if image is not None else 1.0, self.encoder.embed_texts([text]))
+            )
         if image is not None:
             weight = 1.0 - text_weight if text is not None else 1.0
             parts.append((weight, self.encoder.embed_images([image])))
@@ -68,7 +70,9 @@ class RetrievalEngine:
         return SearchResponse(hits=hits, index=self.info())
 
     def info(self) -> IndexInfo:
-        return IndexInfo(version=self.index.version, size=self.index.size, model=self.encoder.source)
+        return IndexInfo(
+            version=self.index.version, size=self.index.size, model=self.encoder.source
+        )
 
     def describe(self) -> dict:
         return {

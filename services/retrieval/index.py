@@ -95,7 +95,9 @@ class IndexWriter:
             for item in items:
                 handle.write(json.dumps(asdict(item), ensure_ascii=False) + "\n")
         (self.staging / MOTIFS_FILE).write_text(
-            json.dumps({str(k): v for k, v in sorted(motifs.items())}, ensure_ascii=False, indent=1),
+            json.dumps(
+                {str(k): v for k, v in sorted(motifs.items())}, ensure_ascii=False, indent=1
+            ),
             encoding="utf-8",
         )
         checksums = {name: _sha256(self.staging / name) for name in _CHECKSUMMED}
@@ -150,7 +152,9 @@ class MotifIndex:
             )
         self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         if self.manifest.get("format") != FORMAT_VERSION:
-            raise IndexError_(f"{self.root}: unsupported index format {self.manifest.get('format')}")
+            raise IndexError_(
+                f"{self.root}: unsupported index format {self.manifest.get('format')}"
+            )
         for name, expected in self.manifest["checksums"].items():
             if _sha256(self.root / name) != expected:
                 raise IndexError_(f"{self.root}/{name} does not match its manifest checksum")

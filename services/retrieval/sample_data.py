@@ -16,26 +16,56 @@ IMAGES_DIR_NAME = "Images"
 
 # (number, workbook name, file-name spelling, geometry, Indonesian text, English text)
 SAMPLE_MOTIFS = [
-    (1, "Sekar Kemuning", "Sekar Kemuning", "flower",
-     "Motif bunga kemuning dari titik-titik yang melambangkan keseimbangan pikiran dan rasa.",
-     "A kemuning flower drawn in dots. It symbolizes the balance between thought and feeling."),
-    (2, "Ceplok Liring", "Sekar Liring", "diamond",
-     "Ceplok liring adalah pola belah ketupat yang mengingatkan agar tidak meremehkan sesuatu.",
-     "Ceplok liring is a diamond lattice. Its meaning is a reminder never to take anything "
-     "for granted."),
-    (3, "Kawung Nitik", "Kawung Nitik", "kawung",
-     "Kawung nitik tersusun dari empat lingkaran yang melambangkan kesucian dan keadilan.",
-     "Kawung nitik is made of four circles around a centre. It symbolizes purity and justice."),
-    (4, "Cakar Ayam", "Cakar Ayam", "cross",
-     "Cakar ayam adalah simbol semangat mencari rejeki sejak pagi.",
-     "Cakar ayam is a symbol of the spirit of seeking fortune from early morning."),
-    (5, "Truntum", "Truntum", "stars",
-     "Truntum berarti cinta yang tumbuh kembali, bintang-bintang kecil di langit malam.",
-     "Truntum means love that blossoms again, like small stars in the night sky."),
-    (6, "Brendi", "Brendhi", "rings",
-     "Brendi diambil dari lambang dagang tiga koin berjajar.",
-     "Brendi takes its shape from a trade mark of three coins in a row. It is a symbol of "
-     "vitality."),
+    (
+        1,
+        "Sekar Kemuning",
+        "Sekar Kemuning",
+        "flower",
+        "Motif bunga kemuning dari titik-titik yang melambangkan keseimbangan pikiran dan rasa.",
+        "A kemuning flower drawn in dots. It symbolizes the balance between thought and feeling.",
+    ),
+    (
+        2,
+        "Ceplok Liring",
+        "Sekar Liring",
+        "diamond",
+        "Ceplok liring adalah pola belah ketupat yang mengingatkan agar tidak meremehkan sesuatu.",
+        "Ceplok liring is a diamond lattice. Its meaning is a reminder never to take anything "
+        "for granted.",
+    ),
+    (
+        3,
+        "Kawung Nitik",
+        "Kawung Nitik",
+        "kawung",
+        "Kawung nitik tersusun dari empat lingkaran yang melambangkan kesucian dan keadilan.",
+        "Kawung nitik is made of four circles around a centre. It symbolizes purity and justice.",
+    ),
+    (
+        4,
+        "Cakar Ayam",
+        "Cakar Ayam",
+        "cross",
+        "Cakar ayam adalah simbol semangat mencari rejeki sejak pagi.",
+        "Cakar ayam is a symbol of the spirit of seeking fortune from early morning.",
+    ),
+    (
+        5,
+        "Truntum",
+        "Truntum",
+        "stars",
+        "Truntum berarti cinta yang tumbuh kembali, bintang-bintang kecil di langit malam.",
+        "Truntum means love that blossoms again, like small stars in the night sky.",
+    ),
+    (
+        6,
+        "Brendi",
+        "Brendhi",
+        "rings",
+        "Brendi diambil dari lambang dagang tiga koin berjajar.",
+        "Brendi takes its shape from a trade mark of three coins in a row. It is a symbol of "
+        "vitality.",
+    ),
 ]
 
 _PALETTES = [
@@ -92,9 +122,7 @@ def render_tile(geometry: str, instance: int, size: int = 128) -> Image.Image:
     radius = size / 90 * (1.5 + instance * 0.4)
     for x, y in _dot_positions(geometry, size):
         jitter = rng.uniform(-0.5, 0.5)
-        draw.ellipse(
-            (x - radius + jitter, y - radius, x + radius + jitter, y + radius), fill=ink
-        )
+        draw.ellipse((x - radius + jitter, y - radius, x + radius + jitter, y + radius), fill=ink)
     return image
 
 
@@ -111,7 +139,9 @@ def write_sample_dataset(out: Path, instances: int = 2, size: int = 128) -> tupl
             for rotation in (0, 90, 180, 270):
                 suffix = f"_rotate_{rotation}" if rotation else ""
                 rotated = tile.rotate(-rotation) if rotation else tile
-                rotated.save(images_dir / f"{number} {file_name} {instance}{suffix}.jpg", quality=92)
+                rotated.save(
+                    images_dir / f"{number} {file_name} {instance}{suffix}.jpg", quality=92
+                )
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active

@@ -1,0 +1,180 @@
+"""The RAG flow as numbered steps. No FastAPI, httpx or redis here: collaborators come in through the
+constructor, so the flow is the same whatever carries it.
+
+1. cache      answer from the cache when the same request was answered before
+2. retrieve   nearest motifs to the query (text, image or both)
+3. reference  fetch the top reference image (the caption's subject and img2img's start)
+4. caption    describe the init image; on failure go on with metadata facts alone ("captioning")
+5. fuse       query + motif + caption + facts -> one prompt within SD's 77 tokens
+6. generate   img2img from the reference or the query image, or txt2img
+7. store      cache the answer (never a degraded one)
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
+from typing import Any
+
+from services.common.contracts.captioning import CaptionRequest
+from services.common.contracts.gateway import (
+    CacheInfo,
+    Caption,
+    FusedPrompt,
+    RagRequest,
+    RagResponse,
+)
+from services.common.contracts.generation import GenerateRequest
+from services.common.contracts.retrieval import SearchRequest
+from services.common.errors import ServiceError
+from services.common.text import sentences
+
+log = logging.getLogger(__name__)
+
+Fuse = Callable[..., FusedPrompt]
+
+
+class RagOrchestrator:
+    def __init__(
+        self,
+        *,
+        retrieval: Any,
+        captioning: Any,
+        generation: Any,
+        cache: Any,
+        fuse: Fuse,
+        versions: Callable[[], Awaitable[dict[str, str]]],
+        key_of: Callable[[dict[str, Any], str | None, dict[str, str]], str],
+        generation_size: int = 512,
+        caption_prompt: str | None = None,
+        max_facts: int = 3,
+    ) -> None:
+        self.retrieval = retrieval
+        self.captioning = captioning
+        self.generation = generation
+        self.cache = cache
+        self.fuse = fuse
+        self.versions = versions
+        self.key_of = key_of
+        self.generation_size = generation_size
+        self.caption_prompt = caption_prompt
+        self.max_facts = max_facts
+
+    async def run(self, request: RagRequest, image_sha256: str | None) -> RagResponse:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+
+        @contextmanager
+        def timed(stage: str):
+            t0 = time.perf_counter()
+            try:
+                yield
+            finally:
+                timings[stage] = round((time.perf_counter() - t0) * 1000, 2)
+
+        # A request without a seed gets one now, so its answer is reproducible and cacheable.
+        if request.generate and request.seed is None:
+            request = request.model_copy(update={"seed": secrets.randbelow(2**32)})
+        seed = request.seed if request.generate else None
+
+        # 1. cache
+        with timed("cache"):
+            versions = await self.versions()
+            key = self.key_of(request.model_dump(), image_sha256, versions)
+            cached = await self.cache.get(key)
+        if cached is not None:
+            answer = RagResponse.model_validate(cached)
+            timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+            return answer.model_copy(
+                update={"cache": CacheInfo(hit=True, key=key), "timings_ms": timings}
+            )
+
+        # 2. retrieve
+        with timed("retrieval"):
+            found = await self.retrieval.search(
+                SearchRequest(text=request.text, image=request.image, top_k=request.top_k)
+            )
+        references = found.hits
+        top = references[0] if references else None
+
+        # 3. reference image
+        reference_b64 = None
+        if top is not None and request.init_source != "query":
+            with timed("reference"):
+                raw = await self.retrieval.image(top.id, size=512)
+                reference_b64 = base64.b64encode(raw).decode("ascii")
+
+        # 4. caption the image generation starts from (the top reference unless the query is)
+        degraded: list[str] = []
+        captions: list[Caption] = []
+        subject, subject_id = (
+            (request.image, None)
+            if request.init_source == "query"
+            else (reference_b64, top.id if top else None)
+        )
+        if subject is not None:
+            with timed("captioning"):
+                try:
+                    answer = await self.captioning.caption(
+                        CaptionRequest(image=subject, prompt=self.caption_prompt)
+                    )
+                    if answer.caption:
+                        captions.append(Caption(reference_id=subject_id, text=answer.caption))
+                except ServiceError as exc:
+                    log.warning("captioning degraded: %s", exc.message)
+                    degraded.append("captioning")
+
+        # 5. fuse
+        with timed("fusion"):
+            facts = sentences(top.motif.description_en)[: self.max_facts] if top else []
+            prompt = self.fuse(
+                query=request.text,
+                motif_name=top.motif.name if top else None,
+                captions=[c.text for c in captions],
+                facts=facts,
+            )
+
+        # 6. generate
+        images: list[str] = []
+        mode = None
+        if request.generate:
+            init = {"reference": reference_b64, "query": request.image, "none": None}[
+                request.init_source
+            ]
+            with timed("generation"):
+                generated = await self.generation.generate(
+                    GenerateRequest(
+                        prompt=prompt.text or (request.text or "Batik Nitik motif"),
+                        negative_prompt=request.negative_prompt,
+                        init_image=init,
+                        strength=request.strength,
+                        guidance_scale=request.guidance_scale,
+                        steps=request.steps,
+                        seed=seed,
+                        width=self.generation_size,
+                        height=self.generation_size,
+                    )
+                )
+            images, mode = generated.images, generated.mode
+
+        timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        answer = RagResponse(
+            references=references,
+            captions=captions,
+            prompt=prompt,
+            images=images,
+            seed=seed,
+            mode=mode,
+            timings_ms=timings,
+            cache=CacheInfo(hit=False, key=key),
+            degraded=degraded,
+        )
+
+        # 7. store: a degraded answer would outlive the outage that caused it.
+        if not degraded:
+            await self.cache.set(key, answer.model_dump(mode="json"))
+        return answer

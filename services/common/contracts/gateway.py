@@ -1,0 +1,86 @@
+"""Gateway wire contract: the RAG request and its answer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from services.common.contracts.common import Base64Image, QueryText
+from services.common.contracts.generation import GenerationParams
+from services.common.contracts.retrieval import Hit
+
+MAX_RAG_TOP_K = 20
+Stage = Literal["retrieval", "captioning", "fusion", "generation"]
+
+
+class RagRequest(GenerationParams):
+    text: QueryText | None = Field(None, description="What the user is looking for.")
+    image: Base64Image | None = Field(None, description="A query image (base64).")
+    top_k: int = Field(5, ge=1, le=MAX_RAG_TOP_K, description="References to retrieve.")
+    generate: bool = Field(True, description="False stops after retrieval, captioning and fusion.")
+    init_source: Literal["reference", "query", "none"] = Field(
+        "reference",
+        description="img2img from the top reference, from the query image, or txt2img (none).",
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"text": "sekar bunga", "seed": 7},
+                {"text": "brown flowered batik", "top_k": 3, "strength": 0.7, "steps": 20},
+            ]
+        }
+    }
+
+    @model_validator(mode="after")
+    def _check(self) -> RagRequest:
+        if self.text is None and self.image is None:
+            raise ValueError("give `text`, `image` or both")
+        if self.init_source == "query" and self.image is None:
+            raise ValueError("init_source='query' needs an `image`")
+        if self.generate and self.init_source != "none" and int(self.steps * self.strength) == 0:
+            raise ValueError(
+                f"steps={self.steps} at strength={self.strength} leaves no denoising step "
+                "(int(steps * strength) must be at least 1)"
+            )
+        return self
+
+
+class PromptPart(BaseModel):
+    source: Literal["query", "motif", "caption", "fact"]
+    text: str = Field(description="The part as offered to fusion.")
+    tokens: int = Field(description="Its length under SD's tokenizer.")
+    kept: Literal["full", "partial", "dropped"]
+
+
+class FusedPrompt(BaseModel):
+    text: str
+    parts: list[PromptPart]
+    tokens: int = Field(description="Tokens of `text` including start and end tokens (<= 77).")
+    truncated: bool = Field(description="True when some part was cut or dropped to fit.")
+    cut: list[str] = Field(description="Text that did not fit, per part cut.")
+
+
+class Caption(BaseModel):
+    reference_id: int | None = Field(
+        description="The reference captioned; null for the query image."
+    )
+    text: str
+
+
+class CacheInfo(BaseModel):
+    hit: bool
+    key: str | None = None
+
+
+class RagResponse(BaseModel):
+    references: list[Hit]
+    captions: list[Caption]
+    prompt: FusedPrompt
+    images: list[str] = Field(description="Base64 PNG images.")
+    seed: int | None
+    mode: Literal["img2img", "txt2img"] | None = None
+    timings_ms: dict[str, float]
+    cache: CacheInfo
+    degraded: list[Stage] = Field(description="Stages that failed and were skipped.")

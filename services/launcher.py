@@ -1,0 +1,183 @@
+"""Run the four services as local processes: `batik demo` (tiny models, offline) and `batik up`.
+
+Each service is a real uvicorn process on a loopback port; the launcher polls `/readyz` with a
+deadline, prints where everything is, and stops every child on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = REPO_ROOT / ".cache" / "batik"
+SHARED_SAMPLE = REPO_ROOT.parent / "shared" / "datasets" / "batik-nitik-960-sample"
+SAMPLE_WORKBOOK = "Batik Nitik 960 Metadata - Indonesian English v3.xlsx"
+SAMPLE_IMAGES = "Batik Nitik 960 Images"
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    app: str
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, base_env: dict[str, str], log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = (log_dir / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                self.app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            env={**base_env, **self.env},
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def wait_ready(services: list[ServiceProcess], deadline_s: float) -> None:
+    """Poll every `/readyz` until all answer 200; fail with the reason when one dies or time runs out."""
+    deadline = time.monotonic() + deadline_s
+    pending = {s.name: s for s in services}
+    while pending:
+        for name, service in list(pending.items()):
+            if service.process and service.process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {service.process.returncode}")
+            try:
+                answer = httpx.get(f"{service.url}/readyz", timeout=1.0)
+            except httpx.HTTPError:
+                continue
+            if answer.status_code == 200:
+                del pending[name]
+            elif "loading failed" in answer.text:
+                raise RuntimeError(f"{name} failed to load: {answer.json()['error']['message']}")
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"not ready after {deadline_s:.0f} s: {', '.join(pending)}")
+        time.sleep(0.25)
+
+
+def redis_url_if_running(url: str = "redis://127.0.0.1:6379/0") -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.3).ping()
+    except (redis.RedisError, OSError):
+        return None
+    return url
+
+
+def stack(
+    *,
+    clip: str,
+    blip2: str,
+    sd: str,
+    index_dir: Path,
+    redis_url: str | None,
+    base_port: int = 8000,
+    extra_env: dict[str, str] | None = None,
+) -> list[ServiceProcess]:
+    extra = extra_env or {}
+    return [
+        ServiceProcess(
+            "retrieval",
+            "services.retrieval.app:app",
+            base_port + 1,
+            {"RETRIEVAL_MODEL": clip, "RETRIEVAL_INDEX_DIR": str(index_dir), **extra},
+        ),
+        ServiceProcess(
+            "captioning",
+            "services.captioning.app:app",
+            base_port + 2,
+            {"CAPTIONING_MODEL": blip2, **extra},
+        ),
+        ServiceProcess(
+            "generation",
+            "services.generation.app:app",
+            base_port + 3,
+            {"GENERATION_MODEL": sd, **extra},
+        ),
+        ServiceProcess(
+            "gateway",
+            "gateway.app:app",
+            base_port,
+            {
+                "GATEWAY_RETRIEVAL_URL": f"http://127.0.0.1:{base_port + 1}",
+                "GATEWAY_CAPTIONING_URL": f"http://127.0.0.1:{base_port + 2}",
+                "GATEWAY_GENERATION_URL": f"http://127.0.0.1:{base_port + 3}",
+                "GATEWAY_TOKENIZER": sd,
+                **({"GATEWAY_REDIS_URL": redis_url} if redis_url else {}),
+                **extra,
+            },
+        ),
+    ]
+
+
+def run_until_stopped(services: list[ServiceProcess], *, ready_deadline_s: float) -> int:
+    log_dir = CACHE_DIR / "logs"
+    base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    stopping = False
+
+    def request_stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        for service in services:
+            service.start(base_env, log_dir)
+        print(f"starting {len(services)} services (logs in {log_dir}) ...", flush=True)
+        wait_ready(services, ready_deadline_s)
+        gateway = next(s for s in services if s.name == "gateway")
+        print("\nBatik Nitik RAG is up:")
+        for service in services:
+            print(f"  {service.name:<11} {service.url}   (OpenAPI: {service.url}/docs)")
+        print(
+            "\nTry:\n  curl -s " + gateway.url + "/v1/rag -H 'content-type: application/json' "
+            '-d \'{"text": "sekar bunga", "seed": 7}\'\n\nCtrl-C stops everything.',
+            flush=True,
+        )
+        while not stopping:
+            for service in services:
+                if service.process and service.process.poll() is not None:
+                    print(
+                        f"{service.name} exited ({service.process.returncode}); stopping",
+                        flush=True,
+                    )
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        for service in services:
+            service.stop()
+        print("stopped", flush=True)
