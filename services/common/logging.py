@@ -43,7 +43,8 @@ def configure_logging(level: str = "INFO", service: str = "batik") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # One access line per request is ours; httpx's per-call INFO lines would double it.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class RequestIdMiddleware:

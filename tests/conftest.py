@@ -1,0 +1,82 @@
+"""Shared fixtures: tiny models and indexes are built once per test session.
+
+Two threads per process on two shared cores can make one tiny model call 50x slower, so every test
+process (and every service process the e2e tests start) runs torch with one thread.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import SHARED_SAMPLE, SHARED_SAMPLE_IMAGES, SHARED_SAMPLE_WORKBOOK
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    from services.common.tiny import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(tmp_path_factory) -> tuple[Path, Path]:
+    from services.retrieval.sample_data import write_sample_dataset
+
+    return write_sample_dataset(tmp_path_factory.mktemp("synthetic"), instances=2, size=96)
+
+
+@pytest.fixture(scope="session")
+def shared_sample() -> tuple[Path, Path]:
+    if not SHARED_SAMPLE.is_dir():
+        pytest.skip(f"the shared Batik Nitik sample is not at {SHARED_SAMPLE}")
+    return SHARED_SAMPLE_IMAGES, SHARED_SAMPLE_WORKBOOK
+
+
+@pytest.fixture(scope="session")
+def synthetic_index(tmp_path_factory, tiny_models, synthetic_dataset) -> Path:
+    """A small index (6 motifs x 2 photos x 4 rotations) on the tiny CLIP."""
+    from services.retrieval.ingest import ingest
+
+    out = tmp_path_factory.mktemp("indexes") / "synthetic"
+    images, workbook = synthetic_dataset
+    ingest(images, workbook, out, model_source=str(tiny_models["clip"]), progress=False)
+    return out
+
+
+def wait_ready(client, deadline_s: float = 60.0) -> None:
+    """Poll /readyz of a TestClient app until it answers 200."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        answer = client.get("/readyz")
+        if answer.status_code == 200:
+            return
+        if "loading failed" in answer.text:
+            raise AssertionError(answer.json())
+        time.sleep(0.05)
+    raise AssertionError(f"not ready after {deadline_s} s")
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    from tests.helpers import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()

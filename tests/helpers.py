@@ -1,0 +1,114 @@
+"""Test helpers: paths, image fixtures made in code, envelope assertions."""
+
+from __future__ import annotations
+
+import base64
+import io
+import struct
+import zlib
+from pathlib import Path
+
+from PIL import Image
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_SAMPLE = REPO_ROOT.parent / "shared" / "datasets" / "batik-nitik-960-sample"
+SHARED_SAMPLE_IMAGES = SHARED_SAMPLE / "Batik Nitik 960 Images"
+SHARED_SAMPLE_WORKBOOK = SHARED_SAMPLE / "Batik Nitik 960 Metadata - Indonesian English v3.xlsx"
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def image_bytes(image: Image.Image, fmt: str = "PNG", **save_args) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save_args)
+    return buffer.getvalue()
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A few-hundred-byte PNG whose header declares width x height pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def assert_envelope(response, status: int, error_type: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["type"] == error_type, body
+    assert body["error"]["message"], body
+    assert body["error"]["request_id"] == response.headers["x-request-id"]
+    return body["error"]
+
+
+def bad_image_corpus() -> dict[str, tuple[str, int, str]]:
+    """name -> (base64 payload, expected status, expected error type)."""
+    jpeg = image_bytes(Image.new("RGB", (64, 64), (120, 60, 30)), "JPEG")
+    return {
+        "zero bytes": ("", 422, "validation"),
+        "not base64": ("this is not base64!!", 422, "validation"),
+        "text file": (b64(b"No.,Motif\n1,Sekar Kemuning\n"), 415, "unsupported_media"),
+        "truncated jpeg": (b64(jpeg[: len(jpeg) // 2]), 422, "validation"),
+        "20000x20000 png": (b64(png_declaring(20000, 20000)), 413, "payload_too_large"),
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port, so tests never touch a shared Redis."""
+
+    def __init__(self) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.binary = binary
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        import subprocess
+        import time
+
+        import redis
+
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
