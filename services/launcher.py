@@ -104,36 +104,41 @@ def stack(
     index_dir: Path,
     redis_url: str | None,
     base_port: int = 8000,
+    ports: dict[str, int] | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> list[ServiceProcess]:
+    """The four services; the gateway on `base_port` and the others on the next three ports."""
+    port = ports or {
+        "gateway": base_port,
+        "retrieval": base_port + 1,
+        "captioning": base_port + 2,
+        "generation": base_port + 3,
+    }
     extra = extra_env or {}
+    upstream = {name: f"http://127.0.0.1:{port[name]}" for name in port}
     return [
         ServiceProcess(
             "retrieval",
             "services.retrieval.app:app",
-            base_port + 1,
+            port["retrieval"],
             {"RETRIEVAL_MODEL": clip, "RETRIEVAL_INDEX_DIR": str(index_dir), **extra},
         ),
         ServiceProcess(
-            "captioning",
-            "services.captioning.app:app",
-            base_port + 2,
+            "captioning", "services.captioning.app:app", port["captioning"],
             {"CAPTIONING_MODEL": blip2, **extra},
         ),
         ServiceProcess(
-            "generation",
-            "services.generation.app:app",
-            base_port + 3,
+            "generation", "services.generation.app:app", port["generation"],
             {"GENERATION_MODEL": sd, **extra},
         ),
         ServiceProcess(
             "gateway",
             "gateway.app:app",
-            base_port,
+            port["gateway"],
             {
-                "GATEWAY_RETRIEVAL_URL": f"http://127.0.0.1:{base_port + 1}",
-                "GATEWAY_CAPTIONING_URL": f"http://127.0.0.1:{base_port + 2}",
-                "GATEWAY_GENERATION_URL": f"http://127.0.0.1:{base_port + 3}",
+                "GATEWAY_RETRIEVAL_URL": upstream["retrieval"],
+                "GATEWAY_CAPTIONING_URL": upstream["captioning"],
+                "GATEWAY_GENERATION_URL": upstream["generation"],
                 "GATEWAY_TOKENIZER": sd,
                 **({"GATEWAY_REDIS_URL": redis_url} if redis_url else {}),
                 **extra,

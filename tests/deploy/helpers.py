@@ -40,7 +40,7 @@ def run(args: list[str], *, env: dict[str, str] | None = None, check: bool = Tru
         args, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(args)} failed ({result.returncode}):\n{result.stderr}", pytrace=False)
+        pytest.fail(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}", pytrace=False)
     return result
 
 
@@ -69,3 +69,43 @@ def write_env(path: Path, values: dict[str, str]) -> Path:
 def kustomize(overlay: str) -> list[dict[str, Any]]:
     out = run([tool("kubectl"), "kustomize", str(REPO / "k8s" / "overlays" / overlay)]).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+# docker-compose 1.x prints ports and volumes in their short string form, Compose v2 in the long
+# one; the tests read both through these.
+
+
+def ports(service: dict[str, Any]) -> list[dict[str, Any]]:
+    """Published ports as {host_ip, published, target}."""
+    result = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            if port.get("published"):
+                result.append({"host_ip": port.get("host_ip"), "published": int(port["published"]),
+                               "target": int(port["target"])})
+            continue
+        parts = str(port).split("/")[0].split(":")
+        if len(parts) == 1:  # a container port only: Docker picks an ephemeral host port
+            parts = ["0.0.0.0", "0", parts[0]]
+        elif len(parts) == 2:
+            parts = ["0.0.0.0", *parts]
+        result.append({"host_ip": parts[0], "published": int(parts[1]), "target": int(parts[2])})
+    return result
+
+
+def mounts(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Mounts by container path: {source, type: volume|bind, read_only}."""
+    result = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            result[volume["target"]] = {"source": volume.get("source"), "type": volume["type"],
+                                        "read_only": bool(volume.get("read_only"))}
+            continue
+        source, target, *mode = str(volume).split(":")
+        result[target] = {"source": source, "type": "bind" if "/" in source else "volume",
+                          "read_only": mode == ["ro"]}
+    return result
+
+
+def networks(service: dict[str, Any]) -> set[str]:
+    return set(service.get("networks") or ())

@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.deploy.helpers import HF_HOME, MODEL_SERVICES, PORTS, REPO, compose_config, write_env
+from tests.deploy.helpers import (
+    HF_HOME,
+    MODEL_SERVICES,
+    PORTS,
+    REPO,
+    compose_config,
+    mounts,
+    networks,
+    ports,
+    write_env,
+)
 
 COMPOSE = REPO / "docker-compose.yml"
 CPU_OVERRIDE = REPO / "docker-compose.cpu.yml"
@@ -77,10 +87,6 @@ def settings_fields() -> dict[str, set[str]]:
     return result
 
 
-def published(service: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in service.get("ports", []) if p.get("published")]
-
-
 # ---- docker-compose.yml -------------------------------------------------------------------------
 
 
@@ -128,25 +134,24 @@ def test_healthchecks_probe_the_liveness_route_on_the_service_port(compose_gpu, 
 
 
 def test_only_gateway_and_dashboard_publish_ports_on_loopback_by_default(compose_gpu):
-    publishing = {n for n, s in compose_gpu["services"].items() if published(s)}
+    publishing = {n for n, s in compose_gpu["services"].items() if ports(s)}
     assert publishing == {"gateway", "dashboard"}
     for name in publishing:
-        (port,) = published(compose_gpu["services"][name])
-        assert port["target"] == PORTS[name]
-        assert port["host_ip"] == "127.0.0.1"
+        (port,) = ports(compose_gpu["services"][name])
+        assert port == {"host_ip": "127.0.0.1", "published": PORTS[name], "target": PORTS[name]}
 
 
 def test_upstreams_live_on_the_internal_network_the_dashboard_cannot_reach(compose_gpu):
-    services, networks = compose_gpu["services"], compose_gpu["networks"]
-    assert networks["backend"].get("internal") is True
+    services, declared = compose_gpu["services"], compose_gpu["networks"]
+    assert declared["backend"].get("internal") is True
     for name in UPSTREAMS:
-        attached = set(services[name]["networks"])
+        attached = networks(services[name])
         assert "backend" in attached
         # Any other network must be internal or publish nothing that is shared with the public side.
         assert "frontend" not in attached, f"{name} must not share a network with the dashboard"
-    assert set(services["gateway"]["networks"]) == {"frontend", "backend"}
-    assert set(services["dashboard"]["networks"]) == {"frontend"}
-    assert set(services["redis"]["networks"]) == {"backend"}
+    assert networks(services["gateway"]) == {"frontend", "backend"}
+    assert networks(services["dashboard"]) == {"frontend"}
+    assert networks(services["redis"]) == {"backend"}
 
 
 @pytest.mark.parametrize("name", JOBS)
@@ -154,16 +159,17 @@ def test_jobs_are_one_shot_and_behind_a_profile(compose_gpu, name):
     job = compose_gpu["services"][name]
     assert job["profiles"] == ["jobs"]
     assert job["restart"] == "no"
-    assert not published(job)
+    assert not ports(job)
 
 
 def test_ingest_publishes_to_the_index_volume_that_retrieval_reads(compose_gpu):
     services = compose_gpu["services"]
-    ingest_mounts = {v["target"]: v for v in services["ingest"]["volumes"]}
-    retrieval_mounts = {v["target"]: v for v in services["retrieval"]["volumes"]}
-    assert ingest_mounts["/data/index"]["source"] == retrieval_mounts["/data/index"]["source"]
-    assert not ingest_mounts["/data/index"].get("read_only")
-    assert retrieval_mounts["/data/index"].get("read_only") is True
+    ingest_index = mounts(services["ingest"])["/data/index"]
+    retrieval_index = mounts(services["retrieval"])["/data/index"]
+    assert ingest_index["type"] == retrieval_index["type"] == "volume"
+    assert ingest_index["source"] == retrieval_index["source"]
+    assert not ingest_index["read_only"]
+    assert retrieval_index["read_only"]
     assert services["retrieval"]["environment"]["RETRIEVAL_INDEX_DIR"] == "/data/index/current"
     assert services["ingest"]["command"][0] == "batik-publish-index"
     assert services["ingest"]["environment"]["RELOAD_DNS"] == "retrieval:8001"
@@ -171,9 +177,10 @@ def test_ingest_publishes_to_the_index_volume_that_retrieval_reads(compose_gpu):
 
 @pytest.mark.parametrize("name", [*MODEL_SERVICES, "gateway", *JOBS])
 def test_hf_home_is_a_named_volume(compose_gpu, name):
-    mounts = {v["target"]: v for v in compose_gpu["services"][name]["volumes"]}
-    assert mounts[HF_HOME]["type"] == "volume"
-    assert mounts[HF_HOME]["source"] == "hf-cache"
+    cache = mounts(compose_gpu["services"][name])[HF_HOME]
+    assert cache["type"] == "volume"
+    assert cache["source"] == "hf-cache"
+    assert not cache["read_only"]
 
 
 def test_gateway_reaches_upstreams_by_service_name(compose_gpu):
@@ -225,6 +232,7 @@ def test_env_example_holds_nothing_compose_ignores():
 def test_every_setting_in_env_example_reaches_its_service(tmp_path):
     values = {name: f"value-of-{name}" for name in env_example()}
     values["BATIK_BIND_ADDRESS"] = "0.0.0.0"
+    values["BATIK_DATASET_DIR"] = str(tmp_path / "dataset")
     for name in ("BATIK_GATEWAY_PORT", "BATIK_DASHBOARD_PORT"):
         values[name] = "18000" if "GATEWAY" in name else "18501"
     config = yaml.safe_load(
@@ -238,7 +246,7 @@ def test_every_setting_in_env_example_reaches_its_service(tmp_path):
         if owner:
             assert services[owner]["environment"].get(name) == values[name], name
     assert services["retrieval"]["image"] == "value-of-BATIK_IMAGE_PREFIX/retrieval:value-of-BATIK_IMAGE_TAG"
-    assert published(services["gateway"])[0]["published"] in (18000, "18000")
+    assert ports(services["gateway"]) == [{"host_ip": "0.0.0.0", "published": 18000, "target": 8000}]
 
 
 # ---- docker-compose.cpu.yml ---------------------------------------------------------------------
@@ -306,5 +314,8 @@ def test_cpu_override_runs_models_on_cpu_from_cpu_images(compose_cpu, name):
 def test_cpu_override_keeps_everything_else(compose_cpu, compose_gpu):
     for name, service in compose_gpu["services"].items():
         cpu = compose_cpu["services"][name]
-        for key in ("networks", "ports", "depends_on", "healthcheck", "volumes", "profiles"):
+        assert networks(cpu) == networks(service), name
+        assert ports(cpu) == ports(service), name
+        assert mounts(cpu) == mounts(service), name
+        for key in ("depends_on", "healthcheck", "profiles", "command"):
             assert cpu.get(key) == service.get(key), f"{name}.{key} changed"

@@ -1,0 +1,188 @@
+"""End to end over real HTTP: gateway -> retrieval, captioning, generation; Redis as the cache.
+
+Failure cases use a second gateway built in this process (`create_app`) that points at the same live
+upstream processes, with one dependency pointed at a closed port: real HTTP, real failures.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import httpx
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.conftest import wait_ready
+from tests.e2e.conftest import url_of
+from tests.helpers import assert_envelope, b64, bad_image_corpus, free_port
+
+pytestmark = pytest.mark.e2e
+
+QUICK = {"steps": 10, "strength": 0.5}
+
+
+@pytest.fixture(scope="module")
+def gateway(running_stack):
+    with httpx.Client(base_url=url_of(running_stack, "gateway"), timeout=120) as client:
+        yield client
+
+
+def rag(client, **body) -> dict:
+    answer = client.post("/v1/rag", json={**QUICK, **body})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def png(b64_png: str) -> Image.Image:
+    image = Image.open(io.BytesIO(base64.b64decode(b64_png)))
+    assert image.format == "PNG"
+    return image
+
+
+def test_text_query_runs_the_whole_flow(gateway, running_stack):
+    answer = gateway.post(
+        "/v1/rag",
+        json={"text": "sekar bunga", "seed": 7, **QUICK},
+        headers={"X-Request-ID": "e2e-trace-0001"},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert len(body["references"]) == 5
+    scores = [r["score"] for r in body["references"]]
+    assert scores == sorted(scores, reverse=True) and -1.0 <= scores[-1] <= scores[0] <= 1.0
+    assert body["prompt"]["tokens"] <= 77
+    assert body["prompt"]["text"].startswith("sekar bunga, Batik Nitik ")
+    top_name = body["references"][0]["motif"]["name"]
+    assert f"Batik Nitik {top_name} motif" in body["prompt"]["text"]
+    assert [p["source"] for p in body["prompt"]["parts"]][:2] == ["query", "motif"]
+    assert len(body["images"]) == 1 and png(body["images"][0]).size == (64, 64)
+    assert body["mode"] == "img2img" and body["seed"] == 7
+    assert body["degraded"] == [] and body["cache"]["hit"] is False
+    assert body["captions"][0]["reference_id"] == body["references"][0]["id"]
+    assert {"retrieval", "captioning", "fusion", "generation", "total"} <= set(body["timings_ms"])
+    # The gateway forwarded the request id: the upstreams logged the same one.
+    for upstream in ("retrieval", "captioning", "generation"):
+        log = (running_stack["logs"] / f"{upstream}.log").read_text()
+        assert "e2e-trace-0001" in log, upstream
+
+
+def test_repeat_is_a_redis_cache_hit_with_identical_bytes(gateway, stack_redis):
+    first = rag(gateway, text="kawung nitik circles", seed=11)
+    second = rag(gateway, text="  Kawung Nitik   circles ", seed=11)
+    assert first["cache"]["hit"] is False
+    assert second["cache"]["hit"] is True
+    assert second["images"] == first["images"]
+    assert second["references"] == first["references"]
+    stored = redis.Redis.from_url(stack_redis.url).get(f"batik:rag:v1:{first['cache']['key']}")
+    assert stored is not None
+    # Another seed is another answer.
+    assert rag(gateway, text="kawung nitik circles", seed=12)["cache"]["hit"] is False
+
+
+def test_init_sources(gateway, synthetic_dataset):
+    images, _ = synthetic_dataset
+    query = b64((images / "5 Truntum 1.jpg").read_bytes())
+    from_query = rag(gateway, image=query, init_source="query", seed=3)
+    assert from_query["mode"] == "img2img"
+    assert from_query["references"][0]["motif"]["number"] == 5
+    assert from_query["captions"][0]["reference_id"] is None
+    txt2img = rag(gateway, text="truntum stars", init_source="none", seed=3)
+    assert txt2img["mode"] == "txt2img" and len(txt2img["images"]) == 1
+    retrieval_only = rag(gateway, text="truntum stars", generate=False, top_k=3)
+    assert retrieval_only["images"] == [] and retrieval_only["seed"] is None
+    assert len(retrieval_only["references"]) == 3 and "generation" not in retrieval_only["timings_ms"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "kind"),
+    [
+        ({}, 422, "validation"),
+        ({"text": ""}, 422, "validation"),
+        ({"text": "kawung", "top_k": 0}, 422, "validation"),
+        ({"text": "kawung", "strength": 2}, 422, "validation"),
+        ({"text": "kawung", "steps": 1, "strength": 0.5}, 422, "validation"),
+        ({"text": "kawung", "init_source": "query"}, 422, "validation"),
+        ({"text": "kawung", "init_source": "elsewhere"}, 422, "validation"),
+    ],
+)
+def test_bad_requests_at_the_gateway(gateway, body, status, kind):
+    assert_envelope(gateway.post("/v1/rag", json=body), status, kind)
+
+
+@pytest.mark.parametrize(("name", "case"), bad_image_corpus().items())
+def test_bad_images_at_the_gateway(gateway, name, case):
+    payload, status, kind = case
+    assert_envelope(gateway.post("/v1/rag", json={"image": payload}), status, kind)
+
+
+def test_malformed_json_at_the_gateway(gateway):
+    answer = gateway.post("/v1/rag", content=b'{"text": ', headers={"content-type": "application/json"})
+    assert_envelope(answer, 422, "validation")
+
+
+def in_process_gateway(running_stack, tiny_models, **overrides) -> TestClient:
+    from gateway.app import create_app
+    from gateway.config import GatewaySettings
+
+    defaults = {
+        "retrieval_url": url_of(running_stack, "retrieval"),
+        "captioning_url": url_of(running_stack, "captioning"),
+        "generation_url": url_of(running_stack, "generation"),
+        "tokenizer": str(tiny_models["sd"]),
+        "generation_size": 64,
+        "retries": 0,
+    }
+    settings = GatewaySettings(**{**defaults, **overrides})
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def test_captioning_down_degrades_and_is_not_cached(running_stack, tiny_models):
+    dead = f"http://127.0.0.1:{free_port()}"
+    with in_process_gateway(running_stack, tiny_models, captioning_url=dead) as client:
+        wait_ready(client)
+        for _ in range(2):
+            answer = client.post("/v1/rag", json={"text": "sekar bunga", "seed": 5, **QUICK})
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["degraded"] == ["captioning"]
+            assert body["captions"] == []
+            assert body["cache"]["hit"] is False  # a degraded answer is never cached
+            assert len(body["images"]) == 1
+            assert [p["source"] for p in body["prompt"]["parts"]][:2] == ["query", "motif"]
+
+
+def test_redis_down_still_answers_uncached(running_stack, tiny_models):
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    with in_process_gateway(running_stack, tiny_models, redis_url=dead) as client:
+        wait_ready(client)
+        hits = []
+        for _ in range(2):
+            answer = client.post("/v1/rag", json={"text": "cakar ayam", "seed": 5, **QUICK})
+            assert answer.status_code == 200, answer.text
+            hits.append(answer.json()["cache"]["hit"])
+        assert hits == [False, False]
+
+
+def test_retrieval_down_is_502_and_slow_generation_is_504(running_stack, tiny_models):
+    dead = f"http://127.0.0.1:{free_port()}"
+    with in_process_gateway(running_stack, tiny_models, retrieval_url=dead) as client:
+        wait_ready(client)
+        error = assert_envelope(client.post("/v1/rag", json={"text": "x"}), 502, "upstream")
+        assert "retrieval is unreachable" in error["message"]
+    with in_process_gateway(running_stack, tiny_models, generation_timeout_s=0.001) as client:
+        wait_ready(client)
+        error = assert_envelope(
+            client.post("/v1/rag", json={"text": "x", "seed": 1, **QUICK}), 504, "upstream_timeout"
+        )
+        assert "generation did not answer" in error["message"]
+
+
+def test_stack_redis_stopping_does_not_fail_requests(gateway, stack_redis):
+    """Last in this module: it stops the stack's Redis."""
+    stack_redis.stop()
+    for seed in (21, 21):
+        body = rag(gateway, text="sekar jagad", seed=seed)
+        assert body["cache"]["hit"] is False and len(body["images"]) == 1
