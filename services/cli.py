@@ -115,6 +115,13 @@ def _up(args: argparse.Namespace) -> int:
     return launcher.run_until_stopped(services, ready_deadline_s=3600)
 
 
+def _settings(_args: argparse.Namespace) -> int:
+    from services.settings_table import markdown_table
+
+    print(markdown_table(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="batik", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--index", help="an existing index directory to serve")
     up.add_argument("--port", type=int, default=8000)
     up.set_defaults(func=_up)
+    settings = commands.add_parser("settings", help="print every environment variable (Markdown)")
+    settings.set_defaults(func=_settings)
     return parser
 
 

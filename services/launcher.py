@@ -124,11 +124,15 @@ def stack(
             {"RETRIEVAL_MODEL": clip, "RETRIEVAL_INDEX_DIR": str(index_dir), **extra},
         ),
         ServiceProcess(
-            "captioning", "services.captioning.app:app", port["captioning"],
+            "captioning",
+            "services.captioning.app:app",
+            port["captioning"],
             {"CAPTIONING_MODEL": blip2, **extra},
         ),
         ServiceProcess(
-            "generation", "services.generation.app:app", port["generation"],
+            "generation",
+            "services.generation.app:app",
+            port["generation"],
             {"GENERATION_MODEL": sd, **extra},
         ),
         ServiceProcess(

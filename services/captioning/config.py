@@ -13,9 +13,10 @@ class CaptioningSettings(BaseServiceSettings):
         env_prefix="CAPTIONING_", extra="ignore", env_ignore_empty=True
     )
 
-    port: int = 8002
     model: str = Field(DEFAULT_BLIP2, description="BLIP-2 model: hub id or local directory")
     adapter: str | None = Field(
         None, description="LoRA adapter from `batik finetune` (directory or hub id); merged on load"
     )
-    max_inflight: int = 4
+    max_inflight: int = Field(
+        4, ge=1, description="Requests running or waiting; past it the service answers 429"
+    )

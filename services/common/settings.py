@@ -13,20 +13,26 @@ from services.common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageL
 class BaseServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="Log level")
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto picks CUDA when available"
     )
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="auto: float16 on CUDA, float32 on CPU"
     )
-    torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (CPU)")
-    max_upload_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024)
-    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=64 * 64)
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch intra-op threads on CPU; unset: torch's default"
+    )
+    max_upload_bytes: int = Field(
+        DEFAULT_MAX_BYTES, ge=1024, description="Largest image accepted, in bytes"
+    )
+    max_image_pixels: int = Field(
+        DEFAULT_MAX_PIXELS,
+        ge=64 * 64,
+        description="Largest image in pixels, checked before decoding",
+    )
     max_inflight: int = Field(
-        4, ge=1, description="model calls running or waiting; past this the service answers 429"
+        4, ge=1, description="Requests running or waiting; past it the service answers 429"
     )
 
     @property

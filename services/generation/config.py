@@ -13,7 +13,6 @@ class GenerationSettings(BaseServiceSettings):
         env_prefix="GENERATION_", extra="ignore", env_ignore_empty=True
     )
 
-    port: int = 8003
     model: str = Field(DEFAULT_SD, description="Stable Diffusion 1.5: hub id or local directory")
     variant: str | None = Field(
         None, description="Weights variant to download, e.g. fp16 (half the download on GPU)"

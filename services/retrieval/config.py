@@ -13,8 +13,9 @@ class RetrievalSettings(BaseServiceSettings):
         env_prefix="RETRIEVAL_", extra="ignore", env_ignore_empty=True
     )
 
-    port: int = 8001
     model: str = Field(DEFAULT_CLIP, description="CLIP model: hub id or local directory")
     index_dir: str = Field("data/index", description="Index directory written by `batik ingest`")
     batch_size: int = Field(32, ge=1, le=512, description="Embedding batch size")
-    max_inflight: int = 8
+    max_inflight: int = Field(
+        8, ge=1, description="Requests running or waiting; past it the service answers 429"
+    )

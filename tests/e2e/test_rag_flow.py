@@ -93,7 +93,9 @@ def test_init_sources(gateway, synthetic_dataset):
     assert txt2img["mode"] == "txt2img" and len(txt2img["images"]) == 1
     retrieval_only = rag(gateway, text="truntum stars", generate=False, top_k=3)
     assert retrieval_only["images"] == [] and retrieval_only["seed"] is None
-    assert len(retrieval_only["references"]) == 3 and "generation" not in retrieval_only["timings_ms"]
+    assert (
+        len(retrieval_only["references"]) == 3 and "generation" not in retrieval_only["timings_ms"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -119,7 +121,9 @@ def test_bad_images_at_the_gateway(gateway, name, case):
 
 
 def test_malformed_json_at_the_gateway(gateway):
-    answer = gateway.post("/v1/rag", content=b'{"text": ', headers={"content-type": "application/json"})
+    answer = gateway.post(
+        "/v1/rag", content=b'{"text": ', headers={"content-type": "application/json"}
+    )
     assert_envelope(answer, 422, "validation")
 
 

@@ -47,13 +47,16 @@ def test_adapter_is_merged_and_changes_the_output(tmp_path, tiny_models):
 
     base = Blip2ForConditionalGeneration.from_pretrained(str(tiny_models["blip2"]))
     peft_model = get_peft_model(
-        base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        base,
+        LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False),
     )
     peft_model.save_pretrained(str(tmp_path / "adapter"))
 
     plain = Blip2Captioner(str(tiny_models["blip2"]))
     tuned = Blip2Captioner(str(tiny_models["blip2"]), adapter=str(tmp_path / "adapter"))
-    inputs = plain.processor(images=Image.new("RGB", (64, 64), "red"), text="a", return_tensors="pt")
+    inputs = plain.processor(
+        images=Image.new("RGB", (64, 64), "red"), text="a", return_tensors="pt"
+    )
     with torch.inference_mode():
         assert not torch.allclose(plain.model(**inputs).logits, tuned.model(**inputs).logits)
     assert "lora" not in " ".join(n for n, _ in tuned.model.named_parameters()).lower()

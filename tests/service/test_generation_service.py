@@ -48,7 +48,9 @@ def test_img2img_departs_further_as_strength_grows(generation_client):
     denoising step: the reference's own VAE round trip) rather than with the reference itself."""
     init = b64(image_bytes(REFERENCE))
     outputs = {
-        strength: decode(generate(generation_client, init_image=init, strength=strength)["images"][0])
+        strength: decode(
+            generate(generation_client, init_image=init, strength=strength)["images"][0]
+        )
         for strength in (0.1, 0.3, 0.6)
     }
     closest = outputs[0.1]

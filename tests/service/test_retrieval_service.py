@@ -25,7 +25,11 @@ def test_text_search_scores_are_true_cosines(retrieval_client, tiny_models, synt
         assert hit["score"] == pytest.approx(float(np.dot(query, vector)), abs=1e-5)
         assert hit["motif"]["name"] and hit["motif"]["description_en"]
         assert hit["file"] == index.items[hit["id"]].file
-    assert body["index"] == {"version": index.version, "size": 48, "model": str(tiny_models["clip"])}
+    assert body["index"] == {
+        "version": index.version,
+        "size": 48,
+        "model": str(tiny_models["clip"]),
+    }
 
 
 def test_image_search_finds_the_same_image_first(retrieval_client, synthetic_dataset):
@@ -91,7 +95,9 @@ def test_malformed_json_and_wrong_method(retrieval_client):
 def test_body_over_the_cap_is_413(retrieval_client):
     cap = retrieval_client.app.state.settings.max_upload_bytes
     huge = b64(image_bytes(Image.new("RGB", (8, 8)))) + "A" * (cap * 2)
-    assert_envelope(retrieval_client.post("/v1/search", json={"image": huge}), 413, "payload_too_large")
+    assert_envelope(
+        retrieval_client.post("/v1/search", json={"image": huge}), 413, "payload_too_large"
+    )
 
 
 def test_request_id_is_echoed(retrieval_client):

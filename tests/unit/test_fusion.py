@@ -56,7 +56,11 @@ def test_the_query_wins_over_everything_else():
 
 def test_image_only_query_uses_caption_and_facts():
     fused = fuse_prompt(
-        query=None, motif_name="Truntum", captions=[""], facts=["Love blossoms."], count_tokens=words
+        query=None,
+        motif_name="Truntum",
+        captions=[""],
+        facts=["Love blossoms."],
+        count_tokens=words,
     )
     assert fused.text == "Batik Nitik Truntum motif, Love blossoms."
 

@@ -74,4 +74,6 @@ def test_missing_inputs_fail_clearly(tmp_path, tiny_models, synthetic_dataset):
     with pytest.raises(FileNotFoundError, match="images folder"):
         ingest(tmp_path / "nope", workbook, tmp_path / "i", model_source=str(tiny_models["clip"]))
     with pytest.raises(FileNotFoundError, match="workbook"):
-        ingest(images, tmp_path / "nope.xlsx", tmp_path / "i", model_source=str(tiny_models["clip"]))
+        ingest(
+            images, tmp_path / "nope.xlsx", tmp_path / "i", model_source=str(tiny_models["clip"])
+        )
