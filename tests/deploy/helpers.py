@@ -23,7 +23,13 @@ INSTALL_HINT = "run .ci/deploy-tools.sh (it installs docker-compose, kubernetes-
 
 MODEL_SERVICES = ("retrieval", "captioning", "generation")
 SERVICES = (*MODEL_SERVICES, "gateway")
-PORTS = {"retrieval": 8001, "captioning": 8002, "generation": 8003, "gateway": 8000, "dashboard": 8501}
+PORTS = {
+    "retrieval": 8001,
+    "captioning": 8002,
+    "generation": 8003,
+    "gateway": 8000,
+    "dashboard": 8501,
+}
 HF_HOME = "/cache/huggingface"
 
 
@@ -40,13 +46,24 @@ def run(args: list[str], *, env: dict[str, str] | None = None, check: bool = Tru
         args, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}", pytrace=False)
+        pytest.fail(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}",
+            pytrace=False,
+        )
     return result
 
 
 def clean_env() -> dict[str, str]:
     """The process environment without anything Compose would interpolate into our files."""
-    prefixes = ("RETRIEVAL_", "CAPTIONING_", "GENERATION_", "GATEWAY_", "DASHBOARD_", "BATIK_", "HF_")
+    prefixes = (
+        "RETRIEVAL_",
+        "CAPTIONING_",
+        "GENERATION_",
+        "GATEWAY_",
+        "DASHBOARD_",
+        "BATIK_",
+        "HF_",
+    )
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
@@ -81,8 +98,13 @@ def ports(service: dict[str, Any]) -> list[dict[str, Any]]:
     for port in service.get("ports", []):
         if isinstance(port, dict):
             if port.get("published"):
-                result.append({"host_ip": port.get("host_ip"), "published": int(port["published"]),
-                               "target": int(port["target"])})
+                result.append(
+                    {
+                        "host_ip": port.get("host_ip"),
+                        "published": int(port["published"]),
+                        "target": int(port["target"]),
+                    }
+                )
             continue
         parts = str(port).split("/")[0].split(":")
         if len(parts) == 1:  # a container port only: Docker picks an ephemeral host port
@@ -98,12 +120,18 @@ def mounts(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
     result = {}
     for volume in service.get("volumes", []):
         if isinstance(volume, dict):
-            result[volume["target"]] = {"source": volume.get("source"), "type": volume["type"],
-                                        "read_only": bool(volume.get("read_only"))}
+            result[volume["target"]] = {
+                "source": volume.get("source"),
+                "type": volume["type"],
+                "read_only": bool(volume.get("read_only")),
+            }
             continue
         source, target, *mode = str(volume).split(":")
-        result[target] = {"source": source, "type": "bind" if "/" in source else "volume",
-                          "read_only": mode == ["ro"]}
+        result[target] = {
+            "source": source,
+            "type": "bind" if "/" in source else "volume",
+            "read_only": mode == ["ro"],
+        }
     return result
 
 

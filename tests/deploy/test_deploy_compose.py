@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from tests.deploy.helpers import (
     HF_HOME,
     MODEL_SERVICES,
@@ -67,13 +68,17 @@ def settings_fields() -> dict[str, set[str]]:
                 for s in node.body
                 if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
             } - {"model_config"}
-            prefix = re.search(r'env_prefix\s*=\s*"([A-Z_]+)"', ast.get_source_segment(
-                path.read_text(), node) or "")
+            prefix = re.search(
+                r'env_prefix\s*=\s*"([A-Z_]+)"',
+                ast.get_source_segment(path.read_text(), node) or "",
+            )
             classes[node.name] = (prefix.group(1) if prefix else None, names)
         return classes
 
     common = fields(REPO / "services/common/settings.py")["BaseServiceSettings"][1]
-    modules = [REPO / f"services/{s}/config.py" for s in MODEL_SERVICES] + [REPO / "gateway/config.py"]
+    modules = [REPO / f"services/{s}/config.py" for s in MODEL_SERVICES] + [
+        REPO / "gateway/config.py"
+    ]
     result: dict[str, set[str]] = {}
     for module in modules:
         assert module.is_file(), f"{module} is missing"
@@ -91,9 +96,7 @@ def settings_fields() -> dict[str, set[str]]:
 
 
 def test_compose_resolves_with_every_service(compose_gpu):
-    assert set(compose_gpu["services"]) == {
-        "redis", *MODEL_SERVICES, "gateway", "dashboard", *JOBS
-    }
+    assert set(compose_gpu["services"]) == {"redis", *MODEL_SERVICES, "gateway", "dashboard", *JOBS}
 
 
 def test_compose_refuses_to_start_without_api_keys(tmp_path):
@@ -195,9 +198,9 @@ def test_no_secret_value_is_written_in_the_compose_files():
         for name, value in re.findall(r"^\s*([A-Z][A-Z0-9_]*):\s*(.*)$", path.read_text(), re.M):
             if SECRET_NAME.search(name):
                 # Only a pass-through of the variable of the same name, with no default value.
-                assert re.fullmatch(
-                    rf"\$\{{{name}(:-|:\?[^}}]*)?\}}", value.strip()
-                ), f"{path.name}: {name} must come from .env, got {value!r}"
+                assert re.fullmatch(rf"\$\{{{name}(:-|:\?[^}}]*)?\}}", value.strip()), (
+                    f"{path.name}: {name} must come from .env, got {value!r}"
+                )
 
 
 def test_secrets_resolve_empty_without_an_env_file(compose_gpu):
@@ -215,7 +218,7 @@ def test_env_example_holds_no_secret_values():
 
 def test_env_example_lists_every_service_setting():
     listed = set(env_example())
-    for prefix, names in settings_fields().items():
+    for _prefix, names in settings_fields().items():
         missing = names - FIXED_SETTINGS - listed
         assert not missing, f".env.example lacks {sorted(missing)}"
 
@@ -239,14 +242,24 @@ def test_every_setting_in_env_example_reaches_its_service(tmp_path):
         compose_config([COMPOSE], write_env(tmp_path / "all.env", values)).stdout
     )
     services = config["services"]
-    owners = {"RETRIEVAL_": "retrieval", "CAPTIONING_": "captioning",
-              "GENERATION_": "generation", "GATEWAY_": "gateway", "DASHBOARD_": "dashboard"}
+    owners = {
+        "RETRIEVAL_": "retrieval",
+        "CAPTIONING_": "captioning",
+        "GENERATION_": "generation",
+        "GATEWAY_": "gateway",
+        "DASHBOARD_": "dashboard",
+    }
     for name in values:
         owner = next((svc for prefix, svc in owners.items() if name.startswith(prefix)), None)
         if owner:
             assert services[owner]["environment"].get(name) == values[name], name
-    assert services["retrieval"]["image"] == "value-of-BATIK_IMAGE_PREFIX/retrieval:value-of-BATIK_IMAGE_TAG"
-    assert ports(services["gateway"]) == [{"host_ip": "0.0.0.0", "published": 18000, "target": 8000}]
+    assert (
+        services["retrieval"]["image"]
+        == "value-of-BATIK_IMAGE_PREFIX/retrieval:value-of-BATIK_IMAGE_TAG"
+    )
+    assert ports(services["gateway"]) == [
+        {"host_ip": "0.0.0.0", "published": 18000, "target": 8000}
+    ]
 
 
 # ---- docker-compose.cpu.yml ---------------------------------------------------------------------

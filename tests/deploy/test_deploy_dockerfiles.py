@@ -29,8 +29,11 @@ class Stage:
 
 def parse(text: str) -> tuple[dict[str, str], list[Stage]]:
     """Global ARG defaults and the stages, with continuation lines joined and comments dropped."""
-    joined = re.sub(r"\\\n", " ", "\n".join(
-        line for line in text.splitlines() if not line.lstrip().startswith("#")))
+    joined = re.sub(
+        r"\\\n",
+        " ",
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")),
+    )
     global_args: dict[str, str] = {}
     stages: list[Stage] = []
     for line in joined.splitlines():
@@ -120,7 +123,10 @@ def test_model_images_install_a_cuda_torch_not_the_cpu_constraints(name):
     # constraints.txt pins the CPU wheel of the dev machines: never in a CUDA image.
     instructions = " ".join(rest for stage in stages for _, rest in stage.instructions)
     assert "constraints.txt" not in instructions.replace("torch-constraint.txt", "")
-    assert "pip install --extra-index-url \"${TORCH_INDEX_URL}\" \"torch==${TORCH_VERSION}\"" in instructions
+    assert (
+        'pip install --extra-index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"'
+        in instructions
+    )
     assert f'".[{name}]"' in text
 
 
@@ -137,27 +143,47 @@ def test_image_runs_the_module_compose_and_k8s_expect(name):
 
 
 def test_the_rules_catch_a_bad_dockerfile():
-    bad = "FROM python:3.12\nRUN pip install x\nCMD [\"uvicorn\", \"app\"]\n"
+    bad = 'FROM python:3.12\nRUN pip install x\nCMD ["uvicorn", "app"]\n'
     problems = violations(bad, port=8000, health_path="/healthz", needs_hf_home=True)
-    for expected in ("not multi-stage", "not pinned", "non-root", "HEALTHCHECK", "EXPOSE",
-                     "CMD", "copies nothing", "HF_HOME is not /cache", "not a VOLUME"):
+    for expected in (
+        "not multi-stage",
+        "not pinned",
+        "non-root",
+        "HEALTHCHECK",
+        "EXPOSE",
+        "CMD",
+        "copies nothing",
+        "HF_HOME is not /cache",
+        "not a VOLUME",
+    ):
         assert any(expected in p for p in problems), (expected, problems)
     root = dockerfile("gateway").read_text().replace("USER 10001:10001", "USER root")
     assert violations(root, port=8000, health_path="/healthz", needs_hf_home=True) == [
-        "final stage does not switch to a non-root USER"]
+        "final stage does not switch to a non-root USER"
+    ]
     latest = dockerfile("gateway").read_text().replace("3.12.12-slim-bookworm", "latest")
-    assert any("not pinned" in p for p in violations(
-        latest, port=8000, health_path="/healthz", needs_hf_home=True))
+    assert any(
+        "not pinned" in p
+        for p in violations(latest, port=8000, health_path="/healthz", needs_hf_home=True)
+    )
 
 
 def test_dockerignore_keeps_secrets_and_data_out_but_lets_the_sources_in():
-    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for needed in (".env", ".git", ".venv", "data", "tests"):
         assert needed in patterns, needed
-    copied = {w for name in IMAGES for line in dockerfile(name).read_text().splitlines()
-              if line.startswith("COPY") and "--from" not in line
-              for w in shlex.split(line)[1:-1] if not w.startswith("--")}
+    copied = {
+        w
+        for name in IMAGES
+        for line in dockerfile(name).read_text().splitlines()
+        if line.startswith("COPY") and "--from" not in line
+        for w in shlex.split(line)[1:-1]
+        if not w.startswith("--")
+    }
     for source in copied:
         top = source.split("/")[0]
         assert top not in patterns and source not in patterns, f"{source} is copied but ignored"

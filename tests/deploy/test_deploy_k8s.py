@@ -34,9 +34,12 @@ def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         return False
     for expr in selector.get("matchExpressions", []):
         key, op, values = expr["key"], expr["operator"], expr.get("values", [])
-        if (op == "In" and labels.get(key) not in values) or (
-            op == "NotIn" and labels.get(key) in values) or (
-            op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
+        if (
+            (op == "In" and labels.get(key) not in values)
+            or (op == "NotIn" and labels.get(key) in values)
+            or (op == "Exists" and key not in labels)
+            or (op == "DoesNotExist" and key in labels)
+        ):
             return False
     return True
 
@@ -44,7 +47,9 @@ def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_validates_strictly_against_the_kubernetes_schemas(overlay, tmp_path):
     manifest = tmp_path / f"{overlay}.yaml"
-    manifest.write_text(run([tool("kubectl"), "kustomize", str(REPO / "k8s/overlays" / overlay)]).stdout)
+    manifest.write_text(
+        run([tool("kubectl"), "kustomize", str(REPO / "k8s/overlays" / overlay)]).stdout
+    )
     result = run([tool("kubernetes-validate"), "--strict", "--quiet", str(manifest)], check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -111,8 +116,11 @@ def test_hpas_and_pdbs_cover_each_service(rendered, overlay):
     deployments = of_kind(docs, "Deployment")
     for name, hpa in of_kind(docs, "HorizontalPodAutoscaler").items():
         assert hpa["apiVersion"] == "autoscaling/v2"
-        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                                "name": name}
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
         # The HPA owns the replica count; an applied one would reset it on every deploy.
         assert "replicas" not in deployments[name]["spec"]
@@ -126,7 +134,7 @@ def test_dev_overlay_runs_one_cpu_replica_of_everything(rendered):
     docs = rendered["dev"]
     for name, hpa in of_kind(docs, "HorizontalPodAutoscaler").items():
         assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 1), name
-    for kind, name, doc in workloads(docs):
+    for _kind, name, doc in workloads(docs):
         for container in pod_spec(doc)["containers"]:
             assert "nvidia.com/gpu" not in container["resources"].get("limits", {}), name
         assert "nodeSelector" not in pod_spec(doc), name
@@ -143,7 +151,8 @@ def test_gpu_overlay_puts_exactly_the_model_workloads_on_gpus(rendered):
             assert limits["nvidia.com/gpu"] == 1, name
             assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}, name
             assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec[
-                "tolerations"], name
+                "tolerations"
+            ], name
         else:
             assert "nvidia.com/gpu" not in limits, name
             assert "nodeSelector" not in spec, name
@@ -160,8 +169,12 @@ def test_network_policies_let_only_the_gateway_reach_upstreams(rendered, overlay
     pods["stranger"] = {"app.kubernetes.io/name": "something-else"}
 
     def allowed(source: str, target: str, port: int) -> bool:
-        selecting = [p for p in policies if matches(p["spec"]["podSelector"], pods[target])
-                     and "Ingress" in p["spec"]["policyTypes"]]
+        selecting = [
+            p
+            for p in policies
+            if matches(p["spec"]["podSelector"], pods[target])
+            and "Ingress" in p["spec"]["policyTypes"]
+        ]
         assert selecting, f"no policy selects {target}: all traffic would be allowed"
         for policy in selecting:
             for rule in policy["spec"].get("ingress", []):
@@ -175,8 +188,12 @@ def test_network_policies_let_only_the_gateway_reach_upstreams(rendered, overlay
         return False
 
     upstream_ports = {**{n: PORTS[n] for n in MODEL_SERVICES}, "redis": 6379}
-    callers = {"retrieval": {"gateway", "batik-ingest"}, "captioning": {"gateway"},
-               "generation": {"gateway"}, "redis": {"gateway", *MODEL_SERVICES}}
+    callers = {
+        "retrieval": {"gateway", "batik-ingest"},
+        "captioning": {"gateway"},
+        "generation": {"gateway"},
+        "redis": {"gateway", *MODEL_SERVICES},
+    }
     for target, port in upstream_ports.items():
         reach = {source for source in pods if source != target and allowed(source, target, port)}
         assert reach == callers[target], f"{target} reachable from {sorted(reach)}"
@@ -204,8 +221,10 @@ def test_jobs_are_created_suspended_and_share_the_volumes(rendered, overlay):
     retrieval = of_kind(docs, "Deployment")["retrieval"]
     assert claim_at(jobs["batik-ingest"], "/data/index") == ("index", False)
     assert claim_at(retrieval, "/data/index") == ("index", True)
-    assert claim_at(jobs["batik-finetune"], "/data/adapters")[0] == claim_at(
-        of_kind(docs, "Deployment")["captioning"], "/data/adapters")[0]
+    assert (
+        claim_at(jobs["batik-finetune"], "/data/adapters")[0]
+        == claim_at(of_kind(docs, "Deployment")["captioning"], "/data/adapters")[0]
+    )
     for name in (*MODEL_SERVICES, "gateway"):
         assert claim_at(of_kind(docs, "Deployment")[name], HF_HOME) == ("model-cache", False)
 
@@ -230,6 +249,9 @@ def test_settings_point_at_the_services_and_secrets_are_placeholders(rendered, o
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_ingress_exposes_only_the_gateway_and_dashboard(rendered, overlay):
     (ingress,) = of_kind(rendered[overlay], "Ingress").values()
-    backends = {path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"]
-                for path in rule["http"]["paths"]}
+    backends = {
+        path["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
     assert backends == {"gateway", "dashboard"}
