@@ -1,0 +1,1 @@
+"""Streamlit dashboard: a client of the gateway only (see dashboard/app.py)."""
