@@ -1,0 +1,1 @@
+"""`batik eval`: retrieval, captioning and generation metrics with a protocol that cannot flatter."""
