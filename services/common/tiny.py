@@ -374,11 +374,39 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
     return out
 
 
+def build_tiny_controlnet(sd_dir: Path, out: Path, seed: int = 0) -> Path:
+    """A ControlNet for the tiny SD, made from its UNet as real ControlNets are initialised.
+
+    `from_unet` starts the "zero convolutions" at zero, so the net would change nothing; a trained
+    ControlNet's are not zero, so these get small random weights: the control image then acts, and
+    `control_scale=0` is still exactly no ControlNet.
+    """
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(str(sd_dir), subfolder="unet")
+    _seed(seed)
+    controlnet = ControlNetModel.from_unet(unet)
+    zero_initialised = (
+        "controlnet_down_blocks",
+        "controlnet_mid_block",
+        "controlnet_cond_embedding.conv_out",
+    )
+    with torch.no_grad():
+        for name, parameter in controlnet.named_parameters():
+            if name.startswith(zero_initialised):
+                parameter.normal_(0.0, 0.05)
+    controlnet.save_pretrained(str(out))
+    return out
+
+
 def build_tiny_models(out: Path, seed: int = 0) -> dict[str, Path]:
-    """Write all three tiny models under `out`; returns their directories by role."""
+    """Write every tiny model under `out`; returns their directories by role."""
     out = Path(out)
-    return {
+    models = {
         "clip": build_tiny_clip(out / "clip", seed),
         "blip2": build_tiny_blip2(out / "blip2", seed),
         "sd": build_tiny_sd(out / "sd", seed),
     }
+    models["controlnet"] = build_tiny_controlnet(models["sd"], out / "controlnet", seed)
+    return models
