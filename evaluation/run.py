@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -55,6 +54,7 @@ def run_evaluation(
     strength: float = 0.55,
     device: str = "auto",
     progress: bool = True,
+    command: str = "batik eval",
 ) -> dict[str, Any]:
     from services.common.models import source_version
     from services.retrieval.encoder import ClipEncoder
@@ -64,15 +64,17 @@ def run_evaluation(
         from evaluation.generation_metrics import check_features
 
         check_features(features, inception_weights)
+        if queries and seeds and len(queries) * len(seeds) < 2:
+            raise ValueError(
+                "a Frechet distance needs at least 2 generated images: give more queries or seeds"
+            )
     out.mkdir(parents=True, exist_ok=True)
     index = MotifIndex(index_dir)
     encoder = ClipEncoder(clip, device=device)
     metrics: dict[str, Any] = {
         "provenance": {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join(["batik", *sys.argv[1:]])
-            if sys.argv[0].endswith("batik")
-            else "batik eval",
+            "command": command,
             "evaluations": sorted(what),
             "index": {"dir": str(index_dir), "version": index.version, "size": index.size},
             "models": {
@@ -93,17 +95,11 @@ def run_evaluation(
             metrics["retrieval"] = evaluate_retrieval(index, encoder, progress=bar)
         metrics["plots"] += plot_retrieval(metrics["retrieval"], out)
 
-    captioner = None
-    if "captioning" in what or "generation" in what:
-        from services.captioning.captioner import Blip2Captioner
-
-        captioner = Blip2Captioner(blip2, adapter=adapter, device=device)
-
     if "captioning" in what:
         from evaluation.captioning_metrics import evaluate_captioning
 
         metrics["captioning"] = evaluate_captioning(
-            index, blip2=blip2, adapter=adapter, device=device, progress=progress
+            index_dir, blip2=blip2, adapter=adapter, device=device
         )
 
     if "generation" in what:
@@ -117,6 +113,7 @@ def run_evaluation(
             grid,
         )
         from evaluation.retrieval_metrics import item_vectors
+        from services.captioning.captioner import Blip2Captioner
         from services.generation.generator import SdGenerator
 
         queries = queries or DEFAULT_QUERIES
@@ -136,7 +133,7 @@ def run_evaluation(
                 encoder=encoder,
                 index=index,
                 vectors=item_vectors(index, encoder),
-                captioner=captioner,
+                captioner=Blip2Captioner(blip2, adapter=adapter, device=device),
                 generator=generator,
                 count_tokens=lambda text: len(
                     generator.tokenizer(text, add_special_tokens=False)["input_ids"]
