@@ -1,34 +1,160 @@
+"""The gateway's routes: `/v1/rag` (JSON), `/v1/rag/upload` (multipart, for forms and `curl -F`) and
+`/v1/images/{id}` (a reference photo, so clients such as the dashboard need no other service).
+
+Every `/v1` route first checks the API key and the caller's rate limit (`guard`). Answers carry a
+`Server-Timing` header with the stages, so browser dev tools show where the time went.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import base64
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from services.common.contracts.gateway import RagRequest, RagResponse
-from services.common.errors import ErrorType, error_responses
+from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.images import decode_base64, load_image, sha256_hex
 
-router = APIRouter(prefix="/v1", tags=["rag"])
+
+async def guard(request: Request) -> None:
+    """API key (401 without, 403 wrong), then the per-client rate limit (429)."""
+    client = request.app.state.auth.client_of(request)
+    gateway = getattr(request.app.state, "engine", None)
+    if gateway is not None:  # while loading, require_ready answers 503 anyway
+        await gateway.rate_limiter.check(client)
+
+
+router = APIRouter(prefix="/v1", tags=["rag"], dependencies=[Depends(guard)])
+_GUARD_ERRORS = (ErrorType.UNAUTHORIZED, ErrorType.FORBIDDEN, ErrorType.OVERLOADED)
+_RAG_ERRORS = error_responses(
+    *_GUARD_ERRORS,
+    ErrorType.PAYLOAD_TOO_LARGE,
+    ErrorType.UNSUPPORTED_MEDIA,
+    ErrorType.NOT_READY,
+    ErrorType.UPSTREAM,
+    ErrorType.UPSTREAM_TIMEOUT,
+)
+
+
+def server_timing(timings_ms: dict[str, float], cache_hit: bool) -> str:
+    """`Server-Timing: cache;desc="hit";dur=0.4, retrieval;dur=12.1, ..., total;dur=812.0`."""
+    parts = []
+    for stage, ms in timings_ms.items():
+        desc = f';desc="{"hit" if cache_hit else "miss"}"' if stage == "cache" else ""
+        parts.append(f"{stage}{desc};dur={ms:g}")
+    return ", ".join(parts)
+
+
+async def _answer(
+    body: RagRequest, raw_image: bytes | None, request: Request, response: Response, gateway
+) -> RagResponse:
+    image_sha256 = None
+    if raw_image is not None:
+        # Validated here, not upstream: a bad upload is the client's 4xx before any model runs.
+        load_image(raw_image, limits=request.app.state.settings.image_limits)
+        image_sha256 = sha256_hex(raw_image)
+    answer = await gateway.limited(gateway.orchestrator.run(body, image_sha256))
+    request.app.state.gateway_metrics.observe(answer)
+    response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
+    return answer
 
 
 @router.post(
     "/rag",
     response_model=RagResponse,
     summary="Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow",
-    responses=error_responses(
-        ErrorType.PAYLOAD_TOO_LARGE,
-        ErrorType.UNSUPPORTED_MEDIA,
-        ErrorType.OVERLOADED,
-        ErrorType.NOT_READY,
-        ErrorType.UPSTREAM,
-        ErrorType.UPSTREAM_TIMEOUT,
-    ),
+    responses=_RAG_ERRORS,
 )
-async def rag(body: RagRequest, request: Request, gateway=Depends(require_ready)) -> RagResponse:
-    image_sha256 = None
-    if body.image is not None:
-        # Validated here, not upstream: a bad upload is the client's 4xx before any model runs.
-        limits = request.app.state.settings.image_limits
-        raw = decode_base64(body.image, limits=limits)
-        load_image(raw, limits=limits)
-        image_sha256 = sha256_hex(raw)
-    return await gateway.limited(gateway.orchestrator.run(body, image_sha256))
+async def rag(
+    body: RagRequest, request: Request, response: Response, gateway=Depends(require_ready)
+) -> RagResponse:
+    limits = request.app.state.settings.image_limits
+    raw = decode_base64(body.image, limits=limits) if body.image is not None else None
+    return await _answer(body, raw, request, response, gateway)
+
+
+def _described(name: str) -> str | None:
+    return RagRequest.model_fields[name].description
+
+
+@router.post(
+    "/rag/upload",
+    response_model=RagResponse,
+    summary="The RAG flow from a multipart form: an image file and/or text, plus the same fields",
+    description="The same flow and answer as `POST /v1/rag`, for browser forms and "
+    "`curl -F image=@motif.jpg -F text='sekar bunga' -F seed=7`. Empty fields take their defaults.",
+    responses=_RAG_ERRORS,
+)
+async def rag_upload(
+    request: Request,
+    response: Response,
+    image: UploadFile | None = File(None, description="A query image (PNG, JPEG or WebP)."),
+    text: str | None = Form(None, description=_described("text")),
+    top_k: int | None = Form(None, description="References to retrieve (default 5)."),
+    strength: float | None = Form(None, description="img2img strength (default 0.55)."),
+    guidance_scale: float | None = Form(None, description="Guidance scale (default 7.5)."),
+    steps: int | None = Form(None, description="Denoising steps (default 30)."),
+    seed: int | None = Form(None, description="Omit for a random seed."),
+    negative_prompt: str | None = Form(None),
+    generate: bool | None = Form(None, description=_described("generate")),
+    init_source: str | None = Form(None, description=_described("init_source")),
+    gateway=Depends(require_ready),
+) -> RagResponse:
+    limits = request.app.state.settings.image_limits
+    raw = None
+    if image is not None and (image.filename or image.size):
+        raw = await image.read(limits.max_bytes + 1)  # one byte over is enough to refuse it
+        if len(raw) > limits.max_bytes:
+            raise ServiceError(
+                ErrorType.PAYLOAD_TOO_LARGE,
+                f"image is larger than the {limits.max_bytes} byte limit",
+            )
+    fields = {
+        "text": text,
+        "top_k": top_k,
+        "strength": strength,
+        "guidance_scale": guidance_scale,
+        "steps": steps,
+        "seed": seed,
+        "negative_prompt": negative_prompt,
+        "generate": generate,
+        "init_source": init_source,
+        "image": base64.b64encode(raw).decode("ascii") if raw else None,
+    }
+    try:
+        body = RagRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:  # the same 422 envelope as a bad JSON body
+        raise RequestValidationError(exc.errors()) from None
+    return await _answer(body, raw, request, response, gateway)
+
+
+@router.get(
+    "/images/{item_id}",
+    summary="A reference photo of the index (the `id` of a reference), as JPEG",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}},
+        **error_responses(
+            *_GUARD_ERRORS,
+            ErrorType.NOT_FOUND,
+            ErrorType.NOT_READY,
+            ErrorType.UPSTREAM,
+            ErrorType.UPSTREAM_TIMEOUT,
+        ),
+    },
+)
+async def reference_image(
+    item_id: int = Path(ge=0),
+    size: int = Query(224, description="Side in pixels: 224 or 512."),
+    gateway=Depends(require_ready),
+) -> Response:
+    if size not in (224, 512):
+        raise ServiceError(ErrorType.VALIDATION, "size must be 224 or 512")
+    raw = await gateway.retrieval.image(item_id, size=size)
+    # Index items never change under one id within an index version; a day is safe for browsers.
+    return Response(
+        raw, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )

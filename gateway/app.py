@@ -1,5 +1,6 @@
 """The gateway (port 8000): the only public door. Orchestrates retrieval, captioning and
-generation, fuses the prompt, and caches answers in Redis."""
+generation, fuses the prompt, and caches answers in Redis; checks API keys, rate-limits per key,
+answers CORS from an allow-list, and breaks the circuit to upstreams that keep failing."""
 
 from __future__ import annotations
 
@@ -8,16 +9,22 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
+import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from gateway.api import router
+from gateway.breaker import CircuitBreaker
 from gateway.cache import ResponseCache, cache_key, make_cache
 from gateway.clients import CaptioningClient, GenerationClient, RetrievalClient, UpstreamClient
 from gateway.config import GatewaySettings
 from gateway.fusion import fuse_prompt
+from gateway.metrics import GatewayMetrics
 from gateway.orchestrator import RagOrchestrator
+from gateway.security import API_KEY_HEADER, ApiKeyAuth, RateLimiter
 from services.common.app import create_service_app
 from services.common.errors import ErrorType, ServiceError
+from services.common.logging import REQUEST_ID_HEADER
 from services.common.models import resolve_source
 
 T = TypeVar("T")
@@ -53,25 +60,47 @@ class UpstreamVersions:
 class Gateway:
     """What the gateway holds while it runs: upstream clients, the cache and the orchestrator."""
 
-    def __init__(self, settings: GatewaySettings, count_tokens: Callable[[str], int]) -> None:
-        timeouts = dict(connect_timeout_s=settings.connect_timeout_s, retries=settings.retries)
-        self.retrieval = RetrievalClient(
-            "retrieval",
-            settings.retrieval_url,
-            read_timeout_s=settings.retrieval_timeout_s,
-            **timeouts,
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        count_tokens: Callable[[str], int],
+        transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        """`transports` (by upstream name) replace the network, e.g. to call apps in process."""
+        transports = transports or {}
+
+        def client(cls: type[UpstreamClient], name: str, url: str, read_timeout_s: float):
+            breaker = CircuitBreaker(
+                name,
+                failure_threshold=settings.breaker_failures,
+                reset_after_s=settings.breaker_reset_s,
+            )
+            return cls(
+                name,
+                url,
+                read_timeout_s=read_timeout_s,
+                connect_timeout_s=settings.connect_timeout_s,
+                retries=settings.retries,
+                transport=transports.get(name),
+                breaker=breaker,
+            )
+
+        self.retrieval = client(
+            RetrievalClient, "retrieval", settings.retrieval_url, settings.retrieval_timeout_s
         )
-        self.captioning = CaptioningClient(
-            "captioning",
-            settings.captioning_url,
-            read_timeout_s=settings.captioning_timeout_s,
-            **timeouts,
+        self.captioning = client(
+            CaptioningClient, "captioning", settings.captioning_url, settings.captioning_timeout_s
         )
-        self.generation = GenerationClient(
-            "generation",
-            settings.generation_url,
-            read_timeout_s=settings.generation_timeout_s,
-            **timeouts,
+        self.generation = client(
+            GenerationClient, "generation", settings.generation_url, settings.generation_timeout_s
+        )
+        self.upstreams: tuple[UpstreamClient, ...] = (
+            self.retrieval,
+            self.captioning,
+            self.generation,
+        )
+        self.rate_limiter = RateLimiter(
+            settings.rate_limit_per_window, settings.rate_limit_window_s, settings.redis_url
         )
         self.cache: ResponseCache = make_cache(
             settings.redis_url, ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries
@@ -117,16 +146,16 @@ class Gateway:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "upstreams": {
-                c.name: c.base_url for c in (self.retrieval, self.captioning, self.generation)
-            },
+            "upstreams": {c.name: c.base_url for c in self.upstreams},
+            "breakers": {c.name: str(c.breaker.state) for c in self.upstreams},
             "cache": self.cache.describe(),
         }
 
     async def aclose(self) -> None:
-        for client in (self.retrieval, self.captioning, self.generation):
+        for client in self.upstreams:
             await client.aclose()
         await self.cache.aclose()
+        await self.rate_limiter.aclose()
 
 
 def load_token_counter(settings: GatewaySettings) -> Callable[[str], int]:
@@ -148,7 +177,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or GatewaySettings()
     load = loader or default_loader
-    return create_service_app(
+    app = create_service_app(
         name="gateway",
         title="Batik Nitik RAG gateway",
         description="The public API of Batik Nitik RAG: retrieve reference motifs with CLIP, "
@@ -159,6 +188,25 @@ def create_app(
         describe=lambda gateway: gateway.describe(),
         routers=[router],
     )
+    # Keys are checked before anything else on /v1, even while the engine loads.
+    app.state.auth = ApiKeyAuth(settings.api_key_hashes)
+    app.state.metrics.track_inflight(
+        lambda: getattr(app.state.engine, "inflight", 0), settings.max_inflight
+    )
+    app.state.gateway_metrics = GatewayMetrics(app.state.metrics.registry, lambda: app.state.engine)
+    origins = settings.cors_origin_list
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            # Never credentials with a wildcard; keys travel in a header, not in cookies.
+            allow_credentials="*" not in origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Server-Timing", "Retry-After"],
+            max_age=600,
+        )
+    return app
 
 
 app = create_app()

@@ -3,7 +3,8 @@
 One `httpx.AsyncClient` per upstream with its own timeouts. `UpstreamClient.request` is the one place
 where transport failures and non-2xx answers become errors of the envelope: an upstream's client error
 (4xx) keeps its type, since the caller's input caused it; its 5xx and transport failures become
-`upstream` (502) and timeouts `upstream_timeout` (504). Only idempotent calls are retried.
+`upstream` (502) and timeouts `upstream_timeout` (504). Only idempotent calls are retried. Each client
+has a circuit breaker (`gateway/breaker.py`) that sees one outcome per call, after its retries.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from gateway.breaker import CircuitBreaker
 from services.common.contracts.captioning import CaptionRequest, CaptionResponse
 from services.common.contracts.generation import GenerateRequest, GenerateResponse
 from services.common.contracts.retrieval import SearchRequest, SearchResponse
@@ -43,12 +45,14 @@ class UpstreamClient:
         retries: int,
         backoff_s: float = 0.2,
         transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url
         self.timeout_s = read_timeout_s
         self.retries = retries
         self.backoff_s = backoff_s
+        self.breaker = breaker or CircuitBreaker(name)
         self.http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
@@ -57,6 +61,24 @@ class UpstreamClient:
 
     async def request(
         self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        self.breaker.before_call()
+        try:
+            response = await self._attempts(method, path, idempotent=idempotent, **kwargs)
+        except ServiceError as exc:
+            if exc.type in (ErrorType.UPSTREAM, ErrorType.UPSTREAM_TIMEOUT):
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()  # a 4xx or 429: the upstream is alive
+            raise
+        except BaseException:
+            self.breaker.release()
+            raise
+        self.breaker.record_success()
+        return response
+
+    async def _attempts(
+        self, method: str, path: str, *, idempotent: bool, **kwargs: Any
     ) -> httpx.Response:
         headers = {REQUEST_ID_HEADER: current_request_id() or ""}
         attempts = 1 + (self.retries if idempotent else 0)

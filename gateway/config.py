@@ -1,10 +1,19 @@
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import BaseServiceSettings
 from services.generation.config import DEFAULT_SD
+
+_KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def split_list(value: str | None) -> list[str]:
+    """Comma-separated setting -> its non-empty entries."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
 class GatewaySettings(BaseServiceSettings):
@@ -42,3 +51,44 @@ class GatewaySettings(BaseServiceSettings):
     )
     caption_prompt: str | None = Field(None, description="Text the caption continues, if any")
     max_facts: int = Field(3, ge=0, le=10, description="Metadata sentences offered to fusion")
+    breaker_failures: int = Field(
+        5, ge=1, description="Failed calls in a row that open an upstream's circuit breaker"
+    )
+    breaker_reset_s: float = Field(
+        30.0, gt=0, description="Seconds an open breaker answers 503 before one probe call"
+    )
+    api_keys: str | None = Field(
+        None,
+        description="Comma-separated `sha256:<hex>` hashes of the accepted API keys; "
+        "unset: no key needed",
+    )
+    rate_limit_per_window: int = Field(
+        120,
+        ge=0,
+        description="Requests per window per API key (per client address without keys); 0: off",
+    )
+    rate_limit_window_s: int = Field(
+        60, ge=1, description="Length of the rate-limit window, seconds"
+    )
+    cors_origins: str | None = Field(
+        None,
+        description="Comma-separated origins that browsers may call the API from (CORS); unset: none",
+    )
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_key_hashes(cls, value: str | None) -> str | None:
+        bad = [entry for entry in split_list(value) if not _KEY_HASH.match(entry)]
+        if bad:
+            raise ValueError(
+                f"{len(bad)} entries are not `sha256:<64 lowercase hex>` (store hashes, never keys)"
+            )
+        return value
+
+    @property
+    def api_key_hashes(self) -> list[str]:
+        return [entry.removeprefix("sha256:") for entry in split_list(self.api_keys)]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return split_list(self.cors_origins)

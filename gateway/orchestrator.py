@@ -1,7 +1,8 @@
 """The RAG flow as numbered steps. No FastAPI, httpx or redis here: collaborators come in through the
 constructor, so the flow is the same whatever carries it.
 
-1. cache      answer from the cache when the same request was answered before
+1. cache      answer from the cache when the same request was answered before; on a miss, join the
+              identical request already running, if any (single flight), else run steps 2-7
 2. retrieve   nearest motifs to the query (text, image or both)
 3. reference  fetch the top reference image (the caption's subject and img2img's start)
 4. caption    describe the init image; on failure go on with metadata facts alone ("captioning")
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from typing import Any
 
+from gateway.singleflight import SingleFlight
 from services.common.contracts.captioning import CaptionRequest
 from services.common.contracts.gateway import (
     CacheInfo,
@@ -52,6 +54,7 @@ class RagOrchestrator:
         generation_size: int = 512,
         caption_prompt: str | None = None,
         max_facts: int = 3,
+        flights: SingleFlight[RagResponse] | None = None,
     ) -> None:
         self.retrieval = retrieval
         self.captioning = captioning
@@ -63,18 +66,12 @@ class RagOrchestrator:
         self.generation_size = generation_size
         self.caption_prompt = caption_prompt
         self.max_facts = max_facts
+        self.flights: SingleFlight[RagResponse] = flights or SingleFlight()
 
     async def run(self, request: RagRequest, image_sha256: str | None) -> RagResponse:
-        timings: dict[str, float] = {}
         started = time.perf_counter()
-
-        @contextmanager
-        def timed(stage: str):
-            t0 = time.perf_counter()
-            try:
-                yield
-            finally:
-                timings[stage] = round((time.perf_counter() - t0) * 1000, 2)
+        timings: dict[str, float] = {}
+        timed = _stopwatch(timings)
 
         # A request without a seed gets one now, so its answer is reproducible and cacheable.
         if request.generate and request.seed is None:
@@ -92,6 +89,18 @@ class RagOrchestrator:
             return answer.model_copy(
                 update={"cache": CacheInfo(hit=True, key=key), "timings_ms": timings}
             )
+        answer, shared = await self.flights.do(key, lambda: self._answer(request, key, seed))
+        stages = {k: v for k, v in answer.timings_ms.items() if k != "total"}
+        timings = {**timings, **stages, "total": round((time.perf_counter() - started) * 1000, 2)}
+        return answer.model_copy(
+            update={"cache": CacheInfo(hit=False, key=key, shared=shared), "timings_ms": timings}
+        )
+
+    async def _answer(self, request: RagRequest, key: str, seed: int | None) -> RagResponse:
+        """Steps 2-7: the flow behind a cache miss."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        timed = _stopwatch(timings)
 
         # 2. retrieve
         with timed("retrieval"):
@@ -178,3 +187,17 @@ class RagOrchestrator:
         if not degraded:
             await self.cache.set(key, answer.model_dump(mode="json"))
         return answer
+
+
+def _stopwatch(timings: dict[str, float]):
+    """`with timed("stage"):` records the block's milliseconds in `timings`."""
+
+    @contextmanager
+    def timed(stage: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            timings[stage] = round((time.perf_counter() - t0) * 1000, 2)
+
+    return timed

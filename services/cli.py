@@ -36,6 +36,8 @@ def _ingest(args: argparse.Namespace) -> int:
         model_source=model,
         batch_size=args.batch_size,
         device=args.device,
+        index_type=args.index_type,
+        index_params=dict(args.index_param or []),
     )
     summary = {k: report[k] for k in ("indexed", "motifs", "out")}
     summary["skipped"] = len(report["skipped"])
@@ -43,6 +45,13 @@ def _ingest(args: argparse.Namespace) -> int:
     for skipped in report["skipped"]:
         print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
     return 0
+
+
+def _index_param(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME=INTEGER, got {text!r}")
+    return name.strip(), int(value)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -81,6 +90,8 @@ def _demo(args: argparse.Namespace) -> int:
             "GENERATION_TORCH_THREADS": "1",
         },
     )
+    gateway_url = next(s.url for s in services if s.name == "gateway")
+    services.append(launcher.dashboard_process(gateway_url, port=args.dashboard_port))
     return launcher.run_until_stopped(services, ready_deadline_s=180)
 
 
@@ -113,6 +124,47 @@ def _up(args: argparse.Namespace) -> int:
     )
     # First start downloads about 15 GB of weights; loading BLIP-2 on a CPU takes minutes.
     return launcher.run_until_stopped(services, ready_deadline_s=3600)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from evaluation.run import EVALUATIONS, run_evaluation
+    from services.captioning.config import CaptioningSettings
+    from services.generation.config import GenerationSettings
+    from services.retrieval.config import RetrievalSettings
+
+    what = set(EVALUATIONS) if args.what == "all" else {args.what}
+    metrics = run_evaluation(
+        what,
+        index_dir=Path(args.index),
+        out=Path(args.out),
+        clip=args.clip or RetrievalSettings().model,
+        blip2=args.blip2 or CaptioningSettings().model,
+        sd=args.sd or GenerationSettings().model,
+        adapter=args.adapter,
+        features=args.features,
+        inception_weights=args.inception_weights,
+        queries=tuple(args.query) if args.query else None,
+        seeds=tuple(args.seed) if args.seed else None,
+        size=args.size,
+        steps=args.steps,
+        device=args.device,
+        command=" ".join(["batik", *args.argv]),
+    )
+    print(f"report: {Path(args.out) / 'report.md'} ({', '.join(sorted(what))})")
+    return 0 if metrics else 1
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from services.captioning.finetune.cli import run
+
+    return run(args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """A job worker with no HTTP: settings from the service's environment variables."""
+    from services.generation.worker import main as generation_worker
+
+    return generation_worker()
 
 
 def _settings(_args: argparse.Namespace) -> int:
@@ -151,11 +203,28 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--model", help="CLIP source; default: the retrieval service's setting")
     ing.add_argument("--batch-size", type=int, default=32)
     ing.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ing.add_argument(
+        "--index-type",
+        default="flat",
+        choices=["flat", "hnsw", "ivfpq"],
+        help="flat: exact (default, small collections); hnsw or ivfpq: approximate, for 100k+",
+    )
+    ing.add_argument(
+        "--index-param",
+        action="append",
+        type=_index_param,
+        metavar="NAME=INT",
+        help="index parameter, repeatable: hnsw m, ef_construction, ef_search; ivfpq nlist, m, "
+        "nbits, nprobe, k_factor (defaults fit the collection size; see docs/RETRIEVAL.md)",
+    )
     ing.set_defaults(func=_ingest)
 
-    demo = commands.add_parser("demo", help="run all four services offline on tiny models")
+    demo = commands.add_parser(
+        "demo", help="run all four services and the dashboard offline on tiny models"
+    )
     demo.add_argument("--dataset", help="a Batik Nitik 960 folder; default: the shared sample")
     demo.add_argument("--port", type=int, default=8000, help="gateway port; services use +1..+3")
+    demo.add_argument("--dashboard-port", type=int, default=8501, help="Streamlit dashboard port")
     demo.set_defaults(func=_demo)
 
     up = commands.add_parser("up", help="run all four services on the real models (downloads)")
@@ -165,13 +234,50 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--index", help="an existing index directory to serve")
     up.add_argument("--port", type=int, default=8000)
     up.set_defaults(func=_up)
+    ev = commands.add_parser("eval", help="retrieval / captioning / generation metrics report")
+    ev.add_argument("what", choices=["retrieval", "captioning", "generation", "all"])
+    ev.add_argument("--index", required=True, help="index directory made by `batik ingest`")
+    ev.add_argument("--out", required=True, help="report directory (metrics.json, report.md, PNGs)")
+    ev.add_argument(
+        "--adapter", help="LoRA adapter from `batik finetune` (its training.json split)"
+    )
+    ev.add_argument("--clip", help="CLIP source; default: the retrieval service's setting")
+    ev.add_argument("--blip2", help="BLIP-2 source; default: the captioning service's setting")
+    ev.add_argument("--sd", help="Stable Diffusion source; default: the generation setting")
+    ev.add_argument(
+        "--features",
+        choices=["inception", "clip"],
+        default="inception",
+        help="inception: FID proper (needs --inception-weights); clip: FD over CLIP features",
+    )
+    ev.add_argument("--inception-weights", help="torch-fidelity InceptionV3 weights file")
+    ev.add_argument("--query", action="append", help="generation query (repeatable)")
+    ev.add_argument("--seed", action="append", type=int, help="generation seed (repeatable)")
+    ev.add_argument("--size", type=int, default=512, help="generated image side")
+    ev.add_argument("--steps", type=int, default=30)
+    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ev.set_defaults(func=_eval)
+
+    from services.captioning.finetune.cli import add_arguments as finetune_arguments
+
+    finetune = commands.add_parser("finetune", help="train a BLIP-2 LoRA adapter on an index")
+    finetune_arguments(finetune)
+    finetune.set_defaults(func=_finetune)
+
+    worker = commands.add_parser(
+        "worker", help="run jobs from the Redis queue (GENERATION_REDIS_URL), no HTTP"
+    )
+    worker.add_argument("service", choices=["generation"])
+    worker.set_defaults(func=_worker)
     settings = commands.add_parser("settings", help="print every environment variable (Markdown)")
     settings.set_defaults(func=_settings)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(argv) if argv is not None else sys.argv[1:]
     args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded by commands whose output says what produced it
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as exc:

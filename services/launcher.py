@@ -30,6 +30,9 @@ class ServiceProcess:
     port: int
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    # A process that is not a uvicorn app (the Streamlit dashboard) gives its own command line.
+    command: list[str] | None = None
+    ready_path: str = "/readyz"
 
     @property
     def url(self) -> str:
@@ -39,7 +42,8 @@ class ServiceProcess:
         log_dir.mkdir(parents=True, exist_ok=True)
         log = (log_dir / f"{self.name}.log").open("ab")
         self.process = subprocess.Popen(
-            [
+            self.command
+            or [
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -74,7 +78,7 @@ def wait_ready(services: list[ServiceProcess], deadline_s: float) -> None:
             if service.process and service.process.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {service.process.returncode}")
             try:
-                answer = httpx.get(f"{service.url}/readyz", timeout=1.0)
+                answer = httpx.get(f"{service.url}{service.ready_path}", timeout=1.0)
             except httpx.HTTPError:
                 continue
             if answer.status_code == 200:
@@ -133,7 +137,12 @@ def stack(
             "generation",
             "services.generation.app:app",
             port["generation"],
-            {"GENERATION_MODEL": sd, **extra},
+            {
+                "GENERATION_MODEL": sd,
+                # Jobs (POST /v1/jobs) live in Redis; without one only /v1/generate is served.
+                **({"GENERATION_REDIS_URL": redis_url} if redis_url else {}),
+                **extra,
+            },
         ),
         ServiceProcess(
             "gateway",
@@ -149,6 +158,38 @@ def stack(
             },
         ),
     ]
+
+
+def dashboard_process(
+    gateway_url: str, port: int = 8501, env: dict[str, str] | None = None
+) -> ServiceProcess:
+    """The Streamlit dashboard, a client of the gateway at `gateway_url`."""
+    return ServiceProcess(
+        "dashboard",
+        "dashboard/app.py",
+        port,
+        {"DASHBOARD_GATEWAY_URL": gateway_url, **(env or {})},
+        command=[
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO_ROOT / "dashboard" / "app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.toolbarMode",
+            "viewer",
+        ],
+        ready_path="/_stcore/health",
+    )
 
 
 def run_until_stopped(services: list[ServiceProcess], *, ready_deadline_s: float) -> int:
@@ -170,7 +211,8 @@ def run_until_stopped(services: list[ServiceProcess], *, ready_deadline_s: float
         gateway = next(s for s in services if s.name == "gateway")
         print("\nBatik Nitik RAG is up:")
         for service in services:
-            print(f"  {service.name:<11} {service.url}   (OpenAPI: {service.url}/docs)")
+            docs = "" if service.command else f"   (OpenAPI: {service.url}/docs)"
+            print(f"  {service.name:<11} {service.url}{docs}")
         print(
             "\nTry:\n  curl -s " + gateway.url + "/v1/rag -H 'content-type: application/json' "
             '-d \'{"text": "sekar bunga", "seed": 7}\'\n\nCtrl-C stops everything.',

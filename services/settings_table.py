@@ -11,6 +11,7 @@ from services.common.settings import BaseServiceSettings
 
 
 def _settings_classes() -> list[tuple[str, type[BaseSettings]]]:
+    from dashboard.config import DashboardSettings
     from gateway.config import GatewaySettings
     from services.captioning.config import CaptioningSettings
     from services.generation.config import GenerationSettings
@@ -21,6 +22,7 @@ def _settings_classes() -> list[tuple[str, type[BaseSettings]]]:
         ("retrieval", RetrievalSettings),
         ("captioning", CaptioningSettings),
         ("generation", GenerationSettings),
+        ("dashboard", DashboardSettings),
     ]
 
 

@@ -80,3 +80,14 @@ def redis_server():
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_index(tmp_path_factory, tiny_models, shared_sample) -> Path:
+    """The shared Batik Nitik sample (240 images, 60 motifs) indexed with the tiny CLIP."""
+    from services.retrieval.ingest import ingest
+
+    out = tmp_path_factory.mktemp("indexes") / "shared"
+    images, workbook = shared_sample
+    ingest(images, workbook, out, model_source=str(tiny_models["clip"]), progress=False)
+    return out

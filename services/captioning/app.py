@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.captioning.api import router
 from services.captioning.captioner import Blip2Captioner
 from services.captioning.config import CaptioningSettings
+from services.captioning.decoding import DecodingOptions
 from services.common.app import create_service_app
 from services.common.models import configure_torch
 
@@ -16,7 +17,19 @@ from services.common.models import configure_torch
 def default_loader(settings: CaptioningSettings) -> Blip2Captioner:
     configure_torch(settings.torch_threads)
     return Blip2Captioner(
-        settings.model, adapter=settings.adapter, device=settings.device, dtype=settings.dtype
+        settings.model,
+        adapter=settings.adapter,
+        adapters_dir=settings.adapters_dir,
+        device=settings.device,
+        dtype=settings.dtype,
+        decoding=DecodingOptions(
+            repetition_penalty=settings.repetition_penalty,
+            no_repeat_ngram_size=settings.no_repeat_ngram_size,
+            retry_temperature=settings.retry_temperature,
+        ),
+        min_caption_words=settings.min_caption_words,
+        min_answer_words=settings.min_answer_words,
+        max_batch=settings.max_batch,
     )
 
 
@@ -29,11 +42,13 @@ def create_app(
     return create_service_app(
         name="captioning",
         title="Batik Nitik captioning",
-        description="BLIP-2 captions of Batik Nitik motifs, with the project's LoRA adapter.",
+        description="BLIP-2 captions of and answers about Batik Nitik motifs, with the project's LoRA "
+        "adapters (the default merged into the served weights).",
         settings=settings,
         load=lambda: load(settings),
         describe=lambda engine: engine.describe(),
         routers=[router],
+        images_per_request=settings.max_batch,
     )
 
 

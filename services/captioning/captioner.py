@@ -1,27 +1,24 @@
-"""BLIP-2 (OPT) captions, optionally with our LoRA adapter merged into the weights for serving."""
+"""BLIP-2 (OPT) captions and answers, with LoRA adapters: the default merged, others per request."""
 
 from __future__ import annotations
 
-import re
 import threading
+from typing import Any
 
 from PIL import Image
 
+from services.captioning.adapters import AdapterEntry, AdapterRegistry
+from services.captioning.decoding import DecodingOptions, generate_texts
+from services.captioning.hygiene import Outcome, degenerate_reason, guard, strip_prompt_echo
+from services.captioning.lora import LoraSwitcher
 from services.common.models import resolve_device, resolve_dtype, resolve_source, source_version
 
-# BLIP-2 prompts in the "Question: ... Answer:" style sometimes come back in the output.
-_QA_ECHO = re.compile(r"^\s*(question:.*?answer:)\s*", re.I | re.S)
+__all__ = ["Blip2Captioner", "strip_prompt_echo"]
 
 
-def strip_prompt_echo(text: str, prompt: str | None) -> str:
-    """The caption without any repetition of the prompt that produced it."""
-    cleaned = text.strip()
-    if prompt:
-        stripped_prompt = prompt.strip()
-        if cleaned.lower().startswith(stripped_prompt.lower()):
-            cleaned = cleaned[len(stripped_prompt) :]
-    cleaned = _QA_ECHO.sub("", cleaned)
-    return cleaned.strip(" \n:-")
+def vqa_prompt(question: str) -> str:
+    """BLIP-2 OPT's question-answering format."""
+    return f"Question: {question.strip()} Answer:"
 
 
 class Blip2Captioner:
@@ -30,8 +27,13 @@ class Blip2Captioner:
         source: str,
         *,
         adapter: str | None = None,
+        adapters_dir: str | None = None,
         device: str = "auto",
         dtype: str = "auto",
+        decoding: DecodingOptions | None = None,
+        min_caption_words: int = 3,
+        min_answer_words: int = 1,
+        max_batch: int = 8,
     ) -> None:
         import torch
         from transformers import (
@@ -42,16 +44,14 @@ class Blip2Captioner:
         )
 
         self.source = source
-        self.adapter = adapter
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(self.device, dtype)
+        self.decoding = decoding or DecodingOptions()
+        self.min_caption_words = min_caption_words
+        self.min_answer_words = min_answer_words
+        self.max_batch = max_batch
         local = resolve_source(source)
         model = Blip2ForConditionalGeneration.from_pretrained(local, dtype=self.dtype)
-        if adapter:
-            # peft imports bitsandbytes (seconds): only pay for it when an adapter is configured.
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, resolve_source(adapter)).merge_and_unload()
         self.model = model.to(self.device).eval()
         tokenizer = AutoTokenizer.from_pretrained(local)
         # Without num_query_tokens the processor adds no image tokens and the model ignores the image.
@@ -60,28 +60,94 @@ class Blip2Captioner:
             tokenizer=tokenizer,
             num_query_tokens=self.model.config.num_query_tokens,
         )
-        self.version = source_version(source) + (f"+{source_version(adapter)}" if adapter else "")
+        self.registry = AdapterRegistry(adapters_dir, adapter)
+        self.lora = LoraSwitcher(self.model)
+        if self.registry.default is not None:
+            self.lora.merge(self.registry.default)
+        default = self.registry.default
+        self.adapter = default.name if default else None
+        self.version = source_version(source) + (
+            f"+{source_version(default.source)}" if default else ""
+        )
         self._lock = threading.Lock()
         self._torch = torch
+
+    # -- work -------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        entry: AdapterEntry | None,
+        images: list[Image.Image],
+        prompt: str | None,
+        max_new_tokens: int,
+        min_words: int,
+    ) -> list[Outcome]:
+        def decode(batch: list[Image.Image], sample: bool) -> list[str]:
+            texts = generate_texts(
+                self.model,
+                self.processor,
+                batch,
+                prompt,
+                max_new_tokens=max_new_tokens,
+                options=self.decoding,
+                sample=sample,
+            )
+            return [strip_prompt_echo(t, prompt) for t in texts]
+
+        with self._lock:
+            self.lora.use(entry, self.registry.default)
+            with self._torch.inference_mode():
+                return guard(
+                    decode(images, sample=False),
+                    retry=lambda failed: decode([images[i] for i in failed], sample=True),
+                    check=lambda text: degenerate_reason(text, prompt, min_words),
+                )
+
+    def caption_batch(
+        self,
+        images: list[Image.Image],
+        prompt: str | None = None,
+        max_new_tokens: int = 40,
+        adapter: str | None = None,
+    ) -> tuple[list[Outcome], str | None]:
+        """Captions of `images` in one batched call, and the adapter that made them."""
+        if not images:
+            raise ValueError("no images to caption")
+        if len(images) > self.max_batch:
+            raise ValueError(f"{len(images)} images; at most {self.max_batch} per request")
+        entry = self.registry.resolve(adapter)
+        outcomes = self._run(entry, images, prompt, max_new_tokens, self.min_caption_words)
+        return outcomes, entry.name if entry else None
+
+    def answer(
+        self,
+        image: Image.Image,
+        question: str,
+        max_new_tokens: int = 20,
+        adapter: str | None = None,
+    ) -> tuple[Outcome, str | None]:
+        if not question.strip():
+            raise ValueError("question is empty")
+        entry = self.registry.resolve(adapter)
+        [outcome] = self._run(
+            entry, [image], vqa_prompt(question), max_new_tokens, self.min_answer_words
+        )
+        return outcome, entry.name if entry else None
 
     def caption(
         self, image: Image.Image, prompt: str | None = None, max_new_tokens: int = 40
     ) -> str:
-        inputs = self.processor(images=image, text=prompt or "", return_tensors="pt").to(
-            self.device
-        )
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
-        prompt_length = inputs["input_ids"].shape[1]
-        with self._lock, self._torch.inference_mode():
-            output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-        # generate() returns the prompt tokens first: keep only what the model wrote.
-        if output.shape[1] > prompt_length and self._torch.equal(
-            output[0, :prompt_length], inputs["input_ids"][0]
-        ):
-            output = output[:, prompt_length:]
-        text = self.processor.tokenizer.decode(output[0], skip_special_tokens=True)
-        # Undecodable byte fragments come back as U+FFFD; they carry no meaning in a caption.
-        return strip_prompt_echo(text.replace("\ufffd", ""), prompt)
+        """One caption with the default adapter; empty when the output was degenerate."""
+        [outcome], _ = self.caption_batch([image], prompt, max_new_tokens)
+        return outcome.text
+
+    # -- introspection ----------------------------------------------------------------------
+
+    def adapters(self) -> list[dict[str, Any]]:
+        return [
+            {**self.registry.describe(entry), "merged": entry.name == self.lora.merged}
+            for entry in self.registry.entries()
+        ]
 
     def describe(self) -> dict:
         return {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import anyio.to_thread
@@ -21,6 +21,8 @@ from services.common.concurrency import InflightLimiter
 from services.common.errors import install_error_handlers
 from services.common.health import router as health_router
 from services.common.logging import RequestIdMiddleware, configure_logging
+from services.common.metrics import MetricsMiddleware, ServiceMetrics
+from services.common.metrics import router as metrics_router
 from services.common.settings import BaseServiceSettings
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,15 @@ def create_service_app(
     describe: Callable[[Any], dict[str, Any]],
     routers: Iterable[APIRouter],
     version: str = "0.1.0",
+    images_per_request: int = 1,
+    extra_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
+    """`extra_lifespan(app)`, if given, is entered once loading has started and left before the
+    engine closes: background work such as a job worker (it waits for `app.state.ready` itself)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        configure_logging(settings.log_level, name)
+        configure_logging(settings.log_level, name, json_lines=settings.log_format == "json")
         state = app.state
         state.ready, state.engine, state.load_error = False, None, None
 
@@ -57,7 +64,8 @@ def create_service_app(
 
         loading = asyncio.create_task(load_engine())
         try:
-            yield
+            async with extra_lifespan(app) if extra_lifespan else nullcontext():
+                yield
         finally:
             loading.cancel()
             if hasattr(state.engine, "aclose"):
@@ -66,15 +74,21 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.settings = settings
     app.state.limiter = InflightLimiter(settings.max_inflight)
+    app.state.metrics = ServiceMetrics(name)
+    app.state.metrics.track_inflight(lambda: app.state.limiter.inflight, settings.max_inflight)
     app.state.ready = False
     app.state.describe = lambda: describe(app.state.engine)
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
-        max_bytes=settings.max_upload_bytes * 4 // 3 + _JSON_OVERHEAD_BYTES,
+        # A batch request (captioning) carries up to `images_per_request` images.
+        max_bytes=settings.max_upload_bytes * 4 // 3 * images_per_request + _JSON_OVERHEAD_BYTES,
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost, so refusals by the layers inside (413, 5xx) are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     for router in routers:
         app.include_router(router)
     return app

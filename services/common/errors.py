@@ -24,6 +24,7 @@ class ErrorType(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
     OVERLOADED = "overloaded"
     NOT_READY = "not_ready"
     UPSTREAM = "upstream"
@@ -38,6 +39,7 @@ STATUS: dict[ErrorType, int] = {
     ErrorType.NOT_FOUND: 404,
     ErrorType.METHOD_NOT_ALLOWED: 405,
     ErrorType.UNAUTHORIZED: 401,
+    ErrorType.FORBIDDEN: 403,
     ErrorType.OVERLOADED: 429,
     ErrorType.NOT_READY: 503,
     ErrorType.UPSTREAM: 502,

@@ -7,6 +7,7 @@ error body carries it, so one id finds one request in all four logs.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import re
 import sys
@@ -31,11 +32,36 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", service: str = "batik") -> None:
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers: time, level, service, request id, logger, message."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "service": self.service,
+            "request_id": current_request_id(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(
+    level: str = "INFO", service: str = "batik", *, json_lines: bool = False
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(
-        logging.Formatter(
+        JsonLineFormatter(service)
+        if json_lines
+        else logging.Formatter(
             f"%(asctime)s %(levelname)s {service} [%(request_id)s] %(name)s: %(message)s"
         )
     )

@@ -5,8 +5,9 @@ from fastapi import APIRouter, Depends, Request
 from services.common.contracts.generation import GenerateRequest, GenerateResponse
 from services.common.errors import ErrorType, error_responses
 from services.common.health import require_ready
-from services.common.images import decode_image, png_base64
+from services.common.images import png_base64
 from services.generation.generator import SdGenerator
+from services.generation.inputs import checked_images
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 
@@ -14,7 +15,9 @@ router = APIRouter(prefix="/v1", tags=["generation"])
 @router.post(
     "/generate",
     response_model=GenerateResponse,
-    summary="Stable Diffusion img2img (with init_image) or txt2img",
+    summary="Stable Diffusion img2img (with init_image) or txt2img, answered when done",
+    description="Waits in a bounded queue (429 with Retry-After when full); one pipeline call runs "
+    "at a time. For long runs use POST /v1/jobs.",
     responses=error_responses(
         ErrorType.PAYLOAD_TOO_LARGE,
         ErrorType.UNSUPPORTED_MEDIA,
@@ -25,18 +28,11 @@ router = APIRouter(prefix="/v1", tags=["generation"])
 async def generate(
     body: GenerateRequest, request: Request, engine: SdGenerator = Depends(require_ready)
 ) -> GenerateResponse:
-    limits = request.app.state.settings.image_limits
-    init = (
-        decode_image(body.init_image, limits=limits, field="init_image")
-        if body.init_image
-        else None
+    images = checked_images(body, request.app.state.settings)
+    result = await request.app.state.limiter.run(
+        engine.generate, body, images.init, control_image=images.control
     )
-    result = await request.app.state.limiter.run(engine.generate, body, init)
     return GenerateResponse(
+        **result.summary(engine.source).model_dump(),
         images=[png_base64(image) for image in result.images],
-        seed=result.seed,
-        mode=result.mode,
-        prompt_tokens=result.prompt_tokens,
-        truncated=result.truncated,
-        model=engine.source,
     )

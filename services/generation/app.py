@@ -1,23 +1,70 @@
-"""Generation service: Stable Diffusion 1.5 img2img / txt2img (port 8003)."""
+"""Generation service: Stable Diffusion 1.5 img2img / txt2img (port 8003), synchronous and as jobs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
-from services.common.models import configure_torch
+from services.common.jobs import connect_redis
 from services.generation.api import router
 from services.generation.config import GenerationSettings
-from services.generation.generator import SdGenerator
+from services.generation.generator import SdGenerator, load_generator
+from services.generation.jobs_api import router as jobs_router
+from services.generation.worker import build_worker, job_queue
+
+log = logging.getLogger(__name__)
 
 
 def default_loader(settings: GenerationSettings) -> SdGenerator:
-    configure_torch(settings.torch_threads)
-    return SdGenerator(
-        settings.model, device=settings.device, dtype=settings.dtype, variant=settings.variant
+    return load_generator(settings)
+
+
+async def _run_worker_when_ready(app: FastAPI, stopping: threading.Event) -> None:
+    # The worker shares the engine the service loads in the background: start it once loaded.
+    while not app.state.ready:
+        if app.state.load_error:
+            return
+        await asyncio.sleep(0.1)
+    worker = build_worker(
+        app.state.settings, app.state.engine, stopping=stopping, handle_signals=False
     )
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+
+
+@contextlib.asynccontextmanager
+async def job_runtime(app: FastAPI) -> AsyncIterator[None]:
+    """The job queue on `app.state.jobs` (None without Redis) and, if asked, an in-process worker."""
+    settings: GenerationSettings = app.state.settings
+    app.state.jobs = None
+    if not settings.redis_url:
+        log.info("GENERATION_REDIS_URL is not set: job routes answer 503")
+        yield
+        return
+    redis = connect_redis(settings.redis_url)
+    app.state.jobs = job_queue(redis, settings)
+    stopping = threading.Event()
+    worker = (
+        asyncio.create_task(_run_worker_when_ready(app, stopping)) if settings.job_worker else None
+    )
+    try:
+        yield
+    finally:
+        # A running job stops at its next step and goes back to the queue for another worker.
+        stopping.set()
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await redis.aclose()
 
 
 def create_app(
@@ -29,11 +76,13 @@ def create_app(
     return create_service_app(
         name="generation",
         title="Batik Nitik generation",
-        description="Stable Diffusion 1.5 img2img from a retrieved reference motif, or txt2img.",
+        description="Stable Diffusion 1.5 img2img from a retrieved reference motif, or txt2img; "
+        "synchronous (/v1/generate) or as jobs with progress and cancel (/v1/jobs).",
         settings=settings,
         load=lambda: load(settings),
         describe=lambda engine: engine.describe(),
-        routers=[router],
+        routers=[router, jobs_router],
+        extra_lifespan=job_runtime,
     )
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.common.contracts.generation import MAX_NUM_IMAGES
 from services.common.settings import BaseServiceSettings
+from services.generation.acceleration import Acceleration
 
 DEFAULT_SD = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 
@@ -17,6 +19,58 @@ class GenerationSettings(BaseServiceSettings):
     variant: str | None = Field(
         None, description="Weights variant to download, e.g. fp16 (half the download on GPU)"
     )
-    max_inflight: int = Field(
-        2, ge=1, description="Generations running or queued; one runs at a time per pipeline"
+    controlnet: str | None = Field(
+        None,
+        description="ControlNet for SD 1.5 (hub id or local directory, e.g. "
+        "lllyasviel/control_v11p_sd15_canny); unset: control_scale is refused",
     )
+    max_inflight: int = Field(
+        2,
+        ge=1,
+        description="Synchronous /v1/generate calls running or waiting (one runs at a time); "
+        "past it: 429 with Retry-After",
+    )
+    max_images: int = Field(
+        4, ge=1, le=MAX_NUM_IMAGES, description="Largest num_images a request may ask for"
+    )
+    max_prompt_chunks: int = Field(
+        3,
+        ge=1,
+        description="77-token windows a long prompt is encoded in (1: cut at 77 tokens); "
+        "the rest is cut and reported",
+    )
+    redis_url: str | None = Field(
+        None, description="redis://host:port/db for jobs (/v1/jobs); unset: job routes answer 503"
+    )
+    job_worker: bool = Field(
+        True,
+        description="Run a job worker inside the service; false: API only, jobs run in "
+        "`batik worker generation` processes",
+    )
+    job_queue_max: int = Field(
+        32, ge=1, description="Jobs queued or running; past it POST /v1/jobs answers 429"
+    )
+    job_ttl_s: int = Field(
+        86400, ge=60, description="How long a job's record and images stay in Redis"
+    )
+    job_timeout_s: int = Field(1800, ge=1, description="Longest a job may run before it fails")
+    job_queue_name: str = Field("batik:generation:queue", description="arq queue name in Redis")
+    job_poll_s: float = Field(0.2, gt=0, description="How often an idle worker polls the queue")
+    sdpa: bool = Field(True, description="Scaled-dot-product attention (false: classic attention)")
+    channels_last: bool = Field(True, description="channels_last memory format on CUDA")
+    vae_slicing: bool = Field(False, description="Decode images one at a time (less memory)")
+    vae_tiling: bool = Field(False, description="Decode large images in tiles (less memory)")
+    compile: bool = Field(False, description="torch.compile the UNet (slow start, faster steps)")
+    warmup: bool | None = Field(
+        None, description="Run one small generation at start; unset: on CUDA only"
+    )
+
+    @property
+    def acceleration(self) -> Acceleration:
+        return Acceleration(
+            sdpa=self.sdpa,
+            channels_last=self.channels_last,
+            vae_slicing=self.vae_slicing,
+            vae_tiling=self.vae_tiling,
+            compile=self.compile,
+        )

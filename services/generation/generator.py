@@ -2,87 +2,339 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
+import numpy as np
 from PIL import Image
 
-from services.common.contracts.generation import GenerateRequest
+from services.common.contracts.generation import GenerateRequest, GenerationSummary
 from services.common.models import resolve_device, resolve_dtype, resolve_source, source_version
+from services.generation.acceleration import Acceleration, accelerate, cuda_oom_guard
+from services.generation.pakem import (
+    circular_padding,
+    detect_group,
+    edge_map,
+    finish_image,
+    symmetry_callback,
+)
+from services.generation.prompts import PromptEncoding, encode_prompt
+from services.generation.schedulers import make_scheduler, scheduler_name
+
+log = logging.getLogger(__name__)
+
+# Called after every denoising step with (steps done, steps in all) over every image of the request;
+# it may raise to stop the run (a cancelled job).
+OnStep = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class Generation:
     images: list[Image.Image]
-    seed: int
+    seeds: list[int]
     mode: str
-    prompt_tokens: int
-    truncated: bool
+    scheduler: str
+    prompt: PromptEncoding
+    symmetry: str = "none"
+    symmetry_scores: dict[str, float] = field(default_factory=dict)
+    tile: bool = False
+    control_scale: float | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.seeds[0]
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.prompt.tokens
+
+    @property
+    def truncated(self) -> bool:
+        return self.prompt.truncated
+
+    def summary(self, model: str) -> GenerationSummary:
+        return GenerationSummary(
+            seed=self.seed,
+            seeds=self.seeds,
+            mode=self.mode,
+            scheduler=self.scheduler,
+            prompt_tokens=self.prompt.tokens,
+            prompt_chunks=self.prompt.chunks,
+            truncated=self.prompt.truncated,
+            model=model,
+            symmetry=self.symmetry,
+            symmetry_scores=self.symmetry_scores,
+            tile=self.tile,
+            control_scale=self.control_scale,
+        )
+
+
+@dataclass(frozen=True)
+class Pakem:
+    """The traditional rules one request asks for (see pakem.py)."""
+
+    group: str = "none"
+    tile: bool = False
+    control_scale: float | None = None
+    edges: Image.Image | None = None
 
 
 class SdGenerator:
     def __init__(
-        self, source: str, *, device: str = "auto", dtype: str = "auto", variant: str | None = None
+        self,
+        source: str,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        variant: str | None = None,
+        acceleration: Acceleration | None = None,
+        max_prompt_chunks: int = 3,
+        controlnet: str | None = None,
     ) -> None:
-        import torch
-        from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+        from diffusers import StableDiffusionImg2ImgPipeline
 
-        self.source = source
-        self.version = source_version(source)
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(self.device, dtype)
+        resolved_device = resolve_device(device)
         img2img = StableDiffusionImg2ImgPipeline.from_pretrained(
             resolve_source(source),
-            dtype=self.dtype,
+            dtype=resolve_dtype(resolved_device, dtype),
             variant=variant,
             safety_checker=None,
             feature_extractor=None,
             requires_safety_checker=False,
-        ).to(self.device)
-        if self.device == "cuda":
-            img2img.unet.to(memory_format=torch.channels_last)
+        ).to(resolved_device)
+        self._adopt(img2img, source, source_version(source), acceleration, max_prompt_chunks)
+        if controlnet:
+            self._add_controlnet(controlnet)
+
+    @classmethod
+    def from_pipeline(
+        cls,
+        img2img,
+        *,
+        source: str,
+        acceleration: Acceleration | None = None,
+        max_prompt_chunks: int = 3,
+    ) -> SdGenerator:
+        """An engine around a pipeline built in memory (the full-size benchmark's random weights)."""
+        engine = cls.__new__(cls)
+        engine._adopt(img2img, source, source, acceleration, max_prompt_chunks)
+        return engine
+
+    def _adopt(
+        self,
+        img2img,
+        source: str,
+        version: str,
+        acceleration: Acceleration | None,
+        max_prompt_chunks: int,
+    ) -> None:
+        import torch
+        from diffusers import StableDiffusionPipeline
+
+        self.source = source
+        self.version = version
+        self.device = img2img.device.type
+        self.dtype = img2img.unet.dtype
+        self.max_prompt_chunks = max_prompt_chunks
+        self.optimisations = accelerate(img2img, acceleration or Acceleration(), self.device)
         img2img.set_progress_bar_config(disable=True)
         self.img2img = img2img
         # Shares every component with img2img: no second copy of the weights.
         self.txt2img = StableDiffusionPipeline.from_pipe(img2img)
         self.txt2img.set_progress_bar_config(disable=True)
         self.tokenizer = img2img.tokenizer
-        # One diffusers pipeline is not safe to call from two threads: its scheduler holds state.
+        self.controlnet_source: str | None = None
+        self.controlled: dict[str, object] = {}
+        # The model's own scheduler: the template every request's fresh scheduler is built from.
+        self.base_scheduler = img2img.scheduler
+        self.default_scheduler = scheduler_name(self.base_scheduler)
+        # One pipeline call at a time: a diffusers pipeline is not safe to call from two threads, and
+        # one GPU runs one UNet batch at a time anyway.
         self._lock = threading.Lock()
         self._torch = torch
+
+    def _add_controlnet(self, source: str) -> None:
+        """ControlNet pipelines sharing every component with img2img, plus the ControlNet."""
+        from diffusers import (
+            ControlNetModel,
+            StableDiffusionControlNetImg2ImgPipeline,
+            StableDiffusionControlNetPipeline,
+        )
+
+        controlnet = ControlNetModel.from_pretrained(resolve_source(source), dtype=self.dtype).to(
+            self.device
+        )
+        self.controlled = {
+            "img2img": StableDiffusionControlNetImg2ImgPipeline.from_pipe(
+                self.img2img, controlnet=controlnet
+            ),
+            "txt2img": StableDiffusionControlNetPipeline.from_pipe(
+                self.img2img, controlnet=controlnet
+            ),
+        }
+        for pipe in self.controlled.values():
+            pipe.set_progress_bar_config(disable=True)
+        self.controlnet_source = source
+        self.version = f"{self.version}+{source_version(source)}"
 
     def count_tokens(self, prompt: str) -> tuple[int, bool]:
         """Tokens of `prompt` (with BOS/EOS) and whether the 77-token window cuts it."""
         ids = self.tokenizer(prompt, truncation=False)["input_ids"]
         return len(ids), len(ids) > self.tokenizer.model_max_length
 
-    def generate(self, request: GenerateRequest, init_image: Image.Image | None) -> Generation:
-        seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+    def generate(
+        self,
+        request: GenerateRequest,
+        init_image: Image.Image | None,
+        on_step: OnStep | None = None,
+        control_image: Image.Image | None = None,
+    ) -> Generation:
+        first = request.seed if request.seed is not None else secrets.randbelow(2**32)
+        seeds = [(first + k) % 2**32 for k in range(request.num_images)]
+        size = (request.width, request.height)
+        init = init_image.resize(size, Image.Resampling.BICUBIC) if init_image is not None else None
+        group, scores = request.symmetry, {}
+        if group == "auto":
+            group, scores = detect_group(np.asarray(init)) if init is not None else ("none", {})
+        pakem = Pakem(
+            group=group,
+            tile=request.tile,
+            control_scale=request.control_scale,
+            edges=edge_map(control_image.resize(size, Image.Resampling.BICUBIC))
+            if control_image is not None and request.control_scale is not None
+            else None,
+        )
+        if pakem.edges is not None and not self.controlled:
+            raise ValueError("control_scale: no ControlNet is loaded")
+        images: list[Image.Image] = []
+        with self._lock, self._torch.inference_mode(), cuda_oom_guard():
+            prompt = encode_prompt(
+                self.tokenizer,
+                self.img2img.text_encoder,
+                request.prompt,
+                request.negative_prompt,
+                max_chunks=self.max_prompt_chunks,
+                device=self.device,
+            )
+            mode = "img2img" if init is not None else "txt2img"
+            if pakem.edges is not None:
+                pipe = self.controlled[mode]
+            else:
+                pipe = self.img2img if init is not None else self.txt2img
+            # A fresh scheduler per request: the sampler asked for, and no state from the last run.
+            pipe.scheduler = make_scheduler(request.scheduler, self.base_scheduler)
+            # One pipeline call per image, each with its own generator: image k with seed + k is the
+            # same bytes as a one-image request with that seed (batching would change the numerics).
+            for index, seed in enumerate(seeds):
+                images.append(
+                    self._one_image(pipe, request, init, prompt, seed, index, on_step, pakem)
+                )
+        return Generation(
+            images=images,
+            seeds=seeds,
+            mode=mode,
+            scheduler=request.scheduler or self.default_scheduler,
+            prompt=prompt,
+            symmetry=group,
+            symmetry_scores=scores,
+            tile=request.tile,
+            control_scale=request.control_scale,
+        )
+
+    def _one_image(
+        self,
+        pipe,
+        request: GenerateRequest,
+        init: Image.Image | None,
+        prompt: PromptEncoding,
+        seed: int,
+        index: int,
+        on_step: OnStep | None,
+        pakem: Pakem,
+    ) -> Image.Image:
         # A CPU generator gives the same noise on every device, so a seed means the same image.
         generator = self._torch.Generator("cpu").manual_seed(seed)
-        common = dict(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt,
+        if prompt.prompt_embeds is not None:
+            text = dict(
+                prompt_embeds=prompt.prompt_embeds, negative_prompt_embeds=prompt.negative_embeds
+            )
+        else:
+            text = dict(prompt=request.prompt, negative_prompt=request.negative_prompt)
+        count = request.num_images
+        project = symmetry_callback(pakem.group)
+
+        def step_end(pipeline, step, timestep, tensors):
+            if project is not None:
+                tensors = project(pipeline, step, timestep, tensors)
+            if on_step is not None:
+                per_image = pipeline.num_timesteps
+                on_step(index * per_image + step + 1, count * per_image)
+            return tensors
+
+        args = dict(
             guidance_scale=request.guidance_scale,
             num_inference_steps=request.steps,
             generator=generator,
             output_type="pil",
+            callback_on_step_end=step_end,
+            **text,
         )
-        with self._lock, self._torch.inference_mode():
-            if init_image is not None:
-                init = init_image.resize((request.width, request.height), Image.Resampling.BICUBIC)
-                output = self.img2img(image=init, strength=request.strength, **common)
+        if pakem.edges is not None:
+            args["controlnet_conditioning_scale"] = pakem.control_scale
+        # Circular padding only for this call; the lock keeps every other request out meanwhile.
+        modules = [pipe.unet, pipe.vae, *([pipe.controlnet] if pakem.edges is not None else [])]
+        with circular_padding(*modules) if pakem.tile else nullcontext():
+            if init is not None:
+                if pakem.edges is not None:
+                    args["control_image"] = pakem.edges
+                output = pipe(image=init, strength=request.strength, **args)
             else:
-                output = self.txt2img(width=request.width, height=request.height, **common)
-        tokens, truncated = self.count_tokens(request.prompt)
-        return Generation(
-            images=list(output.images),
-            seed=seed,
-            mode="img2img" if init_image is not None else "txt2img",
-            prompt_tokens=tokens,
-            truncated=truncated,
+                if pakem.edges is not None:
+                    args["image"] = pakem.edges
+                output = pipe(width=request.width, height=request.height, **args)
+        return finish_image(output.images[0], pakem.group)
+
+    def warm_up(self, size: int = 512, steps: int = 2) -> None:
+        """One small txt2img so the first real request does not pay for kernel selection or
+        torch.compile."""
+        request = GenerateRequest(
+            prompt="warm-up", width=size, height=size, steps=steps, seed=0, guidance_scale=7.5
         )
+        self.generate(request, None)
 
     def describe(self) -> dict:
-        return {"model": self.source, "model_version": self.version, "device": self.device}
+        return {
+            "model": self.source,
+            "controlnet": self.controlnet_source,
+            "model_version": self.version,
+            "device": self.device,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "scheduler": self.default_scheduler,
+            "optimisations": self.optimisations,
+        }
+
+
+def load_generator(settings) -> SdGenerator:
+    """The engine as the settings (`GenerationSettings`) describe it, warmed up when asked (by
+    default on CUDA only: there the first call pays for kernel selection and compilation)."""
+    from services.common.models import configure_torch
+
+    configure_torch(settings.torch_threads)
+    engine = SdGenerator(
+        settings.model,
+        device=settings.device,
+        dtype=settings.dtype,
+        variant=settings.variant,
+        acceleration=settings.acceleration,
+        max_prompt_chunks=settings.max_prompt_chunks,
+        controlnet=settings.controlnet,
+    )
+    warmup = settings.warmup if settings.warmup is not None else engine.device == "cuda"
+    if warmup:
+        engine.warm_up()
+        log.info("warm-up done")
+    return engine

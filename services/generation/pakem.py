@@ -142,3 +142,11 @@ def finish_image(image: Any, group: str) -> Any:
         return image
     projected = project_array(np.asarray(image.convert("RGB")), group)
     return Image.fromarray(np.clip(np.rint(projected), 0, 255).astype(np.uint8))
+
+
+def edge_map(image: Any) -> Any:
+    """The control image for the ControlNet: the reference's edges, white on black, as RGB."""
+    from PIL import ImageFilter, ImageOps
+
+    edges = image.convert("L").filter(ImageFilter.FIND_EDGES)
+    return ImageOps.autocontrast(edges).convert("RGB")

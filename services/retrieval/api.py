@@ -1,22 +1,53 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from services.common.contracts.retrieval import SearchRequest, SearchResponse
+from services.common.contracts.retrieval import (
+    MAX_EMBED_ITEMS,
+    EmbedRequest,
+    EmbedResponse,
+    SearchRequest,
+    SearchResponse,
+)
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
-from services.common.images import decode_image
+from services.common.images import ImageLimits, decode_image
 from services.retrieval.engine import RetrievalEngine
 from services.retrieval.index import IMAGE_SIZES
 
 router = APIRouter(prefix="/v1", tags=["retrieval"])
+
+# Image ids are only stable within one index version, and a reload can change them: clients may
+# reuse an image for a minute, then revalidate with the ETag (a 304 costs no image bytes).
+IMAGE_CACHE_CONTROL = "public, max-age=60"
+
+
+def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -> SearchResponse:
+    # Decoding runs here, in the worker thread: a large upload must not stall the event loop.
+    image = decode_image(body.image, limits=limits) if body.image is not None else None
+    try:
+        return engine.search(
+            body.text,
+            image,
+            body.top_k,
+            body.text_weight,
+            dedupe=body.dedupe,
+            motifs=body.motifs,
+            nprobe=body.nprobe,
+            ef_search=body.ef_search,
+        )
+    except ValueError as exc:  # the engine's argument checks (unknown motif numbers, ...)
+        raise ServiceError(ErrorType.VALIDATION, str(exc)) from None
 
 
 @router.post(
     "/search",
     response_model=SearchResponse,
     summary="Nearest motifs to a text, an image, or both",
+    description="With both `text` and `image`, the query vector is the normalised weighted sum of "
+    "their CLIP embeddings (`text_weight`). By default one hit per source photo (`dedupe`). "
+    "`motifs` restricts the search to those motif numbers.",
     responses=error_responses(
         ErrorType.PAYLOAD_TOO_LARGE,
         ErrorType.UNSUPPORTED_MEDIA,
@@ -28,29 +59,69 @@ async def search(
     body: SearchRequest, request: Request, engine: RetrievalEngine = Depends(require_ready)
 ) -> SearchResponse:
     limits = request.app.state.settings.image_limits
-    image = decode_image(body.image, limits=limits) if body.image is not None else None
-    return await request.app.state.limiter.run(
-        engine.search, body.text, image, body.top_k, body.text_weight
-    )
+    return await request.app.state.limiter.run(_search, engine, body, limits)
+
+
+def _embed(engine: RetrievalEngine, body: EmbedRequest, limits: ImageLimits) -> EmbedResponse:
+    images = [
+        decode_image(data, limits=limits, field=f"images[{i}]")
+        for i, data in enumerate(body.images or [])
+    ]
+    return engine.embed(list(body.texts or []), images)
+
+
+@router.post(
+    "/embed",
+    response_model=EmbedResponse,
+    summary="CLIP embeddings of texts and images",
+    description=f"L2-normalised CLIP vectors in the space the index uses (cosine = dot product). "
+    f"At most {MAX_EMBED_ITEMS} texts and images together per request; images count against the "
+    "upload size limit together. Concurrent requests share model calls (micro-batching).",
+    responses=error_responses(
+        ErrorType.PAYLOAD_TOO_LARGE,
+        ErrorType.UNSUPPORTED_MEDIA,
+        ErrorType.OVERLOADED,
+        ErrorType.NOT_READY,
+    ),
+)
+async def embed(
+    body: EmbedRequest, request: Request, engine: RetrievalEngine = Depends(require_ready)
+) -> EmbedResponse:
+    limits = request.app.state.settings.image_limits
+    return await request.app.state.limiter.run(_embed, engine, body, limits)
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
 
 
 @router.get(
     "/images/{item_id}",
     summary="A stored motif image (JPEG)",
+    description="`ETag` names the index version, size and id; send it back in `If-None-Match` "
+    "for a 304.",
     response_class=FileResponse,
     responses={
         200: {"content": {"image/jpeg": {}}, "description": "The image"},
+        304: {"description": "Not modified: the `If-None-Match` ETag is current"},
         **error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY),
     },
 )
 def get_image(
     item_id: int,
     size: int = Query(512, description="224 (CLIP input) or 512 (SD input)"),
+    if_none_match: str | None = Header(None),
     engine: RetrievalEngine = Depends(require_ready),
-) -> FileResponse:
+) -> Response:
     if size not in IMAGE_SIZES:
         raise ServiceError(ErrorType.VALIDATION, f"size must be one of {list(IMAGE_SIZES)}")
-    path = engine.index.image_file(item_id, size)
+    path, version = engine.image_file(item_id, size)
     if path is None or not path.is_file():
         raise ServiceError(ErrorType.NOT_FOUND, f"no image with id {item_id} in this index")
-    return FileResponse(path, media_type="image/jpeg")
+    headers = {"ETag": f'"{version}-{size}-{item_id}"', "Cache-Control": IMAGE_CACHE_CONTROL}
+    if _etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(path, media_type="image/jpeg", headers=headers)

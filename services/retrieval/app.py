@@ -11,6 +11,7 @@ from services.common.models import configure_torch
 from services.retrieval.api import router
 from services.retrieval.config import RetrievalSettings
 from services.retrieval.engine import RetrievalEngine
+from services.retrieval.index_api import router as index_router
 
 
 def default_loader(settings: RetrievalSettings) -> RetrievalEngine:
@@ -21,6 +22,7 @@ def default_loader(settings: RetrievalSettings) -> RetrievalEngine:
         device=settings.device,
         dtype=settings.dtype,
         batch_size=settings.batch_size,
+        batch_wait_ms=settings.batch_wait_ms,
     )
 
 
@@ -33,12 +35,13 @@ def create_app(
     return create_service_app(
         name="retrieval",
         title="Batik Nitik retrieval",
-        description="Text-to-image and image-to-image search over Batik Nitik motifs with CLIP "
-        "ViT-B/32 and FAISS. Scores are cosine similarities.",
+        description="Text-to-image, image-to-image and hybrid search over Batik Nitik motifs with "
+        "CLIP ViT-B/32 and FAISS (flat, HNSW or IVF-PQ). Scores are cosine similarities. Also: "
+        "CLIP embeddings for other teams, and an index that swaps without a restart.",
         settings=settings,
         load=lambda: load(settings),
         describe=lambda engine: engine.describe(),
-        routers=[router],
+        routers=[router, index_router],
     )
 
 

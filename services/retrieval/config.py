@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import BaseServiceSettings
@@ -15,7 +15,19 @@ class RetrievalSettings(BaseServiceSettings):
 
     model: str = Field(DEFAULT_CLIP, description="CLIP model: hub id or local directory")
     index_dir: str = Field("data/index", description="Index directory written by `batik ingest`")
-    batch_size: int = Field(32, ge=1, le=512, description="Embedding batch size")
+    batch_size: int = Field(
+        32, ge=1, le=512, description="Embedding batch size; also the largest micro-batch"
+    )
+    batch_wait_ms: float = Field(
+        2.0,
+        ge=0,
+        le=100,
+        description="How long an idle embedding worker waits for concurrent requests to batch",
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for `POST /v1/index/reload`; unset: reload is refused",
+    )
     max_inflight: int = Field(
         8, ge=1, description="Requests running or waiting; past it the service answers 429"
     )

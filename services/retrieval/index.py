@@ -2,8 +2,10 @@
 
 Layout::
 
-    manifest.json   model source and version, embedding dim, count, index type, checksums, created
-    index.faiss     IndexFlatIP over L2-normalised CLIP vectors (inner product = cosine)
+    manifest.json   model source and version, embedding dim, count, index type and parameters,
+                    checksums, created
+    index.faiss     a FAISS index over L2-normalised CLIP vectors (inner product = cosine):
+                    flat, hnsw or ivfpq (see faiss_index.py)
     items.jsonl     one row per vector: id, file, motif number, instance, rotation
     motifs.json     the motif metadata by number
     images/224/<id>.jpg, images/512/<id>.jpg
@@ -26,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from services.retrieval import faiss_index
+from services.retrieval.faiss_index import SearchOptions, SearchResult
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 INDEX_FILE = "index.faiss"
@@ -38,6 +43,10 @@ _CHECKSUMMED = (INDEX_FILE, ITEMS_FILE, MOTIFS_FILE)
 
 class IndexError_(ValueError):
     """An index directory that is missing, corrupt, or made for another model."""
+
+
+class IndexNotFound(IndexError_):
+    """No directory at the path given."""
 
 
 @dataclass(frozen=True)
@@ -81,15 +90,16 @@ class IndexWriter:
         motifs: dict[int, dict[str, Any]],
         model: dict[str, str],
         report: dict[str, Any],
+        index_type: str = "flat",
+        index_params: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         import faiss
 
         if len(items) != len(vectors):
             raise ValueError(f"{len(items)} items but {len(vectors)} vectors")
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        index = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        params = faiss_index.resolve_params(index_type, len(items), dim, index_params)
+        index = faiss_index.build_index(vectors.reshape(len(items), dim), index_type, params)
         faiss.write_index(index, str(self.staging / INDEX_FILE))
         with (self.staging / ITEMS_FILE).open("w", encoding="utf-8") as handle:
             for item in items:
@@ -111,7 +121,8 @@ class IndexWriter:
             "embedding_dim": dim,
             "count": len(items),
             "motifs": len({item.number for item in items}),
-            "index_type": "flat",
+            "index_type": index_type,
+            "index_params": params,
             "metric": "cosine (inner product over L2-normalised vectors)",
             "image_sizes": list(IMAGE_SIZES),
             "checksums": checksums,
@@ -140,29 +151,62 @@ class IndexWriter:
 class MotifIndex:
     """A loaded index directory: vectors in FAISS, rows and motif metadata in memory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, device: str = "cpu") -> None:
         import faiss
 
         self.root = Path(root)
         manifest_path = self.root / MANIFEST
+        if not self.root.is_dir():
+            raise IndexNotFound(f"{self.root} is not an index directory: it does not exist")
         if not manifest_path.is_file():
             raise IndexError_(
                 f"{self.root} is not an index directory (no {MANIFEST}); build one with "
-                "`batik ingest --images DIR --metadata XLSX --out {self.root}`"
+                f"`batik ingest --images DIR --metadata XLSX --out {self.root}`"
             )
-        self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        try:
+            self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexError_(f"{manifest_path} is unreadable: {exc}") from None
         if self.manifest.get("format") != FORMAT_VERSION:
             raise IndexError_(
                 f"{self.root}: unsupported index format {self.manifest.get('format')}"
             )
-        for name, expected in self.manifest["checksums"].items():
-            if _sha256(self.root / name) != expected:
+        for name, expected in self.manifest.get("checksums", {}).items():
+            if not (self.root / name).is_file() or _sha256(self.root / name) != expected:
                 raise IndexError_(f"{self.root}/{name} does not match its manifest checksum")
         self.index = faiss.read_index(str(self.root / INDEX_FILE))
         with (self.root / ITEMS_FILE).open(encoding="utf-8") as handle:
             self.items = [IndexItem(**json.loads(line)) for line in handle if line.strip()]
         raw = json.loads((self.root / MOTIFS_FILE).read_text(encoding="utf-8"))
         self.motifs: dict[int, dict[str, Any]] = {int(k): v for k, v in raw.items()}
+        if self.index.ntotal != len(self.items):
+            raise IndexError_(
+                f"{self.root}: {self.index.ntotal} vectors but {len(self.items)} items"
+            )
+        if self.index_type not in faiss_index.INDEX_TYPES:
+            raise IndexError_(f"{self.root}: unknown index type {self.index_type!r}")
+        self.params: dict[str, int] = faiss_index.resolve_params(
+            self.index_type, self.size, self.dim, self.manifest.get("index_params")
+        )
+        rows_by_motif: dict[int, list[int]] = {}
+        photo_sizes: dict[tuple[int, int], int] = {}
+        for item in self.items:
+            rows_by_motif.setdefault(item.number, []).append(item.id)
+            photo_sizes[(item.number, item.instance)] = (
+                photo_sizes.get((item.number, item.instance), 0) + 1
+            )
+        self._rows_by_motif = {n: np.array(r, dtype=np.int64) for n, r in rows_by_motif.items()}
+        # Rows per source photo (4 rotations in the dataset): how many candidates dedupe needs.
+        self.max_rows_per_photo = max(photo_sizes.values(), default=1)
+        self.gpu_index = faiss_index.to_gpu_if_available(self.index, self.index_type, device)
+
+    @property
+    def index_type(self) -> str:
+        return str(self.manifest.get("index_type", "flat"))
+
+    @property
+    def device(self) -> str:
+        return "cpu" if self.gpu_index is None else "cuda"
 
     @property
     def version(self) -> str:
@@ -186,13 +230,33 @@ class MotifIndex:
                 f"{model_version} (dim {dim}); re-run `batik ingest` with the service's model"
             )
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(row id, cosine) for the `k` nearest rows, best first."""
-        k = min(k, self.size)
-        if k == 0:
-            return []
-        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1)), k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    def rows_of_motifs(self, numbers: list[int]) -> np.ndarray:
+        """Row ids of every image of these motifs (sorted)."""
+        unknown = sorted(set(numbers) - set(self.motifs))
+        if unknown:
+            raise ValueError(f"motifs {unknown} are not in this index's metadata")
+        found = [self._rows_by_motif[n] for n in set(numbers) if n in self._rows_by_motif]
+        return np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        *,
+        allowed_rows: np.ndarray | None = None,
+        options: SearchOptions = SearchOptions(),
+    ) -> SearchResult:
+        """The `k` nearest rows with their cosines, best first."""
+        return faiss_index.search(
+            self.index,
+            self.index_type,
+            self.params,
+            query,
+            min(k, self.size),
+            allowed_rows=allowed_rows,
+            options=options,
+            gpu_index=self.gpu_index,
+        )
 
     def image_file(self, item_id: int, size: int) -> Path | None:
         if not 0 <= item_id < self.size or size not in IMAGE_SIZES:

@@ -23,6 +23,7 @@ from services.retrieval.dataset import (
     read_metadata,
 )
 from services.retrieval.encoder import ClipEncoder
+from services.retrieval.faiss_index import check_params
 from services.retrieval.index import IMAGE_SIZES, IndexItem, IndexWriter
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,13 @@ def ingest(
     batch_size: int = 32,
     device: str = "auto",
     progress: bool = True,
+    index_type: str = "flat",
+    index_params: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     images_dir, metadata, out = Path(images_dir), Path(metadata), Path(out)
+    # Checked before any image is embedded: a typo must not cost a whole ingest run.
+    check_params(index_type, index_params)
     if not images_dir.is_dir():
         raise FileNotFoundError(f"images folder not found: {images_dir}")
     if not metadata.is_file():
@@ -123,6 +128,8 @@ def ingest(
             {n: m.to_dict() for n, m in motifs.items()},
             {"source": model_source, "version": encoder.version},
             report,
+            index_type=index_type,
+            index_params=index_params,
         )
     except BaseException:
         writer.abort()

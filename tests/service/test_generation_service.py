@@ -83,9 +83,20 @@ def test_random_seed_is_reported_and_reproduces(generation_client):
     assert again["images"] == first["images"]
 
 
-def test_long_prompt_is_reported_truncated(generation_client):
-    body = generate(generation_client, prompt=" ".join(["kawung"] * 120))
-    assert body["truncated"] is True and body["prompt_tokens"] > 77
+def test_long_prompt_is_encoded_in_chunks(generation_client):
+    """Past 77 tokens the prompt is encoded in windows: the words at its end change the image."""
+    head = " ".join(["kawung"] * 120)
+    body = generate(generation_client, prompt=f"{head} parang")
+    assert body["prompt_tokens"] > 77 and body["prompt_chunks"] == 2
+    assert body["truncated"] is False
+    assert generate(generation_client, prompt=f"{head} sekar")["images"] != body["images"]
+
+
+def test_prompt_past_the_chunk_limit_is_cut_and_reported(generation_client):
+    head = " ".join(["kawung"] * 240)  # more than GENERATION_MAX_PROMPT_CHUNKS=3 windows
+    body = generate(generation_client, prompt=f"{head} parang")
+    assert body["truncated"] is True and body["prompt_chunks"] == 3
+    assert generate(generation_client, prompt=f"{head} sekar")["images"] == body["images"]
 
 
 @pytest.mark.parametrize(

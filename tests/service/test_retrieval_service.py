@@ -29,6 +29,7 @@ def test_text_search_scores_are_true_cosines(retrieval_client, tiny_models, synt
         "version": index.version,
         "size": 48,
         "model": str(tiny_models["clip"]),
+        "type": "flat",
     }
 
 

@@ -77,3 +77,52 @@ def test_missing_inputs_fail_clearly(tmp_path, tiny_models, synthetic_dataset):
         ingest(
             images, tmp_path / "nope.xlsx", tmp_path / "i", model_source=str(tiny_models["clip"])
         )
+
+
+@pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivfpq"])
+def test_cli_builds_each_index_type_and_it_searches(
+    tmp_path, tiny_models, synthetic_dataset, index_type
+):
+    from services.cli import main
+
+    images, workbook = synthetic_dataset
+    out = tmp_path / "index"
+    argv = ["ingest", "--images", str(images), "--metadata", str(workbook), "--out", str(out)]
+    argv += ["--model", str(tiny_models["clip"]), "--index-type", index_type]
+    if index_type == "hnsw":
+        argv += ["--index-param", "m=8", "--index-param", "ef_search=20"]
+    assert main(argv) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["index_type"] == index_type
+    index = MotifIndex(out)
+    assert index.index_type == index_type and index.size == 48
+    if index_type == "hnsw":
+        assert manifest["index_params"] == {"m": 8, "ef_construction": 80, "ef_search": 20}
+    if index_type == "ivfpq":
+        assert set(manifest["index_params"]) == {"nlist", "m", "nbits", "nprobe", "k_factor"}
+    vectors = index.index.reconstruct_n(0, index.size)
+    for row in (0, 17, 47):
+        result = index.search(vectors[row], 3)
+        assert result.rows[0] == row
+        assert result.scores[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_cli_refuses_unknown_index_types_and_parameters(tmp_path, synthetic_dataset, capsys):
+    from services.cli import main
+
+    images, workbook = synthetic_dataset
+    base = ["ingest", "--images", str(images), "--metadata", str(workbook)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, "--out", str(tmp_path / "a"), "--index-type", "annoy"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'annoy'" in capsys.readouterr().err
+    # A wrong parameter fails before the model loads or any image is embedded.
+    bad_param = ["--index-type", "hnsw", "--index-param", "nprobe=4"]
+    code = main([*base, "--out", str(tmp_path / "b"), "--model", "no-model", *bad_param])
+    assert code == 2
+    assert "hnsw index does not take nprobe" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--out", str(tmp_path / "c"), "--index-param", "m=eight"])
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="unknown index type"):
+        ingest(images, workbook, tmp_path / "d", model_source="unused", index_type="annoy")

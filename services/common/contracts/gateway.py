@@ -72,6 +72,9 @@ class Caption(BaseModel):
 class CacheInfo(BaseModel):
     hit: bool
     key: str | None = None
+    shared: bool = Field(
+        False, description="True when an identical request running at the same time answered."
+    )
 
 
 class RagResponse(BaseModel):

@@ -1,4 +1,4 @@
-"""Retrieval service wire contract: search by text, image or both."""
+"""Retrieval service wire contract: search, embeddings, and the index in service."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from pydantic import BaseModel, Field, model_validator
 from services.common.contracts.common import Base64Image, QueryText
 
 MAX_TOP_K = 100
+MAX_MOTIFS_FILTER = 1000
+MAX_NPROBE = 4096
+MAX_EF_SEARCH = 4096
+# Texts and images together per `POST /v1/embed`; images are also bounded by the body size limit.
+MAX_EMBED_ITEMS = 64
 
 
 class SearchRequest(BaseModel):
@@ -17,11 +22,51 @@ class SearchRequest(BaseModel):
         0.5,
         ge=0.0,
         le=1.0,
-        description="With both text and image: the text's share of the query vector.",
+        description="With both text and image: the text's share of the query vector, which is "
+        "the normalised sum `w * text + (1 - w) * image` of the two unit embeddings. 1 ranks as "
+        "the text alone, 0 as the image alone. Ignored when only one is given.",
+    )
+    dedupe: bool = Field(
+        True,
+        description="Keep only the best hit per source photo (motif + instance): the dataset "
+        "holds four rotations of each photo. `false` answers the raw nearest neighbours.",
+    )
+    motifs: list[int] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_MOTIFS_FILTER,
+        description="Search only these motif numbers (`No.` in the metadata). Exact with a flat "
+        "index; omit the field to search everything.",
+    )
+    nprobe: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_NPROBE,
+        description="ivfpq indexes: inverted lists to visit (more: better recall, slower). "
+        "Default: the index's; capped at its list count; ignored by other index types.",
+    )
+    ef_search: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_EF_SEARCH,
+        description="hnsw indexes: candidate list size (more: better recall, slower). "
+        "Default: the index's; ignored by other index types.",
     )
 
     model_config = {
-        "json_schema_extra": {"examples": [{"text": "sekar bunga", "top_k": 5}]},
+        "json_schema_extra": {
+            "examples": [
+                {"text": "sekar bunga", "top_k": 5},
+                {
+                    "text": "dark brown flower",
+                    "image": "<base64 PNG or JPEG>",
+                    "text_weight": 0.3,
+                    "top_k": 5,
+                    "dedupe": True,
+                    "motifs": [1, 3, 12],
+                },
+            ]
+        },
     }
 
     @model_validator(mode="after")
@@ -52,8 +97,81 @@ class IndexInfo(BaseModel):
     version: str
     size: int
     model: str
+    type: str = Field("flat", description="flat, hnsw or ivfpq")
+
+
+class SearchDetails(BaseModel):
+    exact: bool = Field(description="True when the scores of every row searched were computed.")
+    candidates: int = Field(description="Neighbours fetched before near-duplicates collapsed.")
+    deduped: bool
+    nprobe: int | None = Field(None, description="Lists visited (ivfpq).")
+    ef_search: int | None = Field(None, description="Candidate list size used (hnsw).")
 
 
 class SearchResponse(BaseModel):
     hits: list[Hit]
     index: IndexInfo
+    search: SearchDetails | None = None
+
+
+class EmbedRequest(BaseModel):
+    texts: list[QueryText] | None = Field(
+        None,
+        max_length=MAX_EMBED_ITEMS,
+        description="Texts to embed (CLIP truncates at 77 tokens).",
+    )
+    images: list[Base64Image] | None = Field(
+        None, max_length=MAX_EMBED_ITEMS, description="Images to embed, base64 like `image`."
+    )
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"texts": ["kawung", "sekar bunga"]}]},
+    }
+
+    @model_validator(mode="after")
+    def _needs_inputs(self) -> EmbedRequest:
+        count = len(self.texts or []) + len(self.images or [])
+        if count == 0:
+            raise ValueError("give at least one of `texts` or `images`")
+        if count > MAX_EMBED_ITEMS:
+            raise ValueError(f"at most {MAX_EMBED_ITEMS} texts and images together per request")
+        return self
+
+
+class EmbedResponse(BaseModel):
+    model: str = Field(description="The model source (hub id or directory name).")
+    model_version: str
+    dim: int
+    texts: list[list[float]] = Field(description="One L2-normalised vector per text, in order.")
+    images: list[list[float]] = Field(description="One L2-normalised vector per image, in order.")
+
+
+class IndexStatus(BaseModel):
+    version: str
+    type: str
+    size: int
+    dim: int
+    motifs: int
+    model: str = Field(description="The model the service runs (the index was built with it).")
+    model_version: str
+    params: dict[str, int] = Field(description="Build and default query parameters (manifest).")
+    device: str = Field(description="cpu, or cuda when the flat index runs on a GPU.")
+    directory: str
+    created: str = Field(description="When `batik ingest` built the index (UTC).")
+    loaded_at: str = Field(description="When this replica loaded it (UTC).")
+    load_seconds: float
+
+
+class ReloadRequest(BaseModel):
+    index_dir: str = Field(
+        min_length=1, description="Index directory on the service's file system."
+    )
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"index_dir": "/data/index/20260101T000000Z"}]}
+    }
+
+
+class ReloadResponse(BaseModel):
+    previous_version: str
+    index: IndexStatus

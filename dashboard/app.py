@@ -1,0 +1,117 @@
+"""Batik Nitik dashboard (Streamlit): `streamlit run dashboard/app.py`.
+
+A client of the gateway only (DASHBOARD_GATEWAY_URL, DASHBOARD_API_KEY). The sidebar holds the query
+and the knobs; the page shows the generated motif, the retrieved references and the fused prompt.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # `streamlit run dashboard/app.py` runs this file as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st
+
+from dashboard.client import GatewayClient, GatewayError, Query, run_query
+from dashboard.config import DashboardSettings
+from dashboard.labels import LANGUAGES, label
+from dashboard.views import render_error, render_result
+
+st.set_page_config(page_title="Batik Nitik", page_icon="🪡", layout="wide")
+
+
+@st.cache_resource
+def gateway_client() -> GatewayClient:
+    settings = DashboardSettings()
+    return GatewayClient(settings.gateway_url, settings.api_key, settings.timeout_s)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def thumbnail(base_url: str, item_id: int) -> bytes | None:
+    return gateway_client().reference_image(item_id)
+
+
+def sidebar() -> tuple[str, Query | None]:
+    """The language, and the query when the run button was pressed this run."""
+    with st.sidebar:
+        language = (
+            st.segmented_control(
+                "Bahasa / Language",
+                options=list(LANGUAGES),
+                format_func=LANGUAGES.get,
+                default="en",
+                key="language",
+            )
+            or "en"
+        )
+        st.header(label("query", language))
+        text = st.text_area(
+            label("text", language),
+            placeholder=label("text_placeholder", language),
+            key="query_text",
+            height=80,
+        )
+        upload = st.file_uploader(
+            label("image", language), type=["png", "jpg", "jpeg", "webp"], key="query_image"
+        )
+        st.header(label("settings", language))
+        top_k = st.slider(label("top_k", language), 1, 10, 5, key="top_k")
+        strength = st.slider(label("strength", language), 0.1, 1.0, 0.55, 0.05, key="strength")
+        guidance = st.slider(label("guidance", language), 5.0, 15.0, 7.5, 0.5, key="guidance")
+        seed = st.number_input(
+            label("seed", language),
+            min_value=0,
+            max_value=2**32 - 1,
+            value=None,
+            step=1,
+            key="seed",
+        )
+        with st.expander(label("advanced", language)):
+            steps = st.slider(label("steps", language), 10, 50, 30, key="steps")
+            negative = st.text_input(label("negative", language), key="negative")
+        pressed = st.button(label("run", language), type="primary", key="run", width="stretch")
+    if not pressed:
+        return language, None
+    return language, Query(
+        text=text.strip() or None,
+        image=upload.getvalue() if upload is not None else None,
+        image_name=upload.name if upload is not None else "query.png",
+        top_k=int(top_k),
+        strength=float(strength),
+        guidance_scale=float(guidance),
+        steps=int(steps),
+        seed=int(seed) if seed is not None else None,
+        negative_prompt=negative.strip() or None,
+    )
+
+
+def main() -> None:
+    language, query = sidebar()
+    st.title(label("title", language))
+    st.caption(label("intro", language))
+    state = st.session_state
+    if query is not None:
+        if query.text is None and query.image is None:
+            state.result, state.error = (
+                None,
+                GatewayError("validation", label("need_input", language)),
+            )
+        else:
+            client = gateway_client()
+            with st.spinner(label("running", language), show_time=True):
+                try:
+                    state.result, state.error = run_query(client, query), None
+                except GatewayError as error:
+                    state.result, state.error = None, error
+    if state.get("error") is not None:
+        render_error(state.error, language)
+    elif state.get("result") is not None:
+        base_url = gateway_client().base_url
+        render_result(state.result, language, lambda item_id: thumbnail(base_url, item_id))
+    else:
+        st.info(label("empty", language))
+
+
+main()

@@ -1,0 +1,94 @@
+"""Every word the dashboard shows, in English and Indonesian."""
+
+from __future__ import annotations
+
+LANGUAGES = {"en": "English", "id": "Bahasa Indonesia"}
+
+_LABELS: dict[str, dict[str, str]] = {
+    "title": {"en": "Batik Nitik motif studio", "id": "Studio motif Batik Nitik"},
+    "intro": {
+        "en": "Describe a motif or upload a photo: find the closest traditional Batik Nitik motifs, "
+        "see the prompt fused from them, and generate a new design.",
+        "id": "Tuliskan motif atau unggah foto: temukan motif Batik Nitik tradisional yang paling "
+        "mirip, lihat prompt yang dipadukan darinya, dan buat desain baru.",
+    },
+    "language": {"en": "Language", "id": "Bahasa"},
+    "query": {"en": "Query", "id": "Kueri"},
+    "text": {"en": "Describe a motif", "id": "Deskripsikan motif"},
+    "text_placeholder": {
+        "en": "e.g. sekar bunga, brown flowers",
+        "id": "mis. sekar bunga, bunga cokelat",
+    },
+    "image": {"en": "…or upload a photo", "id": "…atau unggah foto"},
+    "settings": {"en": "Settings", "id": "Pengaturan"},
+    "top_k": {"en": "Motifs to retrieve", "id": "Jumlah motif"},
+    "strength": {
+        "en": "Strength (departure from the reference)",
+        "id": "Kekuatan (jarak dari referensi)",
+    },
+    "guidance": {"en": "Guidance scale", "id": "Skala panduan"},
+    "seed": {"en": "Seed (empty: random)", "id": "Seed (kosong: acak)"},
+    "advanced": {"en": "More", "id": "Lainnya"},
+    "steps": {"en": "Denoising steps", "id": "Langkah denoising"},
+    "negative": {"en": "Negative prompt", "id": "Prompt negatif"},
+    "run": {"en": "Generate", "id": "Buat"},
+    "running": {
+        "en": "Retrieving, captioning and generating…",
+        "id": "Mencari, memberi keterangan, dan membuat…",
+    },
+    "need_input": {
+        "en": "Write a description or upload a photo first.",
+        "id": "Tulis deskripsi atau unggah foto dulu.",
+    },
+    "empty": {"en": "Results appear here.", "id": "Hasil muncul di sini."},
+    "references": {"en": "Closest traditional motifs", "id": "Motif tradisional terdekat"},
+    "cosine": {"en": "cosine", "id": "kosinus"},
+    "prompt": {"en": "Fused prompt", "id": "Prompt gabungan"},
+    "tokens": {"en": "tokens of 77", "id": "token dari 77"},
+    "parts": {"en": "Parts", "id": "Bagian"},
+    "cut": {"en": "Cut to fit 77 tokens", "id": "Dipotong agar muat 77 token"},
+    "captions": {"en": "Captions", "id": "Keterangan"},
+    "generated": {"en": "Generated motif", "id": "Motif hasil"},
+    "download": {"en": "Download PNG", "id": "Unduh PNG"},
+    "details": {"en": "Details", "id": "Rincian"},
+    "cache_hit": {"en": "from cache", "id": "dari cache"},
+    "degraded": {"en": "Answered without", "id": "Dijawab tanpa"},
+    "no_image": {"en": "No image was generated.", "id": "Tidak ada gambar yang dibuat."},
+    "request_id": {"en": "request id", "id": "id permintaan"},
+    "retry_after": {"en": "Try again in {s} s.", "id": "Coba lagi dalam {s} dtk."},
+    # errors, by the gateway's error type
+    "error": {"en": "Something went wrong", "id": "Terjadi kesalahan"},
+    "error.unreachable": {
+        "en": "The gateway cannot be reached",
+        "id": "Gateway tidak dapat dihubungi",
+    },
+    "error.timeout": {"en": "The gateway took too long", "id": "Gateway terlalu lama menjawab"},
+    "error.unauthorized": {
+        "en": "An API key is needed (DASHBOARD_API_KEY)",
+        "id": "Perlu kunci API (DASHBOARD_API_KEY)",
+    },
+    "error.forbidden": {
+        "en": "The API key was refused (DASHBOARD_API_KEY)",
+        "id": "Kunci API ditolak (DASHBOARD_API_KEY)",
+    },
+    "error.overloaded": {"en": "Busy right now", "id": "Sedang sibuk"},
+    "error.not_ready": {"en": "Not ready yet", "id": "Belum siap"},
+    "error.validation": {"en": "Please check the input", "id": "Periksa masukan"},
+    "error.payload_too_large": {"en": "The photo is too large", "id": "Foto terlalu besar"},
+    "error.unsupported_media": {
+        "en": "That file is not a PNG, JPEG or WebP image",
+        "id": "Berkas itu bukan gambar PNG, JPEG, atau WebP",
+    },
+    "error.upstream": {"en": "A model service failed", "id": "Layanan model gagal"},
+    "error.upstream_timeout": {
+        "en": "A model service took too long",
+        "id": "Layanan model terlalu lama",
+    },
+}
+
+
+def label(key: str, language: str = "en") -> str:
+    entry = _LABELS.get(key)
+    if entry is None:
+        return _LABELS["error"][language] if key.startswith("error.") else key
+    return entry.get(language) or entry["en"]

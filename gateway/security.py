@@ -1,0 +1,130 @@
+"""Who may call the gateway, and how often.
+
+API keys: the settings hold `sha256:<hex>` hashes, never keys. A request's key (`X-API-Key`, or
+`Authorization: Bearer <key>`) is hashed and compared with every stored hash in constant time, so
+neither the answer time nor an early exit tells how much of a guess was right. No key: 401; a key
+that matches nothing: 403. With no hashes configured, keys are off (the local demo).
+
+Rate limit: a fixed window per client (the key's hash, or the client address when keys are off),
+started by the client's first request, counted in Redis so every gateway replica shares it. Past the
+limit: 429 with `Retry-After` = the seconds left in the window. A Redis that fails lets the request
+through (logged): like the cache, the limiter never turns into an outage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import time
+from typing import Any
+
+from fastapi import Request
+
+from services.common.errors import ErrorType, ServiceError
+
+log = logging.getLogger(__name__)
+API_KEY_HEADER = "X-API-Key"
+RATE_KEY_PREFIX = "batik:ratelimit:v1:"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyAuth:
+    def __init__(self, key_hashes: list[str]) -> None:
+        self._hashes = [bytes.fromhex(h) for h in key_hashes]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._hashes)
+
+    def client_of(self, request: Request) -> str:
+        """The rate-limit identity of an authorised request; 401 / 403 otherwise."""
+        if not self.enabled:
+            return f"addr:{request.client.host if request.client else 'unknown'}"
+        key = request.headers.get(API_KEY_HEADER) or _bearer(request.headers.get("authorization"))
+        if not key:
+            raise ServiceError(
+                ErrorType.UNAUTHORIZED,
+                f"an API key is required: send it in the {API_KEY_HEADER} header",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
+        digest = hashlib.sha256(key.encode()).digest()
+        matched = False
+        for stored in self._hashes:  # no early exit: the time does not depend on which one matched
+            matched |= hmac.compare_digest(digest, stored)
+        if not matched:
+            raise ServiceError(ErrorType.FORBIDDEN, "this API key is not accepted")
+        return f"key:{digest.hex()[:16]}"
+
+
+def _bearer(value: str | None) -> str | None:
+    scheme, _, token = (value or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+class RateLimiter:
+    """`limit` requests per `window_s` per client; Redis when given a URL, else this process."""
+
+    def __init__(self, limit: int, window_s: int, redis_url: str | None = None) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.limited = 0  # requests refused, for metrics
+        self._redis: Any = None
+        self._windows: dict[str, tuple[int, float]] = {}  # client -> (count, window end)
+        if redis_url and limit:
+            import redis.asyncio as redis
+
+            self._redis = redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self._errors = (redis.RedisError, OSError)
+
+    async def check(self, client: str) -> None:
+        if not self.limit:
+            return
+        counted = await self._count(client)
+        if counted is None:
+            return
+        count, seconds_left = counted
+        if count > self.limit:
+            self.limited += 1
+            retry_after = max(1, math.ceil(seconds_left))
+            raise ServiceError(
+                ErrorType.OVERLOADED,
+                f"rate limit of {self.limit} requests per {self.window_s} s reached; "
+                f"retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+    async def _count(self, client: str) -> tuple[int, float] | None:
+        """This request's number in the client's window, and the seconds the window has left."""
+        if self._redis is None:
+            now = time.monotonic()
+            count, ends = self._windows.get(client, (0, 0.0))
+            if ends <= now:
+                count, ends = 0, now + self.window_s
+                self._drop_expired(now)
+            self._windows[client] = (count + 1, ends)
+            return count + 1, ends - now
+        key = RATE_KEY_PREFIX + client
+        try:
+            # One transaction: start the window if there is none (with its expiry), count, read TTL.
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(key, 0, ex=self.window_s, nx=True)
+                pipe.incr(key)
+                pipe.pttl(key)
+                _, count, ttl_ms = await pipe.execute()
+        except self._errors as exc:
+            log.warning("rate limit skipped, Redis unavailable: %s", exc)
+            return None
+        return int(count), max(ttl_ms, 0) / 1000
+
+    def _drop_expired(self, now: float) -> None:
+        if len(self._windows) > 10_000:
+            self._windows = {c: w for c, w in self._windows.items() if w[1] > now}
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()

@@ -1,0 +1,135 @@
+"""Generation jobs over HTTP: submit, read state and progress, fetch images, cancel.
+
+Any replica answers for any job: the record lives in Redis (`services.common.jobs`), and the work runs
+in whichever worker arq hands it to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Request, Response
+
+from services.common.contracts.generation import GenerateRequest, GenerationJob
+from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.jobs import JobCreated, JobQueue
+from services.generation.inputs import checked_images
+from services.generation.worker import FUNCTION, KIND, image_name
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _queue(request: Request) -> JobQueue:
+    queue = getattr(request.app.state, "jobs", None)
+    if queue is None:
+        raise ServiceError(
+            ErrorType.NOT_READY,
+            "jobs need Redis and GENERATION_REDIS_URL is not set; "
+            "the synchronous POST /v1/generate works without it",
+        )
+    return queue
+
+
+@asynccontextmanager
+async def _redis_errors() -> AsyncIterator[None]:
+    """Redis down is 503 (the job store is unavailable), never a 500."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise ServiceError(
+            ErrorType.NOT_READY,
+            f"the job store (Redis) is unavailable: {exc.__class__.__name__}",
+            headers={"Retry-After": "5"},
+        ) from exc
+
+
+async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
+    record = await queue.store.get(job_id) if _JOB_ID.fullmatch(job_id) else None
+    if record is None or record.kind != KIND:
+        raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
+    return GenerationJob.model_validate(record.model_dump())
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobCreated,
+    summary="Queue a generation (same body as /v1/generate); poll GET /v1/jobs/{job_id}",
+    responses=error_responses(
+        ErrorType.PAYLOAD_TOO_LARGE,
+        ErrorType.UNSUPPORTED_MEDIA,
+        ErrorType.OVERLOADED,
+        ErrorType.NOT_READY,
+    ),
+)
+async def submit(body: GenerateRequest, request: Request, response: Response) -> JobCreated:
+    queue = _queue(request)
+    # Checked here as well as in the worker: bad input is a 4xx now, not a failed job later.
+    checked_images(body, request.app.state.settings)
+    async with _redis_errors():
+        record = await queue.submit(KIND, FUNCTION, body.model_dump(mode="json"))
+    status_url = f"/v1/jobs/{record.job_id}"
+    response.headers["Location"] = status_url
+    return JobCreated(job_id=record.job_id, state=record.state, status_url=status_url)
+
+
+@router.get(
+    "/{job_id}",
+    response_model=GenerationJob,
+    summary="State, progress (denoising steps), and the result or error of a job",
+    responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+)
+async def status(job_id: str, request: Request) -> GenerationJob:
+    queue = _queue(request)
+    async with _redis_errors():
+        return await _job(queue, job_id)
+
+
+@router.get(
+    "/{job_id}/images/{n}",
+    response_class=Response,
+    summary="Image n (from 0) of a succeeded job, as PNG",
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The PNG"},
+        **error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+    },
+)
+async def image(job_id: str, n: int, request: Request) -> Response:
+    queue = _queue(request)
+    async with _redis_errors():
+        job = await _job(queue, job_id)
+        if job.state != "succeeded" or job.result is None:
+            raise ServiceError(
+                ErrorType.NOT_FOUND, f"job {job_id} is {job.state}: it has no images"
+            )
+        count = len(job.result.images)
+        if not 0 <= n < count:
+            raise ServiceError(ErrorType.NOT_FOUND, f"job {job_id} has images 0..{count - 1}")
+        png = await queue.store.get_blob(job_id, image_name(n))
+    if png is None:
+        raise ServiceError(ErrorType.NOT_FOUND, f"image {n} of job {job_id} has expired")
+    return Response(content=png, media_type="image/png")
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=GenerationJob,
+    summary="Cancel: a queued job never runs; a running one stops after its current step",
+    description="Answers the record: `cancelled` for a queued job, `running` with "
+    "`cancel_requested` for a running one (poll until `cancelled`); a finished job is unchanged.",
+    responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+)
+async def cancel(job_id: str, request: Request) -> GenerationJob:
+    queue = _queue(request)
+    async with _redis_errors():
+        await _job(queue, job_id)
+        record = await queue.store.cancel(job_id)
+    if record is None:
+        raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
+    return GenerationJob.model_validate(record.model_dump())

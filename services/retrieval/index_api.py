@@ -1,0 +1,65 @@
+"""`GET /v1/index` (what this replica serves) and `POST /v1/index/reload` (admin: hot swap)."""
+
+from __future__ import annotations
+
+import hmac
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Header, Request
+
+from services.common.contracts.retrieval import IndexStatus, ReloadRequest, ReloadResponse
+from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.health import require_ready
+from services.retrieval.engine import RetrievalEngine
+
+router = APIRouter(prefix="/v1/index", tags=["index"])
+
+
+def require_admin(request: Request, authorization: str | None = Header(None)) -> None:
+    """`Authorization: Bearer <RETRIEVAL_ADMIN_TOKEN>`; with no token configured, reload is off."""
+    token = request.app.state.settings.admin_token
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if token is None or not token.get_secret_value():
+        raise ServiceError(
+            ErrorType.UNAUTHORIZED,
+            "index reload is disabled: set RETRIEVAL_ADMIN_TOKEN on the service",
+            headers=challenge,
+        )
+    scheme, _, given = (authorization or "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise ServiceError(
+            ErrorType.UNAUTHORIZED, "missing or wrong admin bearer token", headers=challenge
+        )
+
+
+@router.get(
+    "",
+    response_model=IndexStatus,
+    summary="The index this replica serves: version, type, size, model, load time",
+    responses=error_responses(ErrorType.NOT_READY),
+)
+def index_status(engine: RetrievalEngine = Depends(require_ready)) -> IndexStatus:
+    return engine.status()
+
+
+@router.post(
+    "/reload",
+    response_model=ReloadResponse,
+    summary="Swap to another index directory without a restart (admin)",
+    description="Loads `index_dir` beside the current index, checks its manifest and checksums "
+    "against the model this service runs, then swaps atomically. Searches already running finish "
+    "on the old index. On any failure the old index keeps serving and the answer says why: 404 "
+    "for a missing directory, 422 for one that is not a valid index for this model.",
+    responses=error_responses(
+        ErrorType.UNAUTHORIZED, ErrorType.NOT_FOUND, ErrorType.OVERLOADED, ErrorType.NOT_READY
+    ),
+)
+async def reload_index(
+    body: ReloadRequest,
+    _admin: None = Depends(require_admin),
+    engine: RetrievalEngine = Depends(require_ready),
+) -> ReloadResponse:
+    # Loading reads and checksums the whole index: a worker thread, outside the search limiter, so
+    # a busy replica still accepts the reload that an operator or the publish job sends.
+    return await anyio.to_thread.run_sync(engine.reload, body.index_dir)

@@ -1,0 +1,91 @@
+"""API keys and the rate limiter, without the app around them (real Redis where Redis is involved)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import pytest
+import redis
+from starlette.requests import Request
+
+from gateway.security import RATE_KEY_PREFIX, ApiKeyAuth, RateLimiter
+from services.common.errors import ErrorType, ServiceError
+from tests.helpers import free_port
+
+
+def request_with(headers: dict[str, str]) -> Request:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    return Request({"type": "http", "headers": raw, "client": ("10.0.0.7", 5000)})
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_keys_off_identifies_the_client_by_address():
+    assert ApiKeyAuth([]).client_of(request_with({})) == "addr:10.0.0.7"
+
+
+@pytest.mark.parametrize(
+    ("headers", "outcome"),
+    [
+        ({}, ErrorType.UNAUTHORIZED),
+        ({"Authorization": "Basic abc"}, ErrorType.UNAUTHORIZED),
+        ({"X-API-Key": "wrong"}, ErrorType.FORBIDDEN),
+        ({"Authorization": "Bearer wrong"}, ErrorType.FORBIDDEN),
+        ({"X-API-Key": "second"}, "key:" + digest("second")[:16]),
+        ({"Authorization": "Bearer first"}, "key:" + digest("first")[:16]),
+    ],
+)
+def test_a_key_must_hash_to_a_stored_hash(headers, outcome):
+    auth = ApiKeyAuth([digest("first"), digest("second")])
+    if isinstance(outcome, ErrorType):
+        with pytest.raises(ServiceError) as refused:
+            auth.client_of(request_with(headers))
+        assert refused.value.type is outcome
+    else:
+        assert auth.client_of(request_with(headers)) == outcome
+
+
+def statuses(limiter: RateLimiter, client: str, n: int) -> list[object]:
+    async def main():
+        out = []
+        for _ in range(n):
+            try:
+                await limiter.check(client)
+                out.append("ok")
+            except ServiceError as exc:
+                out.append((exc.status, int(exc.headers["Retry-After"])))
+        await limiter.aclose()
+        return out
+
+    return asyncio.run(main())
+
+
+def test_in_process_window_counts_per_client():
+    limiter = RateLimiter(limit=2, window_s=60)
+    got = statuses(limiter, "key:a", 3)
+    assert got[:2] == ["ok", "ok"]
+    status, retry_after = got[2]
+    assert status == 429 and 59 <= retry_after <= 60
+    assert statuses(limiter, "key:b", 1) == ["ok"]
+    assert limiter.limited == 1
+
+
+def test_redis_window_expires_with_its_key(redis_server):
+    store = redis.Redis.from_url(redis_server.url)
+    store.delete(RATE_KEY_PREFIX + "key:r")
+    got = statuses(RateLimiter(limit=1, window_s=30, redis_url=redis_server.url), "key:r", 2)
+    assert got[0] == "ok" and got[1][0] == 429
+    assert int(store.get(RATE_KEY_PREFIX + "key:r")) == 2
+    assert 0 < store.pttl(RATE_KEY_PREFIX + "key:r") <= 30_000  # the window cleans itself up
+
+
+def test_zero_turns_the_limit_off():
+    assert statuses(RateLimiter(limit=0, window_s=60), "key:z", 5) == ["ok"] * 5
+
+
+def test_a_dead_redis_lets_requests_through():
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    assert statuses(RateLimiter(limit=1, window_s=60, redis_url=dead), "key:d", 3) == ["ok"] * 3
