@@ -68,6 +68,12 @@ def sidebar() -> tuple[str, Query | None]:
             step=1,
             key="seed",
         )
+        st.header(label("pakem", language))
+        tile = st.checkbox(label("tile", language), key="tile")
+        symmetry = st.selectbox(
+            label("symmetry", language), ["none", "auto", "c2", "c4", "d4"], key="symmetry"
+        )
+        preview_repeat = st.checkbox(label("preview_repeat", language), value=True, key="preview")
         with st.expander(label("advanced", language)):
             steps = st.slider(label("steps", language), 10, 50, 30, key="steps")
             negative = st.text_input(label("negative", language), key="negative")
@@ -84,6 +90,9 @@ def sidebar() -> tuple[str, Query | None]:
         steps=int(steps),
         seed=int(seed) if seed is not None else None,
         negative_prompt=negative.strip() or None,
+        tile=bool(tile),
+        symmetry=str(symmetry),
+        preview_repeat=bool(preview_repeat),
     )
 
 

@@ -29,6 +29,9 @@ class Query:
     steps: int = 30
     seed: int | None = None
     negative_prompt: str | None = None
+    tile: bool = False
+    symmetry: str = "none"
+    preview_repeat: bool = False
 
     def fields(self) -> dict[str, object]:
         values = {
@@ -39,6 +42,9 @@ class Query:
             "steps": self.steps,
             "seed": self.seed,
             "negative_prompt": self.negative_prompt,
+            "tile": self.tile or None,
+            "symmetry": self.symmetry if self.symmetry != "none" else None,
+            "preview_repeat": self.preview_repeat or None,
         }
         return {k: v for k, v in values.items() if v not in (None, "")}
 

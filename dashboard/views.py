@@ -44,7 +44,17 @@ def _generated(answer: RagResponse, language: str) -> None:
         st.info(label("no_image", language))
         return
     png = base64.b64decode(answer.images[0])
-    st.image(png, caption=f"seed {answer.seed} · {answer.mode}", width=384)
+    caption = f"seed {answer.seed} · {answer.mode}"
+    if answer.symmetry and answer.symmetry != "none":
+        caption += f" · {answer.symmetry}"
+    if answer.previews:
+        single, repeated = st.columns([1, 2])
+        single.image(png, caption=caption, width=384)
+        repeated.image(
+            base64.b64decode(answer.previews[0]), caption=label("repeat", language), width=576
+        )
+    else:
+        st.image(png, caption=caption, width=384)
     st.download_button(
         label("download", language),
         data=png,

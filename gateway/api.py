@@ -101,6 +101,10 @@ async def rag_upload(
     negative_prompt: str | None = Form(None),
     generate: bool | None = Form(None, description=_described("generate")),
     init_source: str | None = Form(None, description=_described("init_source")),
+    tile: bool | None = Form(None, description=_described("tile")),
+    symmetry: str | None = Form(None, description=_described("symmetry")),
+    control_scale: float | None = Form(None, description=_described("control_scale")),
+    preview_repeat: bool | None = Form(None, description=_described("preview_repeat")),
     gateway=Depends(require_ready),
 ) -> RagResponse:
     limits = request.app.state.settings.image_limits
@@ -122,6 +126,10 @@ async def rag_upload(
         "negative_prompt": negative_prompt,
         "generate": generate,
         "init_source": init_source,
+        "tile": tile,
+        "symmetry": symmetry,
+        "control_scale": control_scale,
+        "preview_repeat": preview_repeat,
         "image": base64.b64encode(raw).decode("ascii") if raw else None,
     }
     try:

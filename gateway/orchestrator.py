@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from typing import Any
 
+import anyio.to_thread
+
 from gateway.singleflight import SingleFlight
 from services.common.contracts.captioning import CaptionRequest
 from services.common.contracts.gateway import (
@@ -33,6 +35,7 @@ from services.common.contracts.gateway import (
 from services.common.contracts.generation import GenerateRequest
 from services.common.contracts.retrieval import SearchRequest
 from services.common.errors import ServiceError
+from services.common.images import repeat_preview
 from services.common.text import sentences
 
 log = logging.getLogger(__name__)
@@ -149,7 +152,9 @@ class RagOrchestrator:
 
         # 6. generate
         images: list[str] = []
-        mode = None
+        previews: list[str] = []
+        mode = symmetry = None
+        symmetry_scores: dict[str, float] = {}
         if request.generate:
             init = {"reference": reference_b64, "query": request.image, "none": None}[
                 request.init_source
@@ -166,9 +171,20 @@ class RagOrchestrator:
                         seed=seed,
                         width=self.generation_size,
                         height=self.generation_size,
+                        tile=request.tile,
+                        symmetry=request.symmetry,
+                        control_scale=request.control_scale,
+                        # Without img2img, a ControlNet still follows the reference's edges.
+                        control_image=reference_b64
+                        if request.control_scale is not None and init is None
+                        else None,
                     )
                 )
             images, mode = generated.images, generated.mode
+            symmetry, symmetry_scores = generated.symmetry, generated.symmetry_scores
+            if request.preview_repeat:
+                with timed("preview"):
+                    previews = [await _preview(image) for image in images]
 
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         answer = RagResponse(
@@ -178,6 +194,9 @@ class RagOrchestrator:
             images=images,
             seed=seed,
             mode=mode,
+            previews=previews,
+            symmetry=symmetry,
+            symmetry_scores=symmetry_scores,
             timings_ms=timings,
             cache=CacheInfo(hit=False, key=key),
             degraded=degraded,
@@ -187,6 +206,12 @@ class RagOrchestrator:
         if not degraded:
             await self.cache.set(key, answer.model_dump(mode="json"))
         return answer
+
+
+async def _preview(image_b64: str) -> str:
+    """The 3x3 repeat of one generated tile, built off the event loop (PNG encoding is CPU work)."""
+    raw = base64.b64decode(image_b64)
+    return base64.b64encode(await anyio.to_thread.run_sync(repeat_preview, raw)).decode("ascii")
 
 
 def _stopwatch(timings: dict[str, float]):

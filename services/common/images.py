@@ -123,3 +123,14 @@ def png_base64(image: Image.Image) -> str:
 
 def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+def repeat_preview(png: bytes, times: int = 3) -> bytes:
+    """A tile repeated `times` x `times`, as the cloth shows it: seams and symmetry become visible."""
+    tile = Image.open(io.BytesIO(png)).convert("RGB")
+    width, height = tile.size
+    sheet = Image.new("RGB", (width * times, height * times))
+    for row in range(times):
+        for col in range(times):
+            sheet.paste(tile, (col * width, row * height))
+    return encode_png(sheet)

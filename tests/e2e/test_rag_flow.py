@@ -184,6 +184,46 @@ def test_retrieval_down_is_502_and_slow_generation_is_504(running_stack, tiny_mo
         assert "generation did not answer" in error["message"]
 
 
+def test_tiled_symmetric_motif_with_its_repeat_preview(gateway):
+    from services.generation.pakem import seam_ratio, symmetry_error
+
+    body = rag(gateway, text="kawung nitik", seed=9, tile=True, symmetry="d4", preview_repeat=True)
+    assert body["symmetry"] == "d4"
+    tile = png(body["images"][0])
+    pixels = __import__("numpy").asarray(tile.convert("RGB"), dtype=float)
+    assert symmetry_error(pixels, "d4") <= 1.0
+    assert seam_ratio(pixels) <= 1.1
+    preview = png(body["previews"][0])
+    assert preview.size == (3 * tile.size[0], 3 * tile.size[1])
+    assert list(preview.crop((tile.size[0], 0, 2 * tile.size[0], tile.size[1])).getdata()) == list(
+        tile.convert("RGB").getdata()
+    )
+    # The pakem options are part of the cache key: without them it is another answer.
+    assert rag(gateway, text="kawung nitik", seed=9)["images"] != body["images"]
+
+
+def test_auto_symmetry_reports_the_reference_scores(gateway):
+    body = rag(gateway, text="kawung nitik", seed=9, symmetry="auto")
+    assert body["symmetry"] in {"none", "c2", "c4", "d4"}
+    assert set(body["symmetry_scores"]) == {"c2", "c4", "d4"}
+
+
+def test_bad_pakem_values_at_the_gateway(gateway):
+    assert_envelope(
+        gateway.post("/v1/rag", json={"text": "x", "symmetry": "c6"}), 422, "validation"
+    )
+    assert_envelope(
+        gateway.post("/v1/rag", json={"text": "x", "control_scale": 5}), 422, "validation"
+    )
+    # No ControlNet is configured in this stack: the generation service's 422 comes through.
+    error = assert_envelope(
+        gateway.post("/v1/rag", json={"text": "x", "seed": 1, "control_scale": 1.0, **QUICK}),
+        422,
+        "validation",
+    )
+    assert "ControlNet" in error["message"]
+
+
 def test_stack_redis_stopping_does_not_fail_requests(gateway, stack_redis):
     """Last in this module: it stops the stack's Redis."""
     stack_redis.stop()

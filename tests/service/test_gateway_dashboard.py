@@ -130,10 +130,25 @@ def test_a_text_query_shows_references_prompt_and_the_image(dashboard):
     tokens = next(c for c in captions(at) if "tokens of 77" in c)
     assert 0 < int(tokens.split("**")[1]) <= 77
     assert len(at.dataframe) == 1  # the prompt's parts
-    # The generated image (captioned with its seed) and a thumbnail per reference.
-    assert len(at.image) == 1 + 4
+    # The generated image (captioned with its seed), its 3x3 repeat, and a thumbnail per reference.
+    assert len(at.image) == 1 + 1 + 4
     assert at.image[0].captions == ["seed 7 · img2img"]
+    assert at.image[1].captions == ["Repeated 3x3, as on the cloth"]
     assert at.download_button(key="download").label == "Download PNG"
+
+
+def test_pakem_controls_reach_the_generation(dashboard):
+    at = dashboard()
+    at.text_area(key="query_text").set_value("kawung")
+    at.number_input(key="seed").set_value(3)
+    at.slider(key="steps").set_value(10)
+    at.checkbox(key="tile").check()
+    at.selectbox(key="symmetry").set_value("d4")
+    at.checkbox(key="preview").uncheck()
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.image[0].captions == ["seed 3 · img2img · d4"]
+    assert "Repeated 3x3, as on the cloth" not in [c for i in at.image for c in i.captions]
 
 
 def test_an_image_upload_finds_its_own_motif_first(dashboard, synthetic_dataset):

@@ -7,14 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from services.common.contracts.common import Base64Image, QueryText
-from services.common.contracts.generation import GenerationParams
+from services.common.contracts.generation import GenerationParams, PakemParams
 from services.common.contracts.retrieval import Hit
 
 MAX_RAG_TOP_K = 20
 Stage = Literal["retrieval", "captioning", "fusion", "generation"]
 
 
-class RagRequest(GenerationParams):
+class RagRequest(GenerationParams, PakemParams):
     text: QueryText | None = Field(None, description="What the user is looking for.")
     image: Base64Image | None = Field(None, description="A query image (base64).")
     top_k: int = Field(5, ge=1, le=MAX_RAG_TOP_K, description="References to retrieve.")
@@ -23,12 +23,22 @@ class RagRequest(GenerationParams):
         "reference",
         description="img2img from the top reference, from the query image, or txt2img (none).",
     )
+    preview_repeat: bool = Field(
+        False, description="Also answer each image repeated 3x3, as the cloth would show it."
+    )
 
     model_config = {
         "json_schema_extra": {
             "examples": [
                 {"text": "sekar bunga", "seed": 7},
                 {"text": "brown flowered batik", "top_k": 3, "strength": 0.7, "steps": 20},
+                {
+                    "text": "kawung nitik",
+                    "seed": 7,
+                    "tile": True,
+                    "symmetry": "d4",
+                    "preview_repeat": True,
+                },
             ]
         }
     }
@@ -84,6 +94,13 @@ class RagResponse(BaseModel):
     images: list[str] = Field(description="Base64 PNG images.")
     seed: int | None
     mode: Literal["img2img", "txt2img"] | None = None
+    previews: list[str] = Field(
+        default_factory=list, description="With preview_repeat: each image tiled 3x3 (base64 PNG)."
+    )
+    symmetry: str | None = Field(None, description="The symmetry group applied (auto resolved).")
+    symmetry_scores: dict[str, float] = Field(
+        default_factory=dict, description="With symmetry=auto: the init image's error per group."
+    )
     timings_ms: dict[str, float]
     cache: CacheInfo
     degraded: list[Stage] = Field(description="Stages that failed and were skipped.")

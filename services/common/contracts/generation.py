@@ -31,22 +31,9 @@ class GenerationParams(BaseModel):
     negative_prompt: str | None = Field(None, max_length=1000)
 
 
-class GenerateRequest(GenerationParams):
-    prompt: str = Field(min_length=1, max_length=2000)
-    init_image: Base64Image | None = Field(
-        None, description="Reference for img2img; without it the service runs txt2img."
-    )
-    width: int = Field(512, ge=64, le=MAX_SIDE, description="A multiple of 8.")
-    height: int = Field(512, ge=64, le=MAX_SIDE, description="A multiple of 8.")
-    scheduler: SchedulerName | None = Field(
-        None, description="Sampler for this request only; omit for the model's own."
-    )
-    num_images: int = Field(
-        1,
-        ge=1,
-        le=MAX_NUM_IMAGES,
-        description="Images to generate; image k uses seed + k (each reproducible on its own).",
-    )
+class PakemParams(BaseModel):
+    """The traditional rules a motif keeps (pakem); shared with the gateway's RAG request."""
+
     tile: bool = Field(
         False, description="Seamless repeat: the tile continues across its own edges."
     )
@@ -61,6 +48,24 @@ class GenerateRequest(GenerationParams):
         le=2.0,
         description="ControlNet on the edges of the control image (default: the init image); "
         "omit for none. Needs GENERATION_CONTROLNET.",
+    )
+
+
+class GenerateRequest(GenerationParams, PakemParams):
+    prompt: str = Field(min_length=1, max_length=2000)
+    init_image: Base64Image | None = Field(
+        None, description="Reference for img2img; without it the service runs txt2img."
+    )
+    width: int = Field(512, ge=64, le=MAX_SIDE, description="A multiple of 8.")
+    height: int = Field(512, ge=64, le=MAX_SIDE, description="A multiple of 8.")
+    scheduler: SchedulerName | None = Field(
+        None, description="Sampler for this request only; omit for the model's own."
+    )
+    num_images: int = Field(
+        1,
+        ge=1,
+        le=MAX_NUM_IMAGES,
+        description="Images to generate; image k uses seed + k (each reproducible on its own).",
     )
     control_image: Base64Image | None = Field(
         None, description="Image whose edges guide the structure; default: init_image."
