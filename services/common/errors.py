@@ -1,7 +1,8 @@
 """The error envelope every service answers with, and the one table of error types to HTTP statuses.
 
-Every non-2xx body is `{"error": {"type", "message", "request_id"}}`. Engines raise `ServiceError` (or
-`ValueError` for bad arguments, mapped to `validation`); handlers never build error bodies themselves.
+Every non-2xx body is `{"error": {"type", "message", "request_id"}}`. Code that refuses a request raises
+`ServiceError` with a type from the table; handlers never build error bodies themselves. Any other
+exception is a bug: it answers `internal` (500) with a sanitised message and its trace in the log.
 """
 
 from __future__ import annotations
