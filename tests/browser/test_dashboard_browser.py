@@ -57,8 +57,10 @@ def test_a_text_query_shows_references_prompt_and_image(chromium, dashboard_url)
     assert len(page["cards"]) == 5
     assert all("cosine" in card for card in page["cards"])
     assert page["prompt"].startswith("sekar bunga, Batik Nitik ")
-    (image,) = page["generated"]
-    assert chromium.execute_script("return arguments[0].naturalWidth", image) == 64
+    # The tile and, beside it, its 3x3 repeat (the dashboard asks for the preview by default).
+    tile, repeat = page["generated"]
+    assert chromium.execute_script("return arguments[0].naturalWidth", tile) == 64
+    assert chromium.execute_script("return arguments[0].naturalWidth", repeat) == 3 * 64
 
 
 def test_an_image_upload_shows_its_motif_first(chromium, dashboard_url, synthetic_dataset):
@@ -73,4 +75,4 @@ def test_an_image_upload_shows_its_motif_first(chromium, dashboard_url, syntheti
     assert not page["errors"]
     assert "Truntum" in page["cards"][0] and "5 Truntum 1" in page["cards"][0]
     assert page["prompt"].startswith("Batik Nitik Truntum")
-    assert len(page["generated"]) == 1
+    assert len(page["generated"]) == 2  # the tile and its 3x3 repeat
