@@ -103,6 +103,20 @@ def markdown(metrics: dict[str, Any]) -> str:
             f"{_fmt(generation['rag_img2img']['clip_score'])} | 100 * max(cos, 0), each image "
             "against its own prompt |",
         ]
+    channels = (retrieval or {}).get("text_channels")
+    if channels:
+        configs = list(next(iter(channels.values())))
+        lines += [
+            "",
+            "## Text queries by channel (Top-1 / Top-5, ranked by the retrieval engine)",
+            "",
+            "| query set | " + " | ".join(configs) + " |",
+            "|---|" + "---|" * len(configs),
+        ]
+        for set_name, results in channels.items():
+            cells = [f"{_fmt(results[c]['top1'])} / {_fmt(results[c]['top5'])}" for c in configs]
+            queries = next(iter(results.values()))["queries"]
+            lines.append(f"| {set_name} ({queries}) | " + " | ".join(cells) + " |")
     lines += ["", "## Provenance", "", "```json", json.dumps(prov, indent=1), "```", ""]
     if metrics.get("plots"):
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in metrics["plots"]] + [""]

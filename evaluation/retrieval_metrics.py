@@ -132,3 +132,88 @@ def evaluate_retrieval(index: MotifIndex, encoder: ClipEncoder, progress=None) -
             "precision": np.mean(curves, axis=0).round(4).tolist() if curves else [],
         },
     }
+
+
+# -- text queries through the service's ranking (visual, lexical, fused) -------------------------
+
+
+def text_query_sets(index: MotifIndex) -> dict[str, list[tuple[int, str]]]:
+    """(number, query) per motif: the three sets of the multilingual/lexical evaluation.
+
+    - `name_workbook`: each motif's name as the workbook writes it;
+    - `name_files`: as the image file names write it (the same for 48 of the 60 motifs);
+    - `name_files_differing`: only the motifs whose two spellings differ (12 in Batik Nitik 960);
+    - `description_id_first_sentence`: the first sentence of the Indonesian description;
+    - `description_id_first_sentence_no_name`: the same without the words of the motif's names,
+      so that the lexical channel cannot simply match the name (queries left empty are dropped).
+    """
+    from services.common.text import sentences
+    from services.retrieval.lexical import file_name_spellings, fold, tokens
+
+    spelled = file_name_spellings(item.file for item in index.items)
+    sets: dict[str, list[tuple[int, str]]] = {
+        "name_workbook": [],
+        "name_files": [],
+        "name_files_differing": [],
+        "description_id_first_sentence": [],
+        "description_id_first_sentence_no_name": [],
+    }
+    for number, motif in sorted(index.motifs.items()):
+        name = str(motif.get("name") or "")
+        if name:
+            sets["name_workbook"].append((number, name))
+        for spelling in sorted(spelled.get(number, ())):
+            sets["name_files"].append((number, spelling))
+            if spelling != name:
+                sets["name_files_differing"].append((number, spelling))
+        first = sentences(str(motif.get("description_id") or ""))
+        if first:
+            sets["description_id_first_sentence"].append((number, first[0]))
+            rest = _without_name(first[0], {name, *spelled.get(number, ())}, fold, tokens)
+            if tokens(rest):
+                sets["description_id_first_sentence_no_name"].append((number, rest))
+    return sets
+
+
+def _without_name(sentence: str, names: set[str], fold, tokens) -> str:
+    """The sentence without the words of `names`, split or joined ("sri gading" / "Srigading")."""
+    name_words = {t for n in names for t in tokens(n, join_pairs=True)}
+    words = sentence.split()
+    drop: set[int] = set()
+    for i, word in enumerate(words):
+        if set(fold(word).split()) & name_words:
+            drop.add(i)
+        elif i + 1 < len(words) and fold(word + words[i + 1]) in name_words:
+            drop.update((i, i + 1))
+    return " ".join(w for i, w in enumerate(words) if i not in drop)
+
+
+def evaluate_text_channels(
+    engine,
+    query_sets: dict[str, list[tuple[int, str]]],
+    configurations: dict[str, float],
+    *,
+    top_k: int = 5,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Top-1 / Top-5 of each query set ranked by the retrieval engine's own search.
+
+    `configurations` names a `lexical_weight` each (0: the visual ranking alone; 1: lexical first,
+    visual only breaking ties). A hit is right when its motif is the query's; Top-5 counts the
+    first 5 distinct source photos (the service's default dedupe), not rotations of one photo.
+    """
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for set_name, queries in query_sets.items():
+        results[set_name] = {}
+        for config, weight in configurations.items():
+            top1, top5 = [], []
+            for number, text in queries:
+                hits = engine.search(text, top_k=top_k, lexical_weight=weight).hits
+                found = [hit.motif.number for hit in hits]
+                top1.append(bool(found) and found[0] == number)
+                top5.append(number in found[:5])
+            results[set_name][config] = {
+                "top1": round(float(np.mean(top1)), 4) if queries else None,
+                "top5": round(float(np.mean(top5)), 4) if queries else None,
+                "queries": len(queries),
+            }
+    return results

@@ -13,6 +13,12 @@ def _models_tiny(args: argparse.Namespace) -> int:
 
     for role, path in build_tiny_models(Path(args.out), seed=args.seed).items():
         print(f"{role:<6} {path}")
+    if args.multilingual:
+        from services.common.tiny import build_tiny_multilingual
+
+        # dim 16: the tiny CLIP's projection, so it can stand in as RETRIEVAL_TEXT_MODEL beside it
+        path = build_tiny_multilingual(Path(args.out) / "multilingual", dim=16, seed=args.seed)
+        print(f"multilingual {path}")
     return 0
 
 
@@ -185,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tiny.add_argument("--out", required=True, help="directory for clip/, blip2/ and sd/")
     tiny.add_argument("--seed", type=int, default=0)
+    tiny.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="also DIR/multilingual: a tiny sentence-transformers text tower for the tiny CLIP "
+        "(RETRIEVAL_TEXT_MODEL)",
+    )
     tiny.set_defaults(func=_models_tiny)
 
     data = commands.add_parser("data", help="dataset utilities")

@@ -410,3 +410,72 @@ def build_tiny_models(out: Path, seed: int = 0) -> dict[str, Path]:
     }
     models["controlnet"] = build_tiny_controlnet(models["sd"], out / "controlnet", seed)
     return models
+
+
+def write_wordpiece_tokenizer(out: Path) -> None:
+    """A BERT WordPiece tokenizer: special tokens, single characters and `##` pieces, the words."""
+    from transformers import BertTokenizer
+
+    characters = list("abcdefghijklmnopqrstuvwxyz0123456789")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters, *".,;:!?'\"-()"]
+    vocab += [f"##{c}" for c in characters]
+    vocab += [w for w in VOCABULARY_WORDS if w not in vocab]
+    staging = out / "_wordpiece"
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizer.from_pretrained(
+        str(staging), do_lower_case=True, strip_accents=True, model_max_length=128
+    )
+    tokenizer.save_pretrained(str(out))
+    (staging / "vocab.txt").unlink()
+    staging.rmdir()
+
+
+def build_tiny_multilingual(out: Path, dim: int = 16, seed: int = 0) -> Path:
+    """A tiny random stand-in for `clip-ViT-B-32-multilingual-v1`, in the same layout.
+
+    The real model is a sentence-transformers directory: a multilingual DistilBERT, mean pooling, and
+    a bias-free linear layer to CLIP's projection dimension. This writes a 2-layer DistilBERT with a
+    local WordPiece tokenizer, mean pooling and a `Dense(32 -> dim)`, so the retrieval service loads it
+    through the same `SentenceTransformer(dir)` call. `dim` must match the CLIP it stands beside (the
+    tiny CLIP's projection_dim is 16).
+    """
+    import shutil
+
+    import torch
+    from transformers import BertTokenizer, DistilBertConfig, DistilBertModel
+
+    try:  # sentence-transformers 6 moved the module classes
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer
+    except ImportError:  # pragma: no cover - sentence-transformers < 6
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.models import Dense, Pooling, Transformer
+
+    out = Path(out)
+    backbone = out / "_backbone"
+    write_wordpiece_tokenizer(backbone)
+    tokenizer = BertTokenizer.from_pretrained(str(backbone))
+    _seed(seed)
+    DistilBertModel(
+        DistilBertConfig(
+            vocab_size=len(tokenizer),
+            dim=32,
+            hidden_dim=64,
+            n_layers=2,
+            n_heads=4,
+            max_position_embeddings=128,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    ).save_pretrained(str(backbone))
+    model = SentenceTransformer(
+        modules=[
+            Transformer(str(backbone), max_seq_length=128),
+            Pooling(32, pooling_mode="mean"),
+            Dense(32, dim, bias=False, activation_function=torch.nn.Identity()),
+        ],
+        device="cpu",
+    )
+    model.save(str(out))
+    shutil.rmtree(backbone)
+    return out

@@ -36,6 +36,7 @@ def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -
             motifs=body.motifs,
             nprobe=body.nprobe,
             ef_search=body.ef_search,
+            lexical_weight=body.lexical_weight,
         )
     except ValueError as exc:  # the engine's argument checks (unknown motif numbers, ...)
         raise ServiceError(ErrorType.VALIDATION, str(exc)) from None
@@ -46,8 +47,12 @@ def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -
     response_model=SearchResponse,
     summary="Nearest motifs to a text, an image, or both",
     description="With both `text` and `image`, the query vector is the normalised weighted sum of "
-    "their CLIP embeddings (`text_weight`). By default one hit per source photo (`dedupe`). "
-    "`motifs` restricts the search to those motif numbers.",
+    "their CLIP embeddings (`text_weight`). Queries with text also search the motif metadata "
+    "(BM25 over names in every spelling and the descriptions), and the visual and lexical "
+    "rankings are fused by weighted reciprocal rank fusion (`lexical_weight`; 0: visual order); "
+    "each hit reports both parts. By default one hit per source photo (`dedupe`). `motifs` "
+    "restricts the search to those motif numbers. `query.language` says whether the text is "
+    "Indonesian or English.",
     responses=error_responses(
         ErrorType.PAYLOAD_TOO_LARGE,
         ErrorType.UNSUPPORTED_MEDIA,

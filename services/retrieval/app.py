@@ -10,7 +10,7 @@ from services.common.app import create_service_app
 from services.common.models import configure_torch
 from services.retrieval.api import router
 from services.retrieval.config import RetrievalSettings
-from services.retrieval.engine import RetrievalEngine
+from services.retrieval.engine import Ranking, RetrievalEngine
 from services.retrieval.index_api import router as index_router
 
 
@@ -23,6 +23,14 @@ def default_loader(settings: RetrievalSettings) -> RetrievalEngine:
         dtype=settings.dtype,
         batch_size=settings.batch_size,
         batch_wait_ms=settings.batch_wait_ms,
+        text_model=settings.text_model,
+        ranking=Ranking(
+            lexical_weight=settings.lexical_weight,
+            lexical_min_ratio=settings.lexical_min_ratio,
+            k_lexical=settings.rrf_k_lexical,
+            k_visual=settings.rrf_k_visual,
+            detect_language=settings.detect_language,
+        ),
     )
 
 

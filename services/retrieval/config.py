@@ -31,3 +31,32 @@ class RetrievalSettings(BaseServiceSettings):
     max_inflight: int = Field(
         8, ge=1, description="Requests running or waiting; past it the service answers 429"
     )
+    text_model: str | None = Field(
+        None,
+        description="Multilingual text tower aligned to CLIP's space (sentence-transformers): hub "
+        "id (sentence-transformers/clip-ViT-B-32-multilingual-v1) or local directory; unset: "
+        "CLIP's own text tower",
+    )
+    lexical_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the lexical (BM25) ranking in text queries' rank fusion; 0: visual "
+        "ranking only",
+    )
+    lexical_min_ratio: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Motifs whose BM25 score is below this share of the best one get no lexical "
+        "rank",
+    )
+    rrf_k_lexical: float = Field(
+        1.0, ge=0, description="Reciprocal rank fusion constant k of the lexical ranking"
+    )
+    rrf_k_visual: float = Field(
+        60.0, ge=0, description="Reciprocal rank fusion constant k of the visual ranking"
+    )
+    detect_language: bool = Field(
+        True, description="Report whether a text query is Indonesian or English (lingua)"
+    )

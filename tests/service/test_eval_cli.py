@@ -43,6 +43,10 @@ def test_eval_all_writes_the_report(tmp_path, shared_index, tiny_models, adapter
     assert retrieval["leaky"]["queries"] == 240
     assert 0 <= retrieval["leaky"]["map"] <= 1
     assert metrics["retrieval"]["text_to_image"]["name"]["queries"] == 60
+    # The lexical channel carries motif names whatever the (random) visual model does.
+    channels = metrics["retrieval"]["text_channels"]
+    assert channels["name_files_differing"]["lexical"] == {"top1": 1.0, "top5": 1.0, "queries": 12}
+    assert channels["name_workbook"]["visual"]["top1"] < 0.5
 
     captioning = metrics["captioning"]
     training = json.loads((adapter / "training.json").read_text())
@@ -64,6 +68,7 @@ def test_eval_all_writes_the_report(tmp_path, shared_index, tiny_models, adapter
     report = (out / "report.md").read_text()
     assert "FD over CLIP features" in report and "not evaluable" in report
     assert "leaky protocol" in report
+    assert "Text queries by channel" in report
     for png in ("retrieval_pr_curve.png", "generation_grid.png"):
         assert png in report or png == "retrieval_pr_curve.png"
     assert (out / "generation_grid.png").stat().st_size > 0

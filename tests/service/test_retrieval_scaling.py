@@ -111,7 +111,8 @@ def query_image(synthetic_dataset):
 
 
 def test_text_weight_one_ranks_as_text_and_zero_as_image(client, flat_served, query_image):
-    raw = {"top_k": 48, "dedupe": False}
+    # The visual channel alone: the lexical one (text queries) is tested in test_retrieval_lexical.
+    raw = {"top_k": 48, "dedupe": False, "lexical_weight": 0}
     text_only = _search(client, text="kawung", **raw)
     image_only = _search(client, image=query_image, **raw)
     assert _ranking(text_only) != _ranking(image_only)
@@ -128,7 +129,13 @@ def test_hybrid_query_is_the_normalised_weighted_sum(client, flat_served, query_
     query = 0.3 * text + 0.7 * image
     query /= np.linalg.norm(query)
     body = _search(
-        client, text="kawung", image=query_image, text_weight=0.3, top_k=48, dedupe=False
+        client,
+        text="kawung",
+        image=query_image,
+        text_weight=0.3,
+        top_k=48,
+        dedupe=False,
+        lexical_weight=0,
     )
     stored = _all_vectors(flat_served)
     expected = np.argsort(-(stored @ query), kind="stable")

@@ -9,12 +9,16 @@ def test_text_search_scores_are_true_cosines(retrieval_client, tiny_models, synt
     from services.retrieval.encoder import ClipEncoder
     from services.retrieval.index import MotifIndex
 
-    answer = retrieval_client.post("/v1/search", json={"text": "sekar bunga", "top_k": 5})
+    # lexical_weight 0: the visual ranking alone, in cosine order (fusion is tested on its own).
+    answer = retrieval_client.post(
+        "/v1/search", json={"text": "sekar bunga", "top_k": 5, "lexical_weight": 0}
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert len(body["hits"]) == 5
     scores = [h["score"] for h in body["hits"]]
     assert scores == sorted(scores, reverse=True)
+    assert body["query"]["fusion"] == "visual"
 
     # Recompute the cosine of the query with each hit's stored image, independently of FAISS.
     encoder = ClipEncoder(str(tiny_models["clip"]))

@@ -52,11 +52,21 @@ class SearchRequest(BaseModel):
         description="hnsw indexes: candidate list size (more: better recall, slower). "
         "Default: the index's; ignored by other index types.",
     )
+    lexical_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Queries with text: the share of the lexical ranking (BM25 over motif names, "
+        "their spellings and descriptions) in the reciprocal rank fusion with the visual (CLIP) "
+        "ranking. 0 ranks exactly as the visual search alone. Default: the service's "
+        "`RETRIEVAL_LEXICAL_WEIGHT` (0.5). Ignored for image-only queries.",
+    )
 
     model_config = {
         "json_schema_extra": {
             "examples": [
                 {"text": "sekar bunga", "top_k": 5},
+                {"text": "Sekar Srigadhing", "top_k": 5, "lexical_weight": 0.5},
                 {
                     "text": "dark brown flower",
                     "image": "<base64 PNG or JPEG>",
@@ -84,6 +94,18 @@ class Motif(BaseModel):
     philosophy: str = Field("", description="The English sentences about the motif's meaning.")
 
 
+class ChannelScore(BaseModel):
+    score: float = Field(
+        description="visual: the cosine similarity; lexical: the motif's BM25 score (0: no match)."
+    )
+    rank: int | None = Field(
+        None,
+        description="1-based rank in that channel's list (visual: among photos when deduped; "
+        "lexical: among motifs, equal scores share a rank); null: not in the list, so the "
+        "channel adds nothing to the fused score.",
+    )
+
+
 class Hit(BaseModel):
     id: int = Field(description="Row id in the index; `GET /v1/images/{id}` returns the image.")
     score: float = Field(description="Cosine similarity between the query and the image.")
@@ -91,6 +113,15 @@ class Hit(BaseModel):
     file: str
     instance: int
     rotation: int
+    fused_score: float | None = Field(
+        None,
+        description="The reciprocal rank fusion score hits are ordered by, when the lexical "
+        "channel took part; null when the order is the visual one (then by `score`).",
+    )
+    visual: ChannelScore | None = Field(None, description="The visual (CLIP) channel's part.")
+    lexical: ChannelScore | None = Field(
+        None, description="The lexical (BM25) channel's part; null when it took no part."
+    )
 
 
 class IndexInfo(BaseModel):
@@ -108,10 +139,26 @@ class SearchDetails(BaseModel):
     ef_search: int | None = Field(None, description="Candidate list size used (hnsw).")
 
 
+class QueryInfo(BaseModel):
+    language: str | None = Field(
+        None, description="`id` (Indonesian) or `en` (English) for a text query; null otherwise."
+    )
+    language_confidence: float | None = Field(None, description="In [0, 1].")
+    text_model: str | None = Field(
+        None, description="The text tower that embedded the text (CLIP's or a multilingual one)."
+    )
+    lexical_weight: float = Field(description="The lexical share used; 0 when it took no part.")
+    fusion: str = Field(
+        description="`visual`: hits in cosine order; `rrf`: weighted reciprocal rank fusion of "
+        "the visual and lexical rankings."
+    )
+
+
 class SearchResponse(BaseModel):
     hits: list[Hit]
     index: IndexInfo
     search: SearchDetails | None = None
+    query: QueryInfo | None = None
 
 
 class EmbedRequest(BaseModel):
@@ -144,6 +191,11 @@ class EmbedResponse(BaseModel):
     dim: int
     texts: list[list[float]] = Field(description="One L2-normalised vector per text, in order.")
     images: list[list[float]] = Field(description="One L2-normalised vector per image, in order.")
+    text_model: str | None = Field(
+        None,
+        description="The text tower that embedded `texts`: the multilingual one when the service "
+        "has one (the same vectors text searches use), else the CLIP model.",
+    )
 
 
 class IndexStatus(BaseModel):
