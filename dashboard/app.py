@@ -109,11 +109,22 @@ def main() -> None:
             )
         else:
             client = gateway_client()
+            bar = st.empty()
+
+            def progress(stage: str, fraction: float | None) -> None:
+                # The stage in words; generation also with the denoising steps done.
+                done = 0.0 if fraction is None else fraction
+                text = label(f"stage.{stage}", language)
+                if stage == "generation" and fraction is not None:
+                    text += f" · {round(done * 100)}%"
+                bar.progress(min(max(done, 0.0), 1.0), text=text)
+
             with st.spinner(label("running", language), show_time=True):
                 try:
-                    state.result, state.error = run_query(client, query), None
+                    state.result, state.error = run_query(client, query, progress), None
                 except GatewayError as error:
                     state.result, state.error = None, error
+            bar.empty()
     if state.get("error") is not None:
         render_error(state.error, language)
     elif state.get("result") is not None:

@@ -1,20 +1,26 @@
 """The dashboard's client of the gateway: one call per RAG query, errors as readable values.
 
-`run_query` is the one place the dashboard asks for an answer. Today it calls `POST /v1/rag` (or
-`/v1/rag/upload` with an image) and waits; when the gateway offers jobs, it will submit one and report
-each stage through `progress` while polling, and the page will not change.
+`run_query` is the one place the dashboard asks for an answer. It submits a RAG job
+(`POST /v1/jobs`), polls it and reports the stage and the generation's steps through `progress`; a
+gateway without jobs (503, no Redis there; or 404, an older gateway) gets the synchronous
+`POST /v1/rag` (or `/v1/rag/upload` with an image) instead.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
-from services.common.contracts.gateway import RagResponse
+from services.common.contracts.gateway import RagJob, RagResponse
 
-# stage name ("retrieval", "captioning", "fusion", "generation") and fraction done, when known
+# stage ("queued", "retrieval", "captioning", "fusion", "generation") and the generation's fraction
+# of steps done, when known
 Progress = Callable[[str, float | None], None]
 
 
@@ -70,10 +76,17 @@ class GatewayError(Exception):
 
 
 class GatewayClient:
-    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        timeout_s: float = 600.0,
+        poll_s: float = 1.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = {"X-API-Key": api_key} if api_key else {}
         self.timeout = httpx.Timeout(timeout_s, connect=5.0)
+        self.poll_s = poll_s
 
     def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
         try:
@@ -117,6 +130,19 @@ class GatewayClient:
             response = self._send("POST", "/v1/rag", json=query.fields())
         return RagResponse.model_validate_json(response.content)
 
+    def submit_job(self, query: Query) -> str:
+        """`POST /v1/jobs` with the /v1/rag body (an image travels as base64): the job id."""
+        body: dict[str, Any] = dict(query.fields())
+        if query.image is not None:
+            body["image"] = base64.b64encode(query.image).decode("ascii")
+        return str(self._send("POST", "/v1/jobs", json=body).json()["job_id"])
+
+    def job(self, job_id: str) -> RagJob:
+        return RagJob.model_validate_json(self._send("GET", f"/v1/jobs/{job_id}").content)
+
+    def cancel_job(self, job_id: str) -> None:
+        self._send("DELETE", f"/v1/jobs/{job_id}")
+
     def reference_image(self, item_id: int, size: int = 224) -> bytes | None:
         """A reference photo, or None when it cannot be had (the cards show text alone then)."""
         try:
@@ -125,6 +151,45 @@ class GatewayClient:
             return None
 
 
+def _has_no_jobs(error: GatewayError) -> bool:
+    """503 not_ready from POST /v1/jobs: the gateway has no Redis for jobs; 404/405: no job route."""
+    return (error.status == 503 and error.type == "not_ready") or error.status in (404, 405)
+
+
 def run_query(client: GatewayClient, query: Query, progress: Progress | None = None) -> RagResponse:
-    """One RAG answer for `query`. Synchronous for now; `progress` is for the job API to come."""
-    return client.rag(query)
+    """One RAG answer for `query`: as a job with `progress(stage, fraction)` while it runs, or
+    synchronously when the gateway has no jobs."""
+    try:
+        job_id = client.submit_job(query)
+    except GatewayError as error:
+        if not _has_no_jobs(error):
+            raise
+        return client.rag(query)
+    deadline = time.monotonic() + (client.timeout.read or 600.0)
+    while True:
+        try:
+            job = client.job(job_id)
+        except GatewayError as error:
+            if error.status != 429:  # polls count against the rate limit: wait, then go on
+                raise
+            time.sleep(min(float(error.retry_after or 1), 10.0))
+            continue
+        if job.state == "succeeded" and job.result is not None:
+            return job.result
+        if job.state == "failed":
+            kind, message = (job.error.type, job.error.message) if job.error else ("http", "failed")
+            raise GatewayError(str(kind), f"{message} (job {job_id})")
+        if job.state == "cancelled":
+            raise GatewayError("cancelled", f"job {job_id} was cancelled")
+        if progress is not None:
+            steps = job.progress
+            fraction = steps.step / steps.total if steps.total else None
+            stage = job.stage if job.state == "running" and job.stage else "queued"
+            progress(stage, fraction)
+        if time.monotonic() > deadline:
+            with contextlib.suppress(GatewayError):
+                client.cancel_job(job_id)
+            raise GatewayError(
+                "timeout", f"no answer within {client.timeout.read:g} s; job {job_id} cancelled"
+            )
+        time.sleep(client.poll_s)

@@ -41,6 +41,13 @@ _LABELS: dict[str, dict[str, str]] = {
         "en": "Retrieving, captioning and generating…",
         "id": "Mencari, memberi keterangan, dan membuat…",
     },
+    # stages of a RAG job, shown over the progress bar
+    "stage.queued": {"en": "Waiting in the queue…", "id": "Menunggu giliran…"},
+    "stage.retrieval": {"en": "Finding similar motifs…", "id": "Mencari motif serupa…"},
+    "stage.captioning": {"en": "Describing the reference…", "id": "Memberi keterangan referensi…"},
+    "stage.fusion": {"en": "Composing the prompt…", "id": "Menyusun prompt…"},
+    "stage.generation": {"en": "Generating the motif", "id": "Membuat motif"},
+    "error.cancelled": {"en": "The job was cancelled", "id": "Pekerjaan dibatalkan"},
     "need_input": {
         "en": "Write a description or upload a photo first.",
         "id": "Tulis deskripsi atau unggah foto dulu.",

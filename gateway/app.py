@@ -1,11 +1,16 @@
 """The gateway (port 8000): the only public door. Orchestrates retrieval, captioning and
 generation, fuses the prompt, and caches answers in Redis; checks API keys, rate-limits per key,
-answers CORS from an allow-list, and breaks the circuit to upstreams that keep failing."""
+answers CORS from an allow-list, and breaks the circuit to upstreams that keep failing. With Redis it
+also runs RAG jobs (gateway/jobs.py): an arq worker inside this process."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
@@ -19,15 +24,19 @@ from gateway.cache import ResponseCache, cache_key, make_cache
 from gateway.clients import CaptioningClient, GenerationClient, RetrievalClient, UpstreamClient
 from gateway.config import GatewaySettings
 from gateway.fusion import fuse_prompt
+from gateway.jobs import build_worker, job_queue
+from gateway.jobs_api import router as jobs_router
 from gateway.metrics import GatewayMetrics
 from gateway.orchestrator import RagOrchestrator
 from gateway.security import API_KEY_HEADER, ApiKeyAuth, RateLimiter
 from services.common.app import create_service_app
 from services.common.errors import ErrorType, ServiceError
+from services.common.jobs import connect_redis
 from services.common.logging import REQUEST_ID_HEADER
 from services.common.models import resolve_source
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class UpstreamVersions:
@@ -94,6 +103,7 @@ class Gateway:
         self.generation = client(
             GenerationClient, "generation", settings.generation_url, settings.generation_timeout_s
         )
+        self.generation.poll_s = settings.job_poll_s
         self.upstreams: tuple[UpstreamClient, ...] = (
             self.retrieval,
             self.captioning,
@@ -171,6 +181,66 @@ def default_loader(settings: GatewaySettings) -> Gateway:
     return Gateway(settings, load_token_counter(settings))
 
 
+async def _run_worker_when_ready(app: FastAPI, stopping: threading.Event) -> None:
+    # The worker uses the Gateway the lifespan loads in the background: start it once loaded.
+    while not app.state.ready:
+        if app.state.load_error:
+            return
+        await asyncio.sleep(0.1)
+    # Redis down must not take the gateway with it: the worker is restarted until Redis is back
+    # (meanwhile the job routes answer 503 and /v1/rag serves uncached).
+    retry_s = 1.0
+    while not stopping.is_set():
+        worker = build_worker(
+            app.state.settings,
+            app.state.engine,
+            stopping=stopping,
+            observe=app.state.gateway_metrics.observe,
+        )
+        try:
+            await worker.async_run()
+        except Exception as exc:
+            log.warning(
+                "RAG job worker stopped (%s: %s); restarting in %.0f s",
+                exc.__class__.__name__,
+                exc,
+                retry_s,
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await worker.close()
+        await asyncio.sleep(retry_s)
+        retry_s = min(retry_s * 2, 30.0)
+
+
+@contextlib.asynccontextmanager
+async def job_runtime(app: FastAPI) -> AsyncIterator[None]:
+    """The RAG job queue on `app.state.jobs` (None without Redis) and, if asked, the worker."""
+    settings: GatewaySettings = app.state.settings
+    app.state.jobs = None
+    if not settings.redis_url:
+        log.info("GATEWAY_REDIS_URL is not set: the job routes answer 503")
+        yield
+        return
+    redis = connect_redis(settings.redis_url)
+    app.state.jobs = job_queue(redis, settings)
+    stopping = threading.Event()
+    worker = (
+        asyncio.create_task(_run_worker_when_ready(app, stopping)) if settings.job_worker else None
+    )
+    try:
+        yield
+    finally:
+        # Running jobs stop at their next stage or poll, cancel their generation job, and go back
+        # to the queue for another replica.
+        stopping.set()
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await redis.aclose()
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     loader: Callable[[GatewaySettings], Gateway] | None = None,
@@ -186,7 +256,8 @@ def create_app(
         settings=settings,
         load=lambda: load(settings),
         describe=lambda gateway: gateway.describe(),
-        routers=[router],
+        routers=[router, jobs_router],
+        extra_lifespan=job_runtime,
     )
     # Keys are checked before anything else on /v1, even while the engine loads.
     app.state.auth = ApiKeyAuth(settings.api_key_hashes)

@@ -10,14 +10,19 @@ has a circuit breaker (`gateway/breaker.py`) that sees one outcome per call, aft
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from gateway.breaker import CircuitBreaker
 from services.common.contracts.captioning import CaptionRequest, CaptionResponse
-from services.common.contracts.generation import GenerateRequest, GenerateResponse
+from services.common.contracts.generation import (
+    GenerateRequest,
+    GenerateResponse,
+    GenerationJob,
+)
 from services.common.contracts.retrieval import SearchRequest, SearchResponse
 from services.common.errors import ErrorType, ServiceError
 from services.common.logging import REQUEST_ID_HEADER, current_request_id
@@ -149,10 +154,87 @@ class CaptioningClient(UpstreamClient):
         return CaptionResponse.model_validate_json(response.content)
 
 
+class GenerationTracker(Protocol):
+    """Where a tracked generation reports (gateway/jobs.py); either method may raise to stop it."""
+
+    async def generation_submitted(self, job_id: str) -> None: ...
+
+    async def generation_progress(self, step: int, total: int) -> None: ...
+
+
 class GenerationClient(UpstreamClient):
+    poll_s = 0.2  # how often generate_tracked polls its generation job
+
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         # Not retried: a generation is expensive, and a timeout usually means it is still running.
         response = await self.request(
             "POST", "/v1/generate", idempotent=False, json=request.model_dump(exclude_none=True)
         )
         return GenerateResponse.model_validate_json(response.content)
+
+    async def generate_tracked(
+        self, request: GenerateRequest, tracker: GenerationTracker
+    ) -> GenerateResponse:
+        """The same answer as `generate`, run as a generation job whose progress goes to `tracker`.
+
+        Submits `POST /v1/jobs`, polls `GET /v1/jobs/{id}` every `poll_s`, then fetches the PNGs.
+        Whatever stops this call before the job ends (the tracker's cancel, a time limit, a stopping
+        worker, an upstream error) cancels the generation job too, so no GPU keeps working for nobody.
+        A generation service without jobs (503: no Redis there) is called synchronously instead.
+        """
+        try:
+            submitted = await self.request(
+                "POST", "/v1/jobs", idempotent=False, json=request.model_dump(exclude_none=True)
+            )
+        except ServiceError as exc:
+            if exc.type is not ErrorType.NOT_READY:
+                raise
+            log.info("generation jobs unavailable (%s); generating synchronously", exc.message)
+            return await self.generate(request)
+        job_id = str(submitted.json()["job_id"])
+        ended = False
+        try:
+            await tracker.generation_submitted(job_id)
+            while True:
+                response = await self.request("GET", f"/v1/jobs/{job_id}")
+                job = GenerationJob.model_validate_json(response.content)
+                ended = job.state in ("succeeded", "failed", "cancelled")
+                await tracker.generation_progress(job.progress.step, job.progress.total)
+                if job.state == "succeeded":
+                    if job.result is None:
+                        raise ServiceError(
+                            ErrorType.UPSTREAM, f"generation job {job_id}: no result"
+                        )
+                    break
+                if job.state == "failed":
+                    error = job.error
+                    kind = error.type if error else ErrorType.UPSTREAM
+                    # The generation's own fault is an upstream failure for the gateway's caller.
+                    if kind is ErrorType.INTERNAL:
+                        kind = ErrorType.UPSTREAM
+                    raise ServiceError(kind, f"generation: {error.message if error else 'failed'}")
+                if job.state == "cancelled":
+                    raise ServiceError(ErrorType.UPSTREAM, f"generation job {job_id} was cancelled")
+                await asyncio.sleep(self.poll_s)
+            images = []
+            for n in range(len(job.result.images)):
+                png = await self.request("GET", f"/v1/jobs/{job_id}/images/{n}")
+                images.append(base64.b64encode(png.content).decode("ascii"))
+        except BaseException:
+            if not ended:
+                await self._cancel_job(job_id)
+            raise
+        summary = job.result.model_dump(exclude={"images"})
+        return GenerateResponse(**summary, images=images)
+
+    async def _cancel_job(self, job_id: str) -> None:
+        """Best effort, past the breaker: a failed cancel must not hide why the call stopped."""
+        try:
+            await self.http.delete(
+                f"/v1/jobs/{job_id}",
+                headers={REQUEST_ID_HEADER: current_request_id() or ""},
+                timeout=5.0,
+            )
+            log.info("generation job %s cancelled", job_id)
+        except httpx.HTTPError as exc:
+            log.warning("could not cancel generation job %s: %s", job_id, exc.__class__.__name__)

@@ -35,7 +35,9 @@ class GatewaySettings(BaseServiceSettings):
         2, ge=0, le=5, description="Retries of idempotent upstream calls, with backoff"
     )
     redis_url: str | None = Field(
-        None, description="`redis://host:port/db` for the answer cache; unset: in-process LRU"
+        None,
+        description="`redis://host:port/db` for the answer cache, rate limits and RAG jobs; "
+        "unset: in-process LRU, and the job routes answer 503",
     )
     cache_ttl_s: int = Field(86_400, ge=1, description="How long a cached answer lives")
     cache_max_entries: int = Field(256, ge=1, description="Size of the in-process cache")
@@ -69,6 +71,30 @@ class GatewaySettings(BaseServiceSettings):
     )
     rate_limit_window_s: int = Field(
         60, ge=1, description="Length of the rate-limit window, seconds"
+    )
+    job_worker: bool = Field(
+        True,
+        description="Run RAG jobs in this gateway process (needs GATEWAY_REDIS_URL); false: this "
+        "replica only accepts, reads and cancels them",
+    )
+    job_concurrency: int = Field(
+        4, ge=1, description="RAG jobs one gateway process runs at once (they mostly wait upstream)"
+    )
+    job_queue_max: int = Field(
+        64, ge=1, description="RAG jobs queued or running; past it POST /v1/jobs answers 429"
+    )
+    job_queue_name: str = Field("batik:rag:queue", description="arq queue name of RAG jobs")
+    job_ttl_s: int = Field(
+        86_400, ge=60, description="How long a RAG job's record and answer stay in Redis"
+    )
+    job_timeout_s: int = Field(
+        1800, ge=1, description="Longest a RAG job may run (queue waits upstream included)"
+    )
+    job_poll_s: float = Field(
+        0.2,
+        gt=0,
+        description="How often an idle job worker polls its queue, and a running job its "
+        "generation job",
     )
     cors_origins: str | None = Field(
         None,

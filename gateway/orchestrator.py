@@ -9,6 +9,11 @@ constructor, so the flow is the same whatever carries it.
 5. fuse       query + motif + caption + facts -> one prompt within SD's 77 tokens
 6. generate   img2img from the reference or the query image, or txt2img
 7. store      cache the answer (never a degraded one)
+
+Run as a job (`run(..., tracker=...)`, gateway/jobs.py), the flow tells its tracker as each stage
+(retrieval, captioning, fusion, generation) starts, and the tracker may stop it there (a cancel); the
+generate step then runs as a generation job whose progress the tracker records step by step. A job
+skips single flight: its progress and cancel are its own.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 
@@ -41,6 +46,19 @@ from services.common.text import sentences
 log = logging.getLogger(__name__)
 
 Fuse = Callable[..., FusedPrompt]
+
+
+class FlowTracker(Protocol):
+    """What a flow run as a job reports to; each method may raise to stop the flow (a cancel)."""
+
+    async def stage(self, name: str) -> None:
+        """A stage (retrieval, captioning, fusion, generation) starts."""
+
+    async def generation_submitted(self, job_id: str) -> None:
+        """The generate step runs as this generation job."""
+
+    async def generation_progress(self, step: int, total: int) -> None:
+        """Denoising steps done by the generation job."""
 
 
 class RagOrchestrator:
@@ -71,41 +89,71 @@ class RagOrchestrator:
         self.max_facts = max_facts
         self.flights: SingleFlight[RagResponse] = flights or SingleFlight()
 
-    async def run(self, request: RagRequest, image_sha256: str | None) -> RagResponse:
+    async def run(
+        self,
+        request: RagRequest,
+        image_sha256: str | None,
+        *,
+        tracker: FlowTracker | None = None,
+    ) -> RagResponse:
         started = time.perf_counter()
-        timings: dict[str, float] = {}
-        timed = _stopwatch(timings)
-
-        # A request without a seed gets one now, so its answer is reproducible and cacheable.
-        if request.generate and request.seed is None:
-            request = request.model_copy(update={"seed": secrets.randbelow(2**32)})
+        request = with_seed(request)
         seed = request.seed if request.generate else None
 
         # 1. cache
-        with timed("cache"):
-            versions = await self.versions()
-            key = self.key_of(request.model_dump(), image_sha256, versions)
-            cached = await self.cache.get(key)
-        if cached is not None:
-            answer = RagResponse.model_validate(cached)
-            timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-            return answer.model_copy(
-                update={"cache": CacheInfo(hit=True, key=key), "timings_ms": timings}
-            )
-        answer, shared = await self.flights.do(key, lambda: self._answer(request, key, seed))
+        key, hit, timings = await self._lookup(request, image_sha256, started)
+        if hit is not None:
+            return hit
+        if tracker is not None:
+            answer, shared = await self._answer(request, key, seed, tracker), False
+        else:
+            answer, shared = await self.flights.do(key, lambda: self._answer(request, key, seed))
         stages = {k: v for k, v in answer.timings_ms.items() if k != "total"}
         timings = {**timings, **stages, "total": round((time.perf_counter() - started) * 1000, 2)}
         return answer.model_copy(
             update={"cache": CacheInfo(hit=False, key=key, shared=shared), "timings_ms": timings}
         )
 
-    async def _answer(self, request: RagRequest, key: str, seed: int | None) -> RagResponse:
+    async def cached(self, request: RagRequest, image_sha256: str | None) -> RagResponse | None:
+        """Step 1 alone: the cached answer to `request` (its seed set), or None."""
+        return (await self._lookup(with_seed(request), image_sha256, time.perf_counter()))[1]
+
+    async def _lookup(
+        self, request: RagRequest, image_sha256: str | None, started: float
+    ) -> tuple[str, RagResponse | None, dict[str, float]]:
+        """The cache key, the cached answer (as a hit) or None, and the time it took."""
+        timings: dict[str, float] = {}
+        with _stopwatch(timings)("cache"):
+            versions = await self.versions()
+            key = self.key_of(request.model_dump(), image_sha256, versions)
+            cached = await self.cache.get(key)
+        if cached is None:
+            return key, None, timings
+        answer = RagResponse.model_validate(cached)
+        timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        hit = answer.model_copy(
+            update={"cache": CacheInfo(hit=True, key=key), "timings_ms": timings}
+        )
+        return key, hit, timings
+
+    async def _answer(
+        self,
+        request: RagRequest,
+        key: str,
+        seed: int | None,
+        tracker: FlowTracker | None = None,
+    ) -> RagResponse:
         """Steps 2-7: the flow behind a cache miss."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         timed = _stopwatch(timings)
 
+        async def stage(name: str) -> None:
+            if tracker is not None:
+                await tracker.stage(name)
+
         # 2. retrieve
+        await stage("retrieval")
         with timed("retrieval"):
             found = await self.retrieval.search(
                 SearchRequest(text=request.text, image=request.image, top_k=request.top_k)
@@ -129,6 +177,7 @@ class RagOrchestrator:
             else (reference_b64, top.id if top else None)
         )
         if subject is not None:
+            await stage("captioning")
             with timed("captioning"):
                 try:
                     answer = await self.captioning.caption(
@@ -141,6 +190,7 @@ class RagOrchestrator:
                     degraded.append("captioning")
 
         # 5. fuse
+        await stage("fusion")
         with timed("fusion"):
             facts = sentences(top.motif.description_en)[: self.max_facts] if top else []
             prompt = self.fuse(
@@ -159,26 +209,30 @@ class RagOrchestrator:
             init = {"reference": reference_b64, "query": request.image, "none": None}[
                 request.init_source
             ]
+            await stage("generation")
             with timed("generation"):
-                generated = await self.generation.generate(
-                    GenerateRequest(
-                        prompt=prompt.text or (request.text or "Batik Nitik motif"),
-                        negative_prompt=request.negative_prompt,
-                        init_image=init,
-                        strength=request.strength,
-                        guidance_scale=request.guidance_scale,
-                        steps=request.steps,
-                        seed=seed,
-                        width=self.generation_size,
-                        height=self.generation_size,
-                        tile=request.tile,
-                        symmetry=request.symmetry,
-                        control_scale=request.control_scale,
-                        # Without img2img, a ControlNet still follows the reference's edges.
-                        control_image=reference_b64
-                        if request.control_scale is not None and init is None
-                        else None,
-                    )
+                generate_request = GenerateRequest(
+                    prompt=prompt.text or (request.text or "Batik Nitik motif"),
+                    negative_prompt=request.negative_prompt,
+                    init_image=init,
+                    strength=request.strength,
+                    guidance_scale=request.guidance_scale,
+                    steps=request.steps,
+                    seed=seed,
+                    width=self.generation_size,
+                    height=self.generation_size,
+                    tile=request.tile,
+                    symmetry=request.symmetry,
+                    control_scale=request.control_scale,
+                    # Without img2img, a ControlNet still follows the reference's edges.
+                    control_image=reference_b64
+                    if request.control_scale is not None and init is None
+                    else None,
+                )
+                generated = await (
+                    self.generation.generate(generate_request)
+                    if tracker is None
+                    else self.generation.generate_tracked(generate_request, tracker)
                 )
             images, mode = generated.images, generated.mode
             symmetry, symmetry_scores = generated.symmetry, generated.symmetry_scores
@@ -206,6 +260,13 @@ class RagOrchestrator:
         if not degraded:
             await self.cache.set(key, answer.model_dump(mode="json"))
         return answer
+
+
+def with_seed(request: RagRequest) -> RagRequest:
+    """A request without a seed gets one now, so its answer is reproducible and cacheable."""
+    if request.generate and request.seed is None:
+        return request.model_copy(update={"seed": secrets.randbelow(2**32)})
+    return request
 
 
 async def _preview(image_b64: str) -> str:

@@ -38,25 +38,32 @@ class BodySizeLimitMiddleware:
             await self._reject(send)
             return
         received = 0
+        started = rejected = False
 
         async def counting_receive() -> dict:
-            nonlocal received
+            nonlocal received, rejected
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    # Answer 413 now: FastAPI turns any error while it reads the body into its own
+                    # 400, so the exception below may never reach us. What the app sends after
+                    # this is dropped.
+                    if not started and not rejected:
+                        rejected = True
+                        await self._reject(send)
                     raise _TooLarge
             return message
 
-        started = False
-
         async def tracking_send(message: dict) -> None:
             nonlocal started
+            if rejected:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
-            if not started:
+            if not started and not rejected:
                 await self._reject(send)

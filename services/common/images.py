@@ -85,7 +85,14 @@ def load_image(raw: bytes, *, limits: ImageLimits, field: str = "image") -> Imag
         raise ServiceError(
             ErrorType.VALIDATION, f"{field} is corrupt or truncated ({exc.__class__.__name__})"
         ) from None
-    return to_rgb(image)
+    try:
+        return to_rgb(image)
+    except (OSError, ValueError) as exc:  # a pixel mode PIL cannot convert: the client's 415
+        raise ServiceError(
+            ErrorType.UNSUPPORTED_MEDIA,
+            f"{field} has pixel mode {image.mode}, which cannot be converted to RGB "
+            f"({exc.__class__.__name__})",
+        ) from None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -93,7 +100,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.point(lambda v: v / 256).convert("L")
+        # Through "I" first: PIL has no point() for big-endian I;16B (16-bit TIFF).
+        image = image.convert("I").point(lambda v: v / 256).convert("L")
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):

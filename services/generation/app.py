@@ -19,6 +19,8 @@ from services.generation.jobs_api import router as jobs_router
 from services.generation.worker import build_worker, job_queue
 
 log = logging.getLogger(__name__)
+# Pause before a job worker that lost Redis is rebuilt.
+WORKER_RESTART_S = 1.0
 
 
 def default_loader(settings: GenerationSettings) -> SdGenerator:
@@ -31,13 +33,23 @@ async def _run_worker_when_ready(app: FastAPI, stopping: threading.Event) -> Non
         if app.state.load_error:
             return
         await asyncio.sleep(0.1)
-    worker = build_worker(
-        app.state.settings, app.state.engine, stopping=stopping, handle_signals=False
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    # A worker whose Redis goes away raises out of its loop; without a new one, jobs accepted after
+    # Redis is back would stay queued forever. Rebuild it after a pause until the service stops.
+    while not stopping.is_set():
+        worker = build_worker(
+            app.state.settings, app.state.engine, stopping=stopping, handle_signals=False
+        )
+        try:
+            await worker.async_run()
+            return
+        except Exception as exc:
+            log.warning("job worker stopped (%s: %s); restarting it", type(exc).__name__, exc)
+        finally:
+            with contextlib.suppress(Exception):  # closing talks to Redis, which may be down
+                await worker.close()
+            with contextlib.suppress(Exception):
+                await worker.pool.aclose()
+        await asyncio.sleep(WORKER_RESTART_S)
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from services.common.contracts.common import Base64Image, QueryText
 from services.common.contracts.generation import GenerationParams, PakemParams
 from services.common.contracts.retrieval import Hit
+from services.common.jobs import JobRecord
 
 MAX_RAG_TOP_K = 20
 Stage = Literal["retrieval", "captioning", "fusion", "generation"]
@@ -104,3 +105,16 @@ class RagResponse(BaseModel):
     timings_ms: dict[str, float]
     cache: CacheInfo
     degraded: list[Stage] = Field(description="Stages that failed and were skipped.")
+
+
+class RagJob(JobRecord):
+    """`GET /v1/jobs/{id}` on the gateway: a RAG flow run as a job."""
+
+    stage: Stage | None = Field(
+        None, description="The stage running now (or the last one reached); null before the first."
+    )
+    generation_job_id: str | None = Field(
+        None,
+        description="The generation service's job behind the generation stage, once submitted.",
+    )
+    result: RagResponse | None = None  # type: ignore[assignment]

@@ -1,0 +1,198 @@
+"""RAG jobs: the `/v1/rag` flow with an id, a stage, generation progress, a result and a cancel.
+
+The machinery is the generation service's (`services/common/jobs.py`): the record lives in Redis
+under `batik:rag:job:{id}` (so every gateway replica reads and cancels every job), arq delivers each
+job to one worker, and `run_tracked` keeps the record true. The worker runs inside the gateway process
+(`GATEWAY_JOB_WORKER`, on by default; it only waits on upstreams, so a few jobs run at once).
+
+On top of the common record a RAG job keeps two fields of its own: `stage` (retrieval, captioning,
+fusion, generation) and `generation_job_id`. Its `progress` is the generation job's own denoising
+progress, polled from the generation service. A cancel is seen at the next stage boundary or the next
+poll of the generation job, which is then cancelled as well (`GenerationClient.generate_tracked`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gateway.config import GatewaySettings
+from services.common.contracts.gateway import RagJob, RagRequest, RagResponse
+from services.common.jobs import (
+    JobCancelled,
+    JobInterrupted,
+    JobQueue,
+    JobStore,
+    JobTimedOut,
+    StepReporter,
+    connect_redis,
+    new_job_id,
+    run_tracked,
+)
+from services.common.logging import _request_id
+
+log = logging.getLogger(__name__)
+
+KIND = "rag"
+FUNCTION = "rag"
+NAMESPACE = "batik:rag:job"
+
+# KEYS[1] = record; ARGV = field, value, now, TTL. Written only while running and not cancelled (so
+# `stage` names the last stage that really started); returns '1' when the job should stop.
+_SET_WHILE_RUNNING = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return '1' end
+if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then return '1' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'updated_at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return '0'
+"""
+
+
+class RagJobStore(JobStore):
+    """The common job record plus `stage` and `generation_job_id`."""
+
+    def __init__(self, redis: Any, *, ttl_s: int = 86400) -> None:
+        super().__init__(redis, namespace=NAMESPACE, ttl_s=ttl_s)
+        self._set_while_running = redis.register_script(_SET_WHILE_RUNNING)
+
+    async def note(self, job_id: str, field: str, value: str) -> bool:
+        """Record `field` on a running job; True when the job should stop (cancel requested)."""
+        flag = await self._set_while_running(
+            keys=[self.key(job_id)], args=[field, value, time.time(), self.ttl_s]
+        )
+        return flag == b"1"
+
+    async def rag_job(self, job_id: str) -> RagJob | None:
+        record = await self.get(job_id)
+        if record is None or record.kind != KIND:
+            return None
+        stage, generation_job_id = await self.redis.hmget(
+            self.key(job_id), "stage", "generation_job_id"
+        )
+        return RagJob.model_validate(
+            {
+                **record.model_dump(),
+                "stage": stage.decode() if stage else None,
+                "generation_job_id": generation_job_id.decode() if generation_job_id else None,
+            }
+        )
+
+    async def create_answered(self, answer: RagResponse) -> RagJob:
+        """A job that is done as it is created: its request was a cache hit."""
+        job_id = new_job_id()
+        await self.create(job_id, KIND)
+        await self.transition(
+            job_id, {"queued"}, {"state": "succeeded", "result": answer.model_dump_json()}
+        )
+        return await self.rag_job(job_id)  # type: ignore[return-value]
+
+
+class JobTracker:
+    """The orchestrator's `FlowTracker` for one job: writes stage and progress, stops on cancel.
+
+    Every report is one Redis round trip that also reads the cancel flag. A stopping worker and the
+    time limit stop the flow the same way (`run_tracked` turns each into the right final state).
+    """
+
+    def __init__(
+        self,
+        store: RagJobStore,
+        job_id: str,
+        *,
+        stopping: threading.Event | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.stopping = stopping
+        self.deadline = time.monotonic() + timeout_s if timeout_s else None
+
+    def _check(self) -> None:
+        if self.stopping is not None and self.stopping.is_set():
+            raise JobInterrupted(self.job_id)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise JobTimedOut(self.job_id)
+
+    async def stage(self, name: str) -> None:
+        self._check()
+        if await self.store.note(self.job_id, "stage", name):
+            raise JobCancelled(self.job_id)
+
+    async def generation_submitted(self, job_id: str) -> None:
+        if await self.store.note(self.job_id, "generation_job_id", job_id):
+            raise JobCancelled(self.job_id)
+
+    async def generation_progress(self, step: int, total: int) -> None:
+        self._check()
+        if await self.store.progress(self.job_id, step, total):
+            raise JobCancelled(self.job_id)
+
+
+def job_queue(redis: Any, settings: GatewaySettings) -> JobQueue:
+    return JobQueue(
+        redis,
+        RagJobStore(redis, ttl_s=settings.job_ttl_s),
+        queue_name=settings.job_queue_name,
+        max_length=settings.job_queue_max,
+    )
+
+
+async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> str:
+    """The arq function: run the RAG flow of `payload` as job `job_id`."""
+    store: RagJobStore = ctx["store"]
+    settings: GatewaySettings = ctx["settings"]
+    # Upstream calls and log lines carry the id of the request that submitted the job.
+    _request_id.set(payload.get("request_id") or job_id)
+
+    async def work(_steps: StepReporter) -> dict[str, Any]:
+        gateway = ctx["gateway"]
+        tracker = JobTracker(
+            store, job_id, stopping=ctx["stopping"], timeout_s=settings.job_timeout_s
+        )
+        request = RagRequest.model_validate(payload["request"])
+        answer = await gateway.orchestrator.run(
+            request, payload.get("image_sha256"), tracker=tracker
+        )
+        ctx["observe"](answer)
+        return answer.model_dump(mode="json")
+
+    state = await run_tracked(
+        store, job_id, work, stopping=ctx["stopping"], timeout_s=settings.job_timeout_s
+    )
+    log.info("RAG job %s: %s", job_id, state)
+    return state
+
+
+def build_worker(
+    settings: GatewaySettings,
+    gateway: Any,
+    *,
+    stopping: threading.Event,
+    observe: Callable[[RagResponse], None],
+):
+    """An arq worker for RAG jobs, sharing the gateway's clients, cache and orchestrator."""
+    from arq import Worker, func
+
+    if not settings.redis_url:
+        raise ValueError("GATEWAY_REDIS_URL is not set: RAG jobs need Redis")
+    redis = connect_redis(settings.redis_url)
+    return Worker(
+        # A job whose gateway died or stopped mid-run runs again elsewhere, from the start.
+        functions=[func(rag_job, name=FUNCTION, max_tries=3, timeout=settings.job_timeout_s + 60)],
+        queue_name=settings.job_queue_name,
+        redis_pool=redis,
+        max_jobs=settings.job_concurrency,
+        poll_delay=settings.job_poll_s,
+        keep_result=60,  # arq's own result is unused: the job record holds ours
+        handle_signals=False,  # uvicorn owns the signals; the lifespan stops the worker
+        ctx={
+            "gateway": gateway,
+            "store": RagJobStore(redis, ttl_s=settings.job_ttl_s),
+            "settings": settings,
+            "stopping": stopping,
+            "observe": observe,
+        },
+    )

@@ -1,0 +1,137 @@
+"""RAG jobs over HTTP: `POST /v1/jobs` (the `/v1/rag` body), `GET` and `DELETE /v1/jobs/{id}`.
+
+Behind the same guard as every `/v1` route (API key, then rate limit). Any replica answers for any job:
+the record is in Redis (gateway/jobs.py). Without `GATEWAY_REDIS_URL` every job route answers 503 and
+`POST /v1/rag` works as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from gateway.api import _GUARD_ERRORS, guard
+from gateway.jobs import FUNCTION, KIND, RagJobStore
+from gateway.orchestrator import with_seed
+from services.common.contracts.gateway import RagJob, RagRequest
+from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.health import require_ready
+from services.common.images import decode_base64, load_image, sha256_hex
+from services.common.jobs import JobCreated, JobQueue
+from services.common.logging import current_request_id
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Depends(guard)])
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _queue(request: Request) -> JobQueue:
+    queue = getattr(request.app.state, "jobs", None)
+    if queue is None:
+        raise ServiceError(
+            ErrorType.NOT_READY,
+            "RAG jobs need Redis and GATEWAY_REDIS_URL is not set; "
+            "the synchronous POST /v1/rag works without it",
+        )
+    return queue
+
+
+@asynccontextmanager
+async def _redis_errors() -> AsyncIterator[None]:
+    """Redis down is 503 (the job store is unavailable), never a 500."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise ServiceError(
+            ErrorType.NOT_READY,
+            f"the job store (Redis) is unavailable: {exc.__class__.__name__}",
+            headers={"Retry-After": "5"},
+        ) from exc
+
+
+async def _job(store: RagJobStore, job_id: str) -> RagJob:
+    job = await store.rag_job(job_id) if _JOB_ID.fullmatch(job_id) else None
+    if job is None:
+        raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
+    return job
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobCreated,
+    summary="Run the RAG flow as a job (the /v1/rag body); poll GET /v1/jobs/{job_id}",
+    description="Answers 202 with the job id at once. A request whose answer is cached makes a job "
+    "that is already `succeeded`. The seed is fixed now (random when omitted), so a job that is run "
+    "again after a gateway stopped gives the same answer.",
+    responses=error_responses(
+        *_GUARD_ERRORS,
+        ErrorType.PAYLOAD_TOO_LARGE,
+        ErrorType.UNSUPPORTED_MEDIA,
+        ErrorType.NOT_READY,
+    ),
+)
+async def submit(
+    body: RagRequest, request: Request, response: Response, gateway=Depends(require_ready)
+) -> JobCreated:
+    queue = _queue(request)
+    image_sha256 = None
+    if body.image is not None:
+        # Checked now, as /v1/rag does: a bad upload is a 4xx, not a failed job later.
+        limits = request.app.state.settings.image_limits
+        raw = decode_base64(body.image, limits=limits)
+        load_image(raw, limits=limits)
+        image_sha256 = sha256_hex(raw)
+    body = with_seed(body)
+    cached = await gateway.orchestrator.cached(body, image_sha256)
+    async with _redis_errors():
+        if cached is not None:
+            request.app.state.gateway_metrics.observe(cached)
+            job = await queue.store.create_answered(cached)
+            job_id, state = job.job_id, job.state
+        else:
+            payload = {
+                "request": body.model_dump(mode="json"),
+                "image_sha256": image_sha256,
+                "request_id": current_request_id(),
+            }
+            record = await queue.submit(KIND, FUNCTION, payload)
+            job_id, state = record.job_id, record.state
+    status_url = f"/v1/jobs/{job_id}"
+    response.headers["Location"] = status_url
+    return JobCreated(job_id=job_id, state=state, status_url=status_url)
+
+
+@router.get(
+    "/{job_id}",
+    response_model=RagJob,
+    summary="State, stage, generation progress, and the RAG answer (or error) of a job",
+    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+)
+async def status(job_id: str, request: Request) -> RagJob:
+    queue = _queue(request)
+    async with _redis_errors():
+        return await _job(queue.store, job_id)  # type: ignore[arg-type]
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=RagJob,
+    summary="Cancel: a queued job never runs; a running one stops at its next stage or step",
+    description="Answers the record: `cancelled` for a queued job, `running` with "
+    "`cancel_requested` for a running one (poll until `cancelled`; its generation job is cancelled "
+    "too); a finished job is unchanged.",
+    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+)
+async def cancel(job_id: str, request: Request) -> RagJob:
+    queue = _queue(request)
+    store: RagJobStore = queue.store  # type: ignore[assignment]
+    async with _redis_errors():
+        await _job(store, job_id)
+        await store.cancel(job_id)
+        return await _job(store, job_id)
