@@ -1,26 +1,51 @@
 """Serving benchmark on the tiny models: what the gateway and its cache cost, as ratios from one run.
 
-Starts the four services as real processes (as `batik demo` does), then times, over loopback HTTP:
-retrieval's /v1/search, the gateway's /v1/rag without generation, the full flow on a cache miss, and
-the same request on a cache hit. The machine is shared and noisy: compare the ratios, not the
-milliseconds, and only within one run.
+Starts the four services as real processes (as `batik demo` does) with a Redis of their own, then
+times, over loopback HTTP: the gateway's overhead (the same reference image through the gateway and
+straight from retrieval, interleaved), retrieval's /v1/search, the gateway's /v1/rag without
+generation, the full flow on a cache miss and on a cache hit, and cached /v1/rag answers per second
+on the one gateway worker under concurrent clients. The machine is shared and noisy: compare the
+ratios, not the milliseconds, and only within one run.
 
-    python -m benchmarks.serving [--repeat 30]
+    python -m benchmarks.serving [--repeat 30] [--overhead-repeat 300] [--rps-seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
+import shutil
 import socket
 import statistics
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 
 from services import launcher
+
+BENCH_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "RETRIEVAL_TORCH_THREADS": "1",
+    "CAPTIONING_TORCH_THREADS": "1",
+    "GENERATION_TORCH_THREADS": "1",
+    "GATEWAY_GENERATION_SIZE": "64",
+    # On, as in production (one Redis round trip per request), but never reached by a benchmark.
+    "GATEWAY_RATE_LIMIT_PER_WINDOW": "1000000000",
+    "GATEWAY_LOG_LEVEL": "WARNING",
+    # 50 concurrent searches (the load runs) are served, not shed: the default bound (8) answers
+    # 429 past 8 in flight. Micro-batching merges them into a few model calls anyway.
+    "RETRIEVAL_MAX_INFLIGHT": "64",
+    "RETRIEVAL_LOG_LEVEL": "WARNING",
+    "CAPTIONING_LOG_LEVEL": "WARNING",
+    "GENERATION_LOG_LEVEL": "WARNING",
+}
 
 
 def _free_port() -> int:
@@ -46,11 +71,42 @@ def _summary(name: str, samples: list[float]) -> float:
     return p50
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args()
+@contextlib.contextmanager
+def _private_redis() -> Iterator[str | None]:
+    """A redis-server of our own on a free port when the binary exists; else None (in-process LRU)."""
+    import redis
 
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield launcher.redis_url_if_running()
+        return
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def tiny_stack(extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """The four services as real processes on the tiny models and a synthetic index, with a Redis
+    of their own; yields their base URLs by name."""
     from services.common.tiny import build_tiny_models
     from services.retrieval.ingest import ingest
     from services.retrieval.sample_data import write_sample_dataset
@@ -59,37 +115,71 @@ def main() -> int:
     models = build_tiny_models(work / "models")
     images, workbook = write_sample_dataset(work / "data")
     ingest(images, workbook, work / "index", model_source=str(models["clip"]), progress=False)
-    redis_url = launcher.redis_url_if_running()
     ports = {n: _free_port() for n in ("gateway", "retrieval", "captioning", "generation")}
-    services = launcher.stack(
-        clip=str(models["clip"]),
-        blip2=str(models["blip2"]),
-        sd=str(models["sd"]),
-        index_dir=work / "index",
-        redis_url=redis_url,
-        ports=ports,
-        extra_env={
-            "OMP_NUM_THREADS": "1",
-            "RETRIEVAL_TORCH_THREADS": "1",
-            "CAPTIONING_TORCH_THREADS": "1",
-            "GENERATION_TORCH_THREADS": "1",
-            "GATEWAY_GENERATION_SIZE": "64",
-            "GATEWAY_LOG_LEVEL": "WARNING",
-            "RETRIEVAL_LOG_LEVEL": "WARNING",
-            "CAPTIONING_LOG_LEVEL": "WARNING",
-            "GENERATION_LOG_LEVEL": "WARNING",
-        },
+    with _private_redis() as redis_url:
+        services = launcher.stack(
+            clip=str(models["clip"]),
+            blip2=str(models["blip2"]),
+            sd=str(models["sd"]),
+            index_dir=work / "index",
+            redis_url=redis_url,
+            ports=ports,
+            extra_env={**BENCH_ENV, **(extra_env or {})},
+        )
+        for service in services:
+            service.start(dict(os.environ), work / "logs")
+        try:
+            launcher.wait_ready(services, deadline_s=240)
+            print(f"tiny models, 64 px images; cache: {redis_url or 'in-process LRU'}\n")
+            yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        finally:
+            for service in services:
+                service.stop()
+
+
+def _interleaved(calls: dict[str, Callable[[int], httpx.Response]], repeat: int):
+    """Time each call `repeat` times, alternating between them so drift on a shared machine hits
+    every one alike."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(repeat):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            response = call(i)
+            samples[name].append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--overhead-repeat", type=int, default=300)
+    parser.add_argument("--rps-seconds", type=float, default=10.0)
+    parser.add_argument("--rps-clients", type=int, default=16)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra setting for the services, e.g. GATEWAY_RATE_LIMIT_PER_WINDOW=0 (repeatable)",
     )
-    for service in services:
-        service.start(dict(os.environ), work / "logs")
-    try:
-        launcher.wait_ready(services, deadline_s=240)
-        gateway = f"http://127.0.0.1:{ports['gateway']}"
-        retrieval = f"http://127.0.0.1:{ports['retrieval']}"
-        print(f"tiny models, 64 px images, 10 steps; cache: {redis_url or 'in-process LRU'}\n")
+    args = parser.parse_args()
+
+    with tiny_stack(dict(item.split("=", 1) for item in args.env)) as urls:
+        gateway, retrieval = urls["gateway"], urls["retrieval"]
         flow = {"steps": 10, "strength": 0.5}
         with httpx.Client(timeout=120) as http:
             http.post(f"{gateway}/v1/rag", json={"text": "warm up", "seed": 1, **flow})
+            # 1. What the gateway adds to one upstream call: the same image through it and direct.
+            both = _interleaved(
+                {
+                    "direct": lambda i: http.get(f"{retrieval}/v1/images/{i % 8}?size=224"),
+                    "gateway": lambda i: http.get(f"{gateway}/v1/images/{i % 8}?size=224"),
+                },
+                args.overhead_repeat,
+            )
+            direct = _summary("retrieval GET /v1/images/{id}", both["direct"])
+            proxied = _summary("gateway GET /v1/images/{id}", both["gateway"])
             search = _summary(
                 "retrieval POST /v1/search",
                 _timed(
@@ -124,14 +214,29 @@ def main() -> int:
                     args.repeat,
                 ),
             )
-        print(
-            f"\nratios: miss / hit = {miss / hit:.1f}x   "
-            f"rag(generate=false) / search = {no_generation / search:.1f}x   "
-            f"miss / rag(generate=false) = {miss / no_generation:.1f}x"
+        # 2. Cached answers per second on the one gateway worker, many clients at once.
+        from benchmarks.load import run_load
+
+        cached = asyncio.run(
+            run_load(
+                "rag cached",
+                f"{gateway}/v1/rag",
+                lambda i: {"text": "sekar bunga", "seed": 1000, **flow},
+                clients=args.rps_clients,
+                duration_s=args.rps_seconds,
+            )
         )
-    finally:
-        for service in services:
-            service.stop()
+        print(cached.line())
+        print(
+            f"\ngateway overhead at p50 = {proxied - direct:+.2f} ms "
+            f"(gateway {proxied:.2f} ms, direct {direct:.2f} ms; target < 2 ms)\n"
+            f"ratios: miss / hit = {miss / hit:.1f}x (target >= 50x)   "
+            f"rag(generate=false) / search = {no_generation / search:.1f}x   "
+            f"miss / rag(generate=false) = {miss / no_generation:.1f}x\n"
+            f"cached /v1/rag on one gateway worker: {cached.rps:.0f} req/s with "
+            f"{args.rps_clients} clients ({sum(cached.statuses.values())} requests, "
+            f"statuses {dict(cached.statuses)}, {len(cached.errors)} errors)"
+        )
     return 0
 
 

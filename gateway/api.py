@@ -56,7 +56,7 @@ async def _answer(
         # Validated here, not upstream: a bad upload is the client's 4xx before any model runs.
         load_image(raw_image, limits=request.app.state.settings.image_limits)
         image_sha256 = sha256_hex(raw_image)
-    answer = await gateway.limited(gateway.orchestrator.run(body, image_sha256))
+    answer = await gateway.orchestrator.run(body, image_sha256)
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
     return answer

@@ -5,12 +5,9 @@ also runs RAG jobs (gateway/jobs.py): an arq worker inside this process."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
@@ -31,7 +28,7 @@ from gateway.orchestrator import RagOrchestrator
 from gateway.security import API_KEY_HEADER, ApiKeyAuth, RateLimiter
 from services.common.app import create_service_app
 from services.common.errors import ErrorType, ServiceError
-from services.common.jobs import connect_redis
+from services.common.job_runtime import job_runtime as job_runtime_for
 from services.common.logging import REQUEST_ID_HEADER
 from services.common.models import resolve_source
 
@@ -135,10 +132,12 @@ class Gateway:
             generation_size=settings.generation_size,
             caption_prompt=settings.caption_prompt,
             max_facts=settings.max_facts,
+            admit=self.limited,
         )
 
     async def limited(self, work: Awaitable[T]) -> T:
-        """Bound concurrent RAG flows; past the bound answer 429 rather than pile up upstream."""
+        """Bound concurrent RAG flows that reach the upstreams (cache hits are free); past the bound
+        answer 429 rather than pile up upstream."""
         if self.inflight >= self.max_inflight:
             close = getattr(work, "close", None)
             if close:
@@ -181,64 +180,24 @@ def default_loader(settings: GatewaySettings) -> Gateway:
     return Gateway(settings, load_token_counter(settings))
 
 
-async def _run_worker_when_ready(app: FastAPI, stopping: threading.Event) -> None:
-    # The worker uses the Gateway the lifespan loads in the background: start it once loaded.
-    while not app.state.ready:
-        if app.state.load_error:
-            return
-        await asyncio.sleep(0.1)
-    # Redis down must not take the gateway with it: the worker is restarted until Redis is back
-    # (meanwhile the job routes answer 503 and /v1/rag serves uncached).
-    retry_s = 1.0
-    while not stopping.is_set():
-        worker = build_worker(
-            app.state.settings,
-            app.state.engine,
-            stopping=stopping,
-            observe=app.state.gateway_metrics.observe,
-        )
-        try:
-            await worker.async_run()
-        except Exception as exc:
-            log.warning(
-                "RAG job worker stopped (%s: %s); restarting in %.0f s",
-                exc.__class__.__name__,
-                exc,
-                retry_s,
-            )
-        finally:
-            with contextlib.suppress(Exception):
-                await worker.close()
-        await asyncio.sleep(retry_s)
-        retry_s = min(retry_s * 2, 30.0)
-
-
-@contextlib.asynccontextmanager
-async def job_runtime(app: FastAPI) -> AsyncIterator[None]:
-    """The RAG job queue on `app.state.jobs` (None without Redis) and, if asked, the worker."""
+def job_runtime(app: FastAPI):
+    """RAG jobs: the queue, and (GATEWAY_JOB_WORKER) a worker sharing this gateway's clients."""
     settings: GatewaySettings = app.state.settings
-    app.state.jobs = None
-    if not settings.redis_url:
-        log.info("GATEWAY_REDIS_URL is not set: the job routes answer 503")
-        yield
-        return
-    redis = connect_redis(settings.redis_url)
-    app.state.jobs = job_queue(redis, settings)
-    stopping = threading.Event()
-    worker = (
-        asyncio.create_task(_run_worker_when_ready(app, stopping)) if settings.job_worker else None
-    )
-    try:
-        yield
-    finally:
-        # Running jobs stop at their next stage or poll, cancel their generation job, and go back
-        # to the queue for another replica.
-        stopping.set()
-        if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-        await redis.aclose()
+    return job_runtime_for(
+        redis_url=lambda s: s.redis_url,
+        make_queue=lambda redis, s: job_queue(redis, s),
+        build_worker=(
+            lambda app, stopping: build_worker(
+                app.state.settings,
+                app.state.engine,
+                stopping=stopping,
+                observe=app.state.gateway_metrics.observe,
+            )
+        )
+        if settings.job_worker
+        else None,
+        setting_name="GATEWAY_REDIS_URL",
+    )(app)
 
 
 def create_app(

@@ -76,6 +76,7 @@ class RagOrchestrator:
         caption_prompt: str | None = None,
         max_facts: int = 3,
         flights: SingleFlight[RagResponse] | None = None,
+        admit: Callable[[Awaitable[RagResponse]], Awaitable[RagResponse]] | None = None,
     ) -> None:
         self.retrieval = retrieval
         self.captioning = captioning
@@ -88,6 +89,8 @@ class RagOrchestrator:
         self.caption_prompt = caption_prompt
         self.max_facts = max_facts
         self.flights: SingleFlight[RagResponse] = flights or SingleFlight()
+        # Bounds the flows that reach the upstreams; a cache hit costs nothing and is not counted.
+        self.admit = admit or (lambda work: work)
 
     async def run(
         self,
@@ -107,7 +110,9 @@ class RagOrchestrator:
         if tracker is not None:
             answer, shared = await self._answer(request, key, seed, tracker), False
         else:
-            answer, shared = await self.flights.do(key, lambda: self._answer(request, key, seed))
+            answer, shared = await self.flights.do(
+                key, lambda: self.admit(self._answer(request, key, seed))
+            )
         stages = {k: v for k, v in answer.timings_ms.items() if k != "total"}
         timings = {**timings, **stages, "total": round((time.perf_counter() - started) * 1000, 2)}
         return answer.model_copy(

@@ -2,81 +2,39 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
-from services.common.jobs import connect_redis
+from services.common.job_runtime import job_runtime as job_runtime_for
 from services.generation.api import router
 from services.generation.config import GenerationSettings
 from services.generation.generator import SdGenerator, load_generator
 from services.generation.jobs_api import router as jobs_router
 from services.generation.worker import build_worker, job_queue
 
-log = logging.getLogger(__name__)
-# Pause before a job worker that lost Redis is rebuilt.
-WORKER_RESTART_S = 1.0
-
 
 def default_loader(settings: GenerationSettings) -> SdGenerator:
     return load_generator(settings)
 
 
-async def _run_worker_when_ready(app: FastAPI, stopping: threading.Event) -> None:
-    # The worker shares the engine the service loads in the background: start it once loaded.
-    while not app.state.ready:
-        if app.state.load_error:
-            return
-        await asyncio.sleep(0.1)
-    # A worker whose Redis goes away raises out of its loop; without a new one, jobs accepted after
-    # Redis is back would stay queued forever. Rebuild it after a pause until the service stops.
-    while not stopping.is_set():
-        worker = build_worker(
-            app.state.settings, app.state.engine, stopping=stopping, handle_signals=False
-        )
-        try:
-            await worker.async_run()
-            return
-        except Exception as exc:
-            log.warning("job worker stopped (%s: %s); restarting it", type(exc).__name__, exc)
-        finally:
-            with contextlib.suppress(Exception):  # closing talks to Redis, which may be down
-                await worker.close()
-            with contextlib.suppress(Exception):
-                await worker.pool.aclose()
-        await asyncio.sleep(WORKER_RESTART_S)
-
-
-@contextlib.asynccontextmanager
-async def job_runtime(app: FastAPI) -> AsyncIterator[None]:
-    """The job queue on `app.state.jobs` (None without Redis) and, if asked, an in-process worker."""
+def job_runtime(app: FastAPI):
+    """Generation jobs: the queue, and (GENERATION_JOB_WORKER) a worker sharing the loaded engine."""
     settings: GenerationSettings = app.state.settings
-    app.state.jobs = None
-    if not settings.redis_url:
-        log.info("GENERATION_REDIS_URL is not set: job routes answer 503")
-        yield
-        return
-    redis = connect_redis(settings.redis_url)
-    app.state.jobs = job_queue(redis, settings)
-    stopping = threading.Event()
-    worker = (
-        asyncio.create_task(_run_worker_when_ready(app, stopping)) if settings.job_worker else None
-    )
-    try:
-        yield
-    finally:
-        # A running job stops at its next step and goes back to the queue for another worker.
-        stopping.set()
-        if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-        await redis.aclose()
+    return job_runtime_for(
+        redis_url=lambda s: s.redis_url,
+        make_queue=lambda redis, s: job_queue(redis, s),
+        # Signals stay uvicorn's: the service's own shutdown stops the worker.
+        build_worker=(
+            lambda app, stopping: build_worker(
+                app.state.settings, app.state.engine, stopping=stopping, handle_signals=False
+            )
+        )
+        if settings.job_worker
+        else None,
+        setting_name="GENERATION_REDIS_URL",
+    )(app)
 
 
 def create_app(

@@ -29,7 +29,10 @@ class RetrievalSettings(BaseServiceSettings):
         description="Bearer token for `POST /v1/index/reload`; unset: reload is refused",
     )
     max_inflight: int = Field(
-        8, ge=1, description="Requests running or waiting; past it the service answers 429"
+        64,
+        ge=1,
+        description="Searches running or waiting; past it the service answers 429 (waiting "
+        "searches are what micro-batching gathers, so this bound is generous)",
     )
     text_model: str | None = Field(
         None,

@@ -1,0 +1,96 @@
+"""The job machinery a service runs in its lifespan: the queue on `app.state.jobs` (None without
+Redis) and, when asked, an arq worker inside the process. Generation and the gateway both use it.
+
+The worker starts once the service's engine is loaded (it works with it), and is rebuilt with
+backoff whenever it stops on an error: a Redis that goes away must not leave jobs accepted after it
+comes back queued forever, nor take the service down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from services.common.jobs import JobQueue, connect_redis
+
+log = logging.getLogger(__name__)
+FIRST_RESTART_S = 1.0
+MAX_RESTART_S = 30.0
+
+
+async def _run_worker_when_ready(
+    app: Any, stopping: threading.Event, build_worker: Callable[[Any, threading.Event], Any]
+) -> None:
+    while not app.state.ready:
+        if app.state.load_error:
+            return
+        await asyncio.sleep(0.1)
+    pause = FIRST_RESTART_S
+    while not stopping.is_set():
+        worker = build_worker(app, stopping)
+        try:
+            await worker.async_run()
+            return
+        except Exception as exc:
+            log.warning(
+                "job worker stopped (%s: %s); restarting in %.0f s",
+                type(exc).__name__,
+                exc,
+                pause,
+            )
+        finally:
+            with contextlib.suppress(Exception):  # closing talks to Redis, which may be down
+                await worker.close()
+            with contextlib.suppress(Exception):
+                await worker.pool.aclose()
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, MAX_RESTART_S)
+
+
+def job_runtime(
+    *,
+    redis_url: Callable[[Any], str | None],
+    make_queue: Callable[[Any, Any], JobQueue],
+    build_worker: Callable[[Any, threading.Event], Any] | None,
+    setting_name: str,
+) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
+    """An `extra_lifespan` for `create_service_app`.
+
+    `redis_url(settings)` and `make_queue(redis, settings)` describe the queue; `build_worker(app,
+    stopping)` makes an arq worker (None: this process only submits and reads jobs).
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        settings = app.state.settings
+        app.state.jobs = None
+        url = redis_url(settings)
+        if not url:
+            log.info("%s is not set: the job routes answer 503", setting_name)
+            yield
+            return
+        redis = connect_redis(url)
+        app.state.jobs = make_queue(redis, settings)
+        stopping = threading.Event()
+        worker = (
+            asyncio.create_task(_run_worker_when_ready(app, stopping, build_worker))
+            if build_worker is not None
+            else None
+        )
+        try:
+            yield
+        finally:
+            # A running job stops at its next step or stage and goes back to the queue for
+            # another worker.
+            stopping.set()
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await redis.aclose()
+
+    return lifespan
