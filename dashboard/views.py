@@ -48,10 +48,11 @@ def _generated(answer: RagResponse, language: str) -> None:
     if answer.symmetry and answer.symmetry != "none":
         caption += f" · {answer.symmetry}"
     if answer.previews:
+        # Each image fills its own column: a fixed width would spill into the next one.
         single, repeated = st.columns([1, 2])
-        single.image(png, caption=caption, width=384)
+        single.image(png, caption=caption, width="stretch")
         repeated.image(
-            base64.b64decode(answer.previews[0]), caption=label("repeat", language), width=576
+            base64.b64decode(answer.previews[0]), caption=label("repeat", language), width="stretch"
         )
     else:
         st.image(png, caption=caption, width=384)
