@@ -105,6 +105,9 @@ async def rag_upload(
     symmetry: str | None = Form(None, description=_described("symmetry")),
     control_scale: float | None = Form(None, description=_described("control_scale")),
     preview_repeat: bool | None = Form(None, description=_described("preview_repeat")),
+    dedupe: bool | None = Form(None, description=_described("dedupe")),
+    lexical_weight: float | None = Form(None, description=_described("lexical_weight")),
+    motifs: str | None = Form(None, description="Comma-separated motif numbers to search in."),
     gateway=Depends(require_ready),
 ) -> RagResponse:
     limits = request.app.state.settings.image_limits
@@ -130,6 +133,9 @@ async def rag_upload(
         "symmetry": symmetry,
         "control_scale": control_scale,
         "preview_repeat": preview_repeat,
+        "dedupe": dedupe,
+        "lexical_weight": lexical_weight,
+        "motifs": [part.strip() for part in motifs.split(",") if part.strip()] if motifs else None,
         "image": base64.b64encode(raw).decode("ascii") if raw else None,
     }
     try:

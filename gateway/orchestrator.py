@@ -38,7 +38,7 @@ from services.common.contracts.gateway import (
     RagResponse,
 )
 from services.common.contracts.generation import GenerateRequest
-from services.common.contracts.retrieval import SearchRequest
+from services.common.contracts.retrieval import RetrievalOptions, SearchRequest
 from services.common.errors import ServiceError
 from services.common.images import repeat_preview
 from services.common.text import sentences
@@ -161,7 +161,12 @@ class RagOrchestrator:
         await stage("retrieval")
         with timed("retrieval"):
             found = await self.retrieval.search(
-                SearchRequest(text=request.text, image=request.image, top_k=request.top_k)
+                SearchRequest(
+                    text=request.text,
+                    image=request.image,
+                    top_k=request.top_k,
+                    **request.model_dump(include=set(RetrievalOptions.model_fields)),
+                )
             )
         references = found.hits
         top = references[0] if references else None

@@ -226,6 +226,15 @@ def test_bad_pakem_values_at_the_gateway(gateway):
     assert "ControlNet" in error["message"]
 
 
+def test_retrieval_options_pass_through_the_gateway(gateway):
+    body = rag(gateway, text="kawung", generate=False, top_k=8, motifs=[3, 5], dedupe=False)
+    assert {r["motif"]["number"] for r in body["references"]} <= {3, 5}
+    assert len(body["references"]) == 8  # raw neighbours: rotations of one photo may repeat
+    visual = rag(gateway, text="kawung", generate=False, lexical_weight=0.0)
+    assert all(r["fused_score"] is None for r in visual["references"])
+    assert visual["cache"]["key"] != rag(gateway, text="kawung", generate=False)["cache"]["key"]
+
+
 def test_stack_redis_stopping_does_not_fail_requests(gateway, stack_redis):
     """Last in this module: it stops the stack's Redis."""
     stack_redis.stop()

@@ -119,10 +119,25 @@ def test_upload_with_empty_fields_takes_the_defaults(tiny_models, upstream_apps)
         assert len(answer.json()["references"]) == 5 and answer.json()["images"] == []
 
 
+def test_upload_form_takes_the_retrieval_and_pakem_fields(tiny_models, upstream_apps):
+    with gateway(tiny_models, upstream_apps) as client:
+        answer = client.post(
+            "/v1/rag/upload",
+            data={"text": "kawung", "motifs": "3, 5", "dedupe": "false", "top_k": "6",
+                  "lexical_weight": "0", "tile": "true", "symmetry": "c4", "seed": "2",
+                  "steps": "10"},
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert {r["motif"]["number"] for r in body["references"]} <= {3, 5}
+        assert len(body["references"]) == 6 and body["symmetry"] == "c4"
+
+
 @pytest.mark.parametrize(
     ("files", "data", "status", "kind"),
     [
         ({}, {}, 422, "validation"),
+        ({}, {"text": "kawung", "motifs": "3,x"}, 422, "validation"),
         (
             {"image": ("notes.txt", b"No.,Motif\n1,Sekar\n", "text/plain")},
             {},

@@ -8,14 +8,14 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.common.contracts.common import Base64Image, QueryText
 from services.common.contracts.generation import GenerationParams, PakemParams
-from services.common.contracts.retrieval import Hit
+from services.common.contracts.retrieval import Hit, RetrievalOptions
 from services.common.jobs import JobRecord
 
 MAX_RAG_TOP_K = 20
 Stage = Literal["retrieval", "captioning", "fusion", "generation"]
 
 
-class RagRequest(GenerationParams, PakemParams):
+class RagRequest(GenerationParams, PakemParams, RetrievalOptions):
     text: QueryText | None = Field(None, description="What the user is looking for.")
     image: Base64Image | None = Field(None, description="A query image (base64).")
     top_k: int = Field(5, ge=1, le=MAX_RAG_TOP_K, description="References to retrieve.")

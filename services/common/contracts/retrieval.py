@@ -14,10 +14,9 @@ MAX_EF_SEARCH = 4096
 MAX_EMBED_ITEMS = 64
 
 
-class SearchRequest(BaseModel):
-    text: QueryText | None = None
-    image: Base64Image | None = None
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many hits to return.")
+class RetrievalOptions(BaseModel):
+    """How references are ranked; shared with the gateway's RAG request."""
+
     text_weight: float = Field(
         0.5,
         ge=0.0,
@@ -38,6 +37,21 @@ class SearchRequest(BaseModel):
         description="Search only these motif numbers (`No.` in the metadata). Exact with a flat "
         "index; omit the field to search everything.",
     )
+    lexical_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Queries with text: the share of the lexical ranking (BM25 over motif names, "
+        "their spellings and descriptions) in the reciprocal rank fusion with the visual (CLIP) "
+        "ranking. 0 ranks exactly as the visual search alone. Default: the service's "
+        "`RETRIEVAL_LEXICAL_WEIGHT` (0.5). Ignored for image-only queries.",
+    )
+
+
+class SearchRequest(RetrievalOptions):
+    text: QueryText | None = None
+    image: Base64Image | None = None
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many hits to return.")
     nprobe: int | None = Field(
         None,
         ge=1,
@@ -51,15 +65,6 @@ class SearchRequest(BaseModel):
         le=MAX_EF_SEARCH,
         description="hnsw indexes: candidate list size (more: better recall, slower). "
         "Default: the index's; ignored by other index types.",
-    )
-    lexical_weight: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description="Queries with text: the share of the lexical ranking (BM25 over motif names, "
-        "their spellings and descriptions) in the reciprocal rank fusion with the visual (CLIP) "
-        "ranking. 0 ranks exactly as the visual search alone. Default: the service's "
-        "`RETRIEVAL_LEXICAL_WEIGHT` (0.5). Ignored for image-only queries.",
     )
 
     model_config = {
