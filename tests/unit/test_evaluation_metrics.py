@@ -119,3 +119,21 @@ def test_fid_without_weights_fails_before_generating():
     with pytest.raises(FeatureError, match="--features clip"):
         check_features("inception", None)
     check_features("clip", None)
+
+
+def test_captioning_metrics_are_sacrebleu_and_rouge_score_on_fixed_strings():
+    import sacrebleu
+    from rouge_score import rouge_scorer
+
+    from services.captioning.finetune.metrics import bleu4, rouge_l
+
+    hypotheses = ["a dotted kawung motif of four circles", "a brown flower of dots"]
+    references = ["a kawung motif of four dotted circles", "a brown flower made of dots"]
+    assert bleu4(hypotheses, references) == sacrebleu.corpus_bleu(hypotheses, [references]).score
+    assert bleu4(references, references) == pytest.approx(100.0)
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    expected = [scorer.score(r, h)["rougeL"].fmeasure for h, r in zip(hypotheses, references)]
+    assert rouge_l(hypotheses, references) == pytest.approx(100 * sum(expected) / 2)
+    # By hand: "a brown flower of dots" against "a brown flower made of dots" shares all 5 words in
+    # order (LCS 5): precision 5/5, recall 5/6, F1 = 10/11.
+    assert expected[1] == pytest.approx(10 / 11)
