@@ -132,7 +132,9 @@ def test_captioning_metrics_are_sacrebleu_and_rouge_score_on_fixed_strings():
     assert bleu4(hypotheses, references) == sacrebleu.corpus_bleu(hypotheses, [references]).score
     assert bleu4(references, references) == pytest.approx(100.0)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    expected = [scorer.score(r, h)["rougeL"].fmeasure for h, r in zip(hypotheses, references)]
+    expected = [
+        scorer.score(r, h)["rougeL"].fmeasure for h, r in zip(hypotheses, references, strict=True)
+    ]
     assert rouge_l(hypotheses, references) == pytest.approx(100 * sum(expected) / 2)
     # By hand: "a brown flower of dots" against "a brown flower made of dots" shares all 5 words in
     # order (LCS 5): precision 5/5, recall 5/6, F1 = 10/11.
