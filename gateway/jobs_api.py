@@ -7,10 +7,6 @@ the record is in Redis (gateway/jobs.py). Without `GATEWAY_REDIS_URL` every job 
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import APIRouter, Depends, Request, Response
 
 from gateway.api import _GUARD_ERRORS, guard
@@ -20,12 +16,10 @@ from services.common.contracts.gateway import RagJob, RagRequest
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.images import decode_base64, load_image, sha256_hex
-from services.common.jobs import JobCreated, JobQueue
+from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
 from services.common.logging import current_request_id
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Depends(guard)])
-
-_JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _queue(request: Request) -> JobQueue:
@@ -39,23 +33,8 @@ def _queue(request: Request) -> JobQueue:
     return queue
 
 
-@asynccontextmanager
-async def _redis_errors() -> AsyncIterator[None]:
-    """Redis down is 503 (the job store is unavailable), never a 500."""
-    from redis.exceptions import RedisError
-
-    try:
-        yield
-    except (RedisError, OSError) as exc:
-        raise ServiceError(
-            ErrorType.NOT_READY,
-            f"the job store (Redis) is unavailable: {exc.__class__.__name__}",
-            headers={"Retry-After": "5"},
-        ) from exc
-
-
 async def _job(store: RagJobStore, job_id: str) -> RagJob:
-    job = await store.rag_job(job_id) if _JOB_ID.fullmatch(job_id) else None
+    job = await store.rag_job(job_id) if JOB_ID.fullmatch(job_id) else None
     if job is None:
         raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
     return job
@@ -89,7 +68,7 @@ async def submit(
         image_sha256 = sha256_hex(raw)
     body = with_seed(body)
     cached = await gateway.orchestrator.cached(body, image_sha256)
-    async with _redis_errors():
+    async with job_store_available():
         if cached is not None:
             request.app.state.gateway_metrics.observe(cached)
             job = await queue.store.create_answered(cached)
@@ -115,7 +94,7 @@ async def submit(
 )
 async def status(job_id: str, request: Request) -> RagJob:
     queue = _queue(request)
-    async with _redis_errors():
+    async with job_store_available():
         return await _job(queue.store, job_id)  # type: ignore[arg-type]
 
 
@@ -131,7 +110,7 @@ async def status(job_id: str, request: Request) -> RagJob:
 async def cancel(job_id: str, request: Request) -> RagJob:
     queue = _queue(request)
     store: RagJobStore = queue.store  # type: ignore[assignment]
-    async with _redis_errors():
+    async with job_store_available():
         await _job(store, job_id)
         await store.cancel(job_id)
         return await _job(store, job_id)

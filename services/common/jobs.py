@@ -27,12 +27,14 @@ redis and arq are imported inside functions: importing this module stays cheap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import re
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -85,6 +87,24 @@ class JobInterrupted(Exception):
 
 class JobTimedOut(Exception):
     """Raised inside a running job past its time limit: the job fails."""
+
+
+JOB_ID = re.compile(r"[0-9a-f]{32}")  # what new_job_id makes; anything else is no job of ours
+
+
+@contextlib.asynccontextmanager
+async def job_store_available() -> AsyncIterator[None]:
+    """Redis down is 503 for the job routes (the job store is unavailable), never a 500."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise ServiceError(
+            ErrorType.NOT_READY,
+            f"the job store (Redis) is unavailable: {exc.__class__.__name__}",
+            headers={"Retry-After": "5"},
+        ) from exc
 
 
 def new_job_id() -> str:

@@ -6,21 +6,15 @@ in whichever worker arq hands it to.
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import APIRouter, Request, Response
 
 from services.common.contracts.generation import GenerateRequest, GenerationJob
 from services.common.errors import ErrorType, ServiceError, error_responses
-from services.common.jobs import JobCreated, JobQueue
+from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
 from services.generation.inputs import checked_images
 from services.generation.worker import FUNCTION, KIND, image_name
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-
-_JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _queue(request: Request) -> JobQueue:
@@ -34,23 +28,8 @@ def _queue(request: Request) -> JobQueue:
     return queue
 
 
-@asynccontextmanager
-async def _redis_errors() -> AsyncIterator[None]:
-    """Redis down is 503 (the job store is unavailable), never a 500."""
-    from redis.exceptions import RedisError
-
-    try:
-        yield
-    except (RedisError, OSError) as exc:
-        raise ServiceError(
-            ErrorType.NOT_READY,
-            f"the job store (Redis) is unavailable: {exc.__class__.__name__}",
-            headers={"Retry-After": "5"},
-        ) from exc
-
-
 async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
-    record = await queue.store.get(job_id) if _JOB_ID.fullmatch(job_id) else None
+    record = await queue.store.get(job_id) if JOB_ID.fullmatch(job_id) else None
     if record is None or record.kind != KIND:
         raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
     return GenerationJob.model_validate(record.model_dump())
@@ -72,7 +51,7 @@ async def submit(body: GenerateRequest, request: Request, response: Response) ->
     queue = _queue(request)
     # Checked here as well as in the worker: bad input is a 4xx now, not a failed job later.
     checked_images(body, request.app.state.settings)
-    async with _redis_errors():
+    async with job_store_available():
         record = await queue.submit(KIND, FUNCTION, body.model_dump(mode="json"))
     status_url = f"/v1/jobs/{record.job_id}"
     response.headers["Location"] = status_url
@@ -87,7 +66,7 @@ async def submit(body: GenerateRequest, request: Request, response: Response) ->
 )
 async def status(job_id: str, request: Request) -> GenerationJob:
     queue = _queue(request)
-    async with _redis_errors():
+    async with job_store_available():
         return await _job(queue, job_id)
 
 
@@ -102,7 +81,7 @@ async def status(job_id: str, request: Request) -> GenerationJob:
 )
 async def image(job_id: str, n: int, request: Request) -> Response:
     queue = _queue(request)
-    async with _redis_errors():
+    async with job_store_available():
         job = await _job(queue, job_id)
         if job.state != "succeeded" or job.result is None:
             raise ServiceError(
@@ -127,7 +106,7 @@ async def image(job_id: str, n: int, request: Request) -> Response:
 )
 async def cancel(job_id: str, request: Request) -> GenerationJob:
     queue = _queue(request)
-    async with _redis_errors():
+    async with job_store_available():
         await _job(queue, job_id)
         record = await queue.store.cancel(job_id)
     if record is None:
