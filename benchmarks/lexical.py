@@ -54,24 +54,9 @@ def _tiny_index(cache: Path) -> tuple[str, Path]:
 def run(
     clip: str, index_dir: Path, text_model: str | None, weight: float, device: str
 ) -> dict[str, dict[str, dict]]:
-    from evaluation.retrieval_metrics import evaluate_text_channels, text_query_sets
-    from services.retrieval.engine import Ranking, RetrievalEngine
+    from evaluation.retrieval_metrics import evaluate_channels
 
-    engine = RetrievalEngine.load(
-        clip,
-        str(index_dir),
-        device=device,
-        dtype="auto",
-        batch_size=32,
-        text_model=text_model,
-        ranking=Ranking(lexical_weight=weight),
-    )
-    try:
-        configurations = {"visual": 0.0, "lexical": 1.0, f"fused w={weight:g}": weight}
-        return evaluate_text_channels(engine, text_query_sets(engine.index), configurations)
-    finally:
-        engine.text_batcher.close()
-        engine.image_batcher.close()
+    return evaluate_channels(clip, index_dir, text_model=text_model, weight=weight, device=device)
 
 
 def markdown(results: dict[str, dict[str, dict]]) -> str:

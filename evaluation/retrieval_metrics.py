@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -217,3 +218,27 @@ def evaluate_text_channels(
                 "queries": len(queries),
             }
     return results
+
+
+def evaluate_channels(
+    clip: str, index_dir: Path, *, text_model: str | None, weight: float, device: str = "auto"
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every text query set ranked by a retrieval engine loaded on `index_dir`: the visual channel
+    alone, the lexical channel alone, and both fused at `weight`."""
+    from services.retrieval.engine import Ranking, RetrievalEngine
+
+    engine = RetrievalEngine.load(
+        clip,
+        str(index_dir),
+        device=device,
+        dtype="auto",
+        batch_size=32,
+        text_model=text_model,
+        ranking=Ranking(lexical_weight=weight),
+    )
+    try:
+        configurations = {"visual": 0.0, "lexical": 1.0, f"fused (w={weight:g})": weight}
+        return evaluate_text_channels(engine, text_query_sets(engine.index), configurations)
+    finally:
+        engine.text_batcher.close()
+        engine.image_batcher.close()

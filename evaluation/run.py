@@ -36,32 +36,6 @@ def _versions() -> dict[str, str]:
     return {"python": platform.python_version(), **found}
 
 
-def _text_channels(clip: str, index_dir: Path, device: str) -> dict[str, Any]:
-    """Text queries ranked by the retrieval engine itself: visual alone, lexical alone, and fused at
-    the service's default weight (names in both spellings, Indonesian descriptions)."""
-    from evaluation.retrieval_metrics import evaluate_text_channels, text_query_sets
-    from services.retrieval.config import RetrievalSettings
-    from services.retrieval.engine import Ranking, RetrievalEngine
-
-    settings = RetrievalSettings()
-    weight = settings.lexical_weight
-    engine = RetrievalEngine.load(
-        clip,
-        str(index_dir),
-        device=device,
-        dtype="auto",
-        batch_size=32,
-        text_model=settings.text_model,
-        ranking=Ranking(lexical_weight=weight),
-    )
-    try:
-        configurations = {"visual": 0.0, "lexical": 1.0, f"fused (w={weight:g})": weight}
-        return evaluate_text_channels(engine, text_query_sets(engine.index), configurations)
-    finally:
-        engine.text_batcher.close()
-        engine.image_batcher.close()
-
-
 def run_evaluation(
     what: set[str],
     *,
@@ -119,7 +93,17 @@ def run_evaluation(
 
         with tqdm(total=index.size, desc="retrieval", unit="query", disable=not progress) as bar:
             metrics["retrieval"] = evaluate_retrieval(index, encoder, progress=bar)
-        metrics["retrieval"]["text_channels"] = _text_channels(clip, index_dir, device)
+        from evaluation.retrieval_metrics import evaluate_channels
+        from services.retrieval.config import RetrievalSettings
+
+        settings = RetrievalSettings()
+        metrics["retrieval"]["text_channels"] = evaluate_channels(
+            clip,
+            index_dir,
+            text_model=settings.text_model,
+            weight=settings.lexical_weight,
+            device=device,
+        )
         metrics["plots"] += plot_retrieval(metrics["retrieval"], out)
 
     if "captioning" in what:
