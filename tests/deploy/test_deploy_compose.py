@@ -42,10 +42,6 @@ FIXED_SETTINGS = {
     "GENERATION_REDIS_URL",
     "CAPTIONING_ADAPTERS_DIR",
 }
-# Settings in .env.example that the services' config.py files do not define yet: each belongs to an
-# open issue (API keys: the gateway issue; the admin token: retrieval's hot swap; the dashboard's
-# settings: the dashboard issue). Remove a name once its field lands; the test below then holds it.
-PENDING_SETTINGS: set[str] = set()
 
 
 def env_example() -> dict[str, str]:
@@ -233,7 +229,7 @@ def test_env_example_lists_every_service_setting():
 
 def test_env_example_holds_nothing_compose_ignores():
     text = COMPOSE.read_text()
-    known = set().union(*settings_fields().values()) | PENDING_SETTINGS
+    known = set().union(*settings_fields().values())
     for name in env_example():
         assert f"${{{name}" in text, f".env.example: {name} is not used by docker-compose.yml"
         if re.match(r"(RETRIEVAL|CAPTIONING|GENERATION|GATEWAY|DASHBOARD)_", name):
