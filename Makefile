@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)  ## all four services offline on tiny models and the sample dataset
 	$(VENV)/bin/batik demo
 
-run: $(STAMP)  ## all four services on the real models from the hub (downloads ~15 GB)
+run: $(STAMP)  ## all four services on the real models from the hub (downloads about 20 GB)
 	$(VENV)/bin/batik up
 
 test: lint $(STAMP)  ## lint, then every test (unit, service, e2e)

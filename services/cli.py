@@ -128,7 +128,7 @@ def _up(args: argparse.Namespace) -> int:
         redis_url=launcher.redis_url_if_running(),
         base_port=args.port,
     )
-    # First start downloads about 15 GB of weights; loading BLIP-2 on a CPU takes minutes.
+    # First start downloads about 20 GB of weights; loading BLIP-2 on a CPU takes minutes.
     return launcher.run_until_stopped(services, ready_deadline_s=3600)
 
 
