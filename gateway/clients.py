@@ -141,8 +141,12 @@ class RetrievalClient(UpstreamClient):
         )
         return SearchResponse.model_validate_json(response.content)
 
-    async def image(self, item_id: int, size: int = 512) -> bytes:
-        response = await self.request("GET", f"/v1/images/{item_id}", params={"size": size})
+    async def image(self, item_id: int, size: int = 512, index_version: str | None = None) -> bytes:
+        """A stored image; with `index_version`, a 404 if the index was swapped since that search."""
+        params: dict[str, str | int] = {"size": size}
+        if index_version is not None:
+            params["index_version"] = index_version
+        response = await self.request("GET", f"/v1/images/{item_id}", params=params)
         return response.content
 
 

@@ -38,8 +38,8 @@ from services.common.contracts.gateway import (
     RagResponse,
 )
 from services.common.contracts.generation import GenerateRequest
-from services.common.contracts.retrieval import RetrievalOptions, SearchRequest
-from services.common.errors import ServiceError
+from services.common.contracts.retrieval import RetrievalOptions, SearchRequest, SearchResponse
+from services.common.errors import ErrorType, ServiceError
 from services.common.images import repeat_preview
 from services.common.text import sentences
 
@@ -157,26 +157,11 @@ class RagOrchestrator:
             if tracker is not None:
                 await tracker.stage(name)
 
-        # 2. retrieve
+        # 2-3. retrieve, then fetch the top reference image
         await stage("retrieval")
-        with timed("retrieval"):
-            found = await self.retrieval.search(
-                SearchRequest(
-                    text=request.text,
-                    image=request.image,
-                    top_k=request.top_k,
-                    **request.model_dump(include=set(RetrievalOptions.model_fields)),
-                )
-            )
+        found, reference_b64 = await self._retrieve(request, timed)
         references = found.hits
         top = references[0] if references else None
-
-        # 3. reference image
-        reference_b64 = None
-        if top is not None and request.init_source != "query":
-            with timed("reference"):
-                raw = await self.retrieval.image(top.id, size=512)
-                reference_b64 = base64.b64encode(raw).decode("ascii")
 
         # 4. caption the image generation starts from (the top reference unless the query is)
         degraded: list[str] = []
@@ -270,6 +255,36 @@ class RagOrchestrator:
         if not degraded:
             await self.cache.set(key, answer.model_dump(mode="json"))
         return answer
+
+    async def _retrieve(self, request: RagRequest, timed) -> tuple[SearchResponse, str | None]:
+        """The search and, unless generation starts from the query image, the top reference (base64).
+
+        Ids belong to one index version: if a reload swapped the index between the two calls, the
+        image fetch answers 404 and the search runs once more on the new index.
+        """
+        search = SearchRequest(
+            text=request.text,
+            image=request.image,
+            top_k=request.top_k,
+            **request.model_dump(include=set(RetrievalOptions.model_fields)),
+        )
+        for attempt in (1, 2):
+            with timed("retrieval"):
+                found = await self.retrieval.search(search)
+            if not found.hits or request.init_source == "query":
+                return found, None
+            try:
+                with timed("reference"):
+                    raw = await self.retrieval.image(
+                        found.hits[0].id, size=512, index_version=found.index.version
+                    )
+            except ServiceError as exc:
+                if exc.type is ErrorType.NOT_FOUND and attempt == 1:
+                    log.info("index swapped between search and image fetch; searching again")
+                    continue
+                raise
+            return found, base64.b64encode(raw).decode("ascii")
+        raise AssertionError("unreachable")
 
 
 def with_seed(request: RagRequest) -> RagRequest:

@@ -118,12 +118,22 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 def get_image(
     item_id: int,
     size: int = Query(512, description="224 (CLIP input) or 512 (SD input)"),
+    index_version: str | None = Query(
+        None,
+        description="The `index.version` of the search the id came from: ids belong to one index "
+        "version, so after a reload to another one the answer is 404 instead of another image.",
+    ),
     if_none_match: str | None = Header(None),
     engine: RetrievalEngine = Depends(require_ready),
 ) -> Response:
     if size not in IMAGE_SIZES:
         raise ServiceError(ErrorType.VALIDATION, f"size must be one of {list(IMAGE_SIZES)}")
     path, version = engine.image_file(item_id, size)
+    if index_version is not None and index_version != version:
+        raise ServiceError(
+            ErrorType.NOT_FOUND,
+            f"index version {index_version} is no longer served (now {version}); search again",
+        )
     if path is None or not path.is_file():
         raise ServiceError(ErrorType.NOT_FOUND, f"no image with id {item_id} in this index")
     headers = {"ETag": f'"{version}-{size}-{item_id}"', "Cache-Control": IMAGE_CACHE_CONTROL}
