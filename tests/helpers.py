@@ -125,3 +125,30 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+def gateway_app(tiny_models, apps, **overrides):
+    """A gateway app whose upstreams are the ASGI `apps` (by name) called in process; an upstream
+    missing from `apps` is reached over the network at its `*_url` override."""
+    import httpx
+
+    from gateway.app import Gateway, create_app, load_token_counter
+    from gateway.config import GatewaySettings
+
+    settings = GatewaySettings(
+        **{
+            "retrieval_url": "http://retrieval",
+            "captioning_url": "http://captioning",
+            "generation_url": "http://generation",
+            "tokenizer": str(tiny_models["sd"]),
+            "generation_size": 64,
+            "retries": 0,
+            **overrides,
+        }
+    )
+
+    def loader(s):
+        transports = {name: httpx.ASGITransport(app) for name, app in apps.items()}
+        return Gateway(s, load_token_counter(s), transports=transports)
+
+    return create_app(settings, loader)

@@ -9,6 +9,7 @@ import pytest
 from services.launcher import ServiceProcess, stack, wait_ready
 from tests.helpers import RedisServer, free_port
 
+UPSTREAMS = ("retrieval", "captioning", "generation")
 E2E_ENV = {
     "OMP_NUM_THREADS": "1",
     "RETRIEVAL_TORCH_THREADS": "1",

@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import wait_ready
-from tests.e2e.conftest import url_of
-from tests.helpers import assert_envelope, free_port
+from tests.e2e.conftest import UPSTREAMS, url_of
+from tests.helpers import assert_envelope, free_port, gateway_app
 
 pytestmark = pytest.mark.e2e
 
@@ -68,26 +68,20 @@ def new_queue() -> str:
 
 @pytest.fixture(scope="module")
 def make_gateway(running_stack, tiny_models, stack_redis):
-    from gateway.app import create_app
-    from gateway.config import GatewaySettings
-
     opened = []
 
     def make(**overrides) -> TestClient:
         defaults = {
-            "retrieval_url": url_of(running_stack, "retrieval"),
-            "captioning_url": url_of(running_stack, "captioning"),
-            "generation_url": url_of(running_stack, "generation"),
-            "tokenizer": str(tiny_models["sd"]),
-            "generation_size": 64,
-            "retries": 0,
+            **{f"{name}_url": url_of(running_stack, name) for name in UPSTREAMS},
             "redis_url": stack_redis.url,
             "job_queue_name": new_queue(),
             "job_poll_s": 0.02,
             "rate_limit_per_window": 0,  # these tests poll fast
         }
-        settings = GatewaySettings(**{**defaults, **overrides})
-        client = TestClient(create_app(settings), raise_server_exceptions=False)
+        client = TestClient(
+            gateway_app(tiny_models, {}, **{**defaults, **overrides}),
+            raise_server_exceptions=False,
+        )
         client.__enter__()
         opened.append(client)
         wait_ready(client)

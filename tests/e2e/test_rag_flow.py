@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import wait_ready
-from tests.e2e.conftest import url_of
-from tests.helpers import assert_envelope, b64, bad_image_corpus, free_port
+from tests.e2e.conftest import UPSTREAMS, url_of
+from tests.helpers import assert_envelope, b64, bad_image_corpus, free_port, gateway_app
 
 pytestmark = pytest.mark.e2e
 
@@ -130,19 +130,10 @@ def test_malformed_json_at_the_gateway(gateway):
 
 
 def in_process_gateway(running_stack, tiny_models, **overrides) -> TestClient:
-    from gateway.app import create_app
-    from gateway.config import GatewaySettings
-
-    defaults = {
-        "retrieval_url": url_of(running_stack, "retrieval"),
-        "captioning_url": url_of(running_stack, "captioning"),
-        "generation_url": url_of(running_stack, "generation"),
-        "tokenizer": str(tiny_models["sd"]),
-        "generation_size": 64,
-        "retries": 0,
-    }
-    settings = GatewaySettings(**{**defaults, **overrides})
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+    """A gateway built in this process, reaching the live upstream processes over HTTP."""
+    live = {f"{name}_url": url_of(running_stack, name) for name in UPSTREAMS}
+    app = gateway_app(tiny_models, {}, **{**live, **overrides})
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def test_captioning_down_degrades_and_is_not_cached(running_stack, tiny_models):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import wait_ready
+from tests.helpers import gateway_app
 
 
 @pytest.fixture(scope="module")
@@ -62,28 +62,13 @@ def test_the_finetuned_adapter_is_listed_with_its_training_report(finetuned_capt
 def test_the_gateway_captions_with_the_finetuned_adapter(
     tiny_models, retrieval_client, generation_client, finetuned_captioning
 ):
-    from gateway.app import Gateway, create_app, load_token_counter
-    from gateway.config import GatewaySettings
-
     apps = {
         "retrieval": retrieval_client.app,
         "captioning": finetuned_captioning.app,
         "generation": generation_client.app,
     }
-    settings = GatewaySettings(
-        retrieval_url="http://retrieval",
-        captioning_url="http://captioning",
-        generation_url="http://generation",
-        tokenizer=str(tiny_models["sd"]),
-        generation_size=64,
-        retries=0,
-    )
-
-    def loader(s):
-        transports = {name: httpx.ASGITransport(app) for name, app in apps.items()}
-        return Gateway(s, load_token_counter(s), transports=transports)
-
-    with TestClient(create_app(settings, loader), raise_server_exceptions=False) as gateway:
+    app = gateway_app(tiny_models, apps)
+    with TestClient(app, raise_server_exceptions=False) as gateway:
         wait_ready(gateway)
         answer = gateway.post("/v1/rag", json={"text": "kawung", "generate": False})
     assert answer.status_code == 200, answer.text

@@ -17,7 +17,7 @@ import streamlit as st
 import uvicorn
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import REPO_ROOT, free_port
+from tests.helpers import REPO_ROOT, free_port, gateway_app
 
 KEY = "dashboard-test-key"
 APP = str(REPO_ROOT / "dashboard" / "app.py")
@@ -51,29 +51,16 @@ def served(app):
 
 @pytest.fixture(scope="module")
 def gateway_url(tiny_models, retrieval_client, captioning_client, generation_client):
-    from gateway.app import Gateway, create_app, load_token_counter
-    from gateway.config import GatewaySettings
-
     apps = {
         "retrieval": retrieval_client.app,
         "captioning": captioning_client.app,
         "generation": generation_client.app,
     }
-    settings = GatewaySettings(
-        retrieval_url="http://retrieval",
-        captioning_url="http://captioning",
-        generation_url="http://generation",
-        tokenizer=str(tiny_models["sd"]),
-        generation_size=64,
-        retries=0,
-        api_keys="sha256:" + hashlib.sha256(KEY.encode()).hexdigest(),
+    app = gateway_app(
+        tiny_models, apps, api_keys="sha256:" + hashlib.sha256(KEY.encode()).hexdigest()
     )
 
-    def loader(s):
-        transports = {name: httpx.ASGITransport(app) for name, app in apps.items()}
-        return Gateway(s, load_token_counter(s), transports=transports)
-
-    with served(create_app(settings, loader)) as url:
+    with served(app) as url:
         yield url
 
 

@@ -12,13 +12,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import wait_ready
-from tests.helpers import assert_envelope, b64, free_port
+from tests.helpers import assert_envelope, b64, free_port, gateway_app
 
 QUICK = {"steps": 10, "strength": 0.5}
 KEY = "test-key-0123456789"
@@ -37,28 +36,9 @@ def upstream_apps(retrieval_client, captioning_client, generation_client):
 
 @contextmanager
 def gateway(tiny_models, apps, **overrides):
-    """A ready gateway app whose upstreams are `apps` (by name) called in process; an upstream
-    missing from `apps` is reached over the network at its `*_url` override."""
-    from gateway.app import Gateway, create_app, load_token_counter
-    from gateway.config import GatewaySettings
-
-    settings = GatewaySettings(
-        **{
-            "retrieval_url": "http://retrieval",
-            "captioning_url": "http://captioning",
-            "generation_url": "http://generation",
-            "tokenizer": str(tiny_models["sd"]),
-            "generation_size": 64,
-            "retries": 0,
-            **overrides,
-        }
-    )
-
-    def loader(s):
-        transports = {name: httpx.ASGITransport(app) for name, app in apps.items()}
-        return Gateway(s, load_token_counter(s), transports=transports)
-
-    with TestClient(create_app(settings, loader), raise_server_exceptions=False) as client:
+    """A ready gateway (see `tests.helpers.gateway_app`) behind a TestClient."""
+    app = gateway_app(tiny_models, apps, **overrides)
+    with TestClient(app, raise_server_exceptions=False) as client:
         wait_ready(client)
         yield client
 
