@@ -197,7 +197,7 @@ def run_until_stopped(services: list[ServiceProcess], *, ready_deadline_s: float
     base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     stopping = False
 
-    def request_stop(signum, _frame):
+    def request_stop(_signum, _frame):
         nonlocal stopping
         stopping = True
 

@@ -44,7 +44,6 @@ from services.common.errors import ErrorType, ServiceError
 log = logging.getLogger(__name__)
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 
 class JobProgress(BaseModel):

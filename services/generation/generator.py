@@ -48,14 +48,6 @@ class Generation:
     def seed(self) -> int:
         return self.seeds[0]
 
-    @property
-    def prompt_tokens(self) -> int:
-        return self.prompt.tokens
-
-    @property
-    def truncated(self) -> bool:
-        return self.prompt.truncated
-
     def summary(self, model: str) -> GenerationSummary:
         return GenerationSummary(
             seed=self.seed,
