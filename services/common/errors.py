@@ -23,6 +23,7 @@ class ErrorType(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     UNSUPPORTED_MEDIA = "unsupported_media"
     NOT_FOUND = "not_found"
+    QUOTA_EXCEEDED = "quota_exceeded"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
@@ -38,6 +39,7 @@ STATUS: dict[ErrorType, int] = {
     ErrorType.PAYLOAD_TOO_LARGE: 413,
     ErrorType.UNSUPPORTED_MEDIA: 415,
     ErrorType.NOT_FOUND: 404,
+    ErrorType.QUOTA_EXCEEDED: 409,
     ErrorType.METHOD_NOT_ALLOWED: 405,
     ErrorType.UNAUTHORIZED: 401,
     ErrorType.FORBIDDEN: 403,
@@ -65,6 +67,36 @@ class ServiceError(Exception):
     @property
     def status(self) -> int:
         return STATUS[self.type]
+
+
+class DomainError(Exception):
+    """Raised by engines and stores, which know nothing of HTTP; `error_type` says how it is answered.
+
+    Subclasses name a domain failure (not found, invalid input, quota full, store down); the handler
+    installed by `install_error_handlers` is the one place that turns them into the envelope.
+    """
+
+    error_type: ErrorType = ErrorType.INTERNAL
+    headers: dict[str, str] = {}
+
+
+class NotFoundError(DomainError, LookupError):
+    error_type = ErrorType.NOT_FOUND
+
+
+class InvalidInputError(DomainError, ValueError):
+    error_type = ErrorType.VALIDATION
+
+
+class QuotaExceededError(DomainError):
+    error_type = ErrorType.QUOTA_EXCEEDED
+
+
+class StoreUnavailableError(DomainError):
+    """A database or file store that does not answer: 503, try again later."""
+
+    error_type = ErrorType.NOT_READY
+    headers = {"Retry-After": "5"}
 
 
 class ErrorDetail(BaseModel):
@@ -116,6 +148,12 @@ def install_error_handlers(app: Any) -> None:
         if exc.type is ErrorType.INTERNAL:
             log.error("internal error: %s", exc.message)
         return respond(exc.type, exc.message, exc.headers)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request, exc: DomainError):
+        if exc.error_type is ErrorType.INTERNAL:
+            log.error("internal error: %s", exc)
+        return respond(exc.error_type, str(exc), dict(exc.headers))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request, exc: RequestValidationError):
