@@ -130,13 +130,15 @@ class SdGenerator:
         self.source = source
         self.version = version
         self.device = img2img.device.type
-        self.dtype = img2img.unet.dtype
+        # The dtype asked for at load: every pipeline view below must keep it.
+        self._requested_dtype = img2img.unet.dtype
         self.max_prompt_chunks = max_prompt_chunks
         self.optimisations = accelerate(img2img, acceleration or Acceleration(), self.device)
         img2img.set_progress_bar_config(disable=True)
         self.img2img = img2img
-        # Shares every component with img2img: no second copy of the weights.
-        self.txt2img = StableDiffusionPipeline.from_pipe(img2img)
+        # Shares every component with img2img: no second copy of the weights. `from_pipe` defaults to
+        # float32 and casts the shared components in place, so the dtype is passed explicitly.
+        self.txt2img = StableDiffusionPipeline.from_pipe(img2img, dtype=self._requested_dtype)
         self.txt2img.set_progress_bar_config(disable=True)
         self.tokenizer = img2img.tokenizer
         self.controlnet_source: str | None = None
@@ -157,21 +159,39 @@ class SdGenerator:
             StableDiffusionControlNetPipeline,
         )
 
-        controlnet = ControlNetModel.from_pretrained(resolve_source(source), dtype=self.dtype).to(
+        dtype = self._requested_dtype
+        controlnet = ControlNetModel.from_pretrained(resolve_source(source), dtype=dtype).to(
             self.device
         )
         self.controlled = {
             "img2img": StableDiffusionControlNetImg2ImgPipeline.from_pipe(
-                self.img2img, controlnet=controlnet
+                self.img2img, controlnet=controlnet, dtype=dtype
             ),
             "txt2img": StableDiffusionControlNetPipeline.from_pipe(
-                self.img2img, controlnet=controlnet
+                self.img2img, controlnet=controlnet, dtype=dtype
             ),
         }
         for pipe in self.controlled.values():
             pipe.set_progress_bar_config(disable=True)
         self.controlnet_source = source
         self.version = f"{self.version}+{source_version(source)}"
+
+    def component_dtypes(self) -> dict[str, str]:
+        """The dtype of every model of every pipeline view, as it is now (not as it was asked)."""
+        controlled = {f"controlnet-{mode}": pipe for mode, pipe in self.controlled.items()}
+        pipes = {"img2img": self.img2img, "txt2img": self.txt2img, **controlled}
+        return {
+            f"{view}.{name}": str(module.dtype).removeprefix("torch.")
+            for view, pipe in pipes.items()
+            for name in ("unet", "vae", "text_encoder", "controlnet")
+            if (module := getattr(pipe, name, None)) is not None
+        }
+
+    @property
+    def dtype(self) -> str:
+        """The dtype the engine really runs in: read from its components; "mixed" if they differ."""
+        found = set(self.component_dtypes().values())
+        return found.pop() if len(found) == 1 else "mixed"
 
     def count_tokens(self, prompt: str) -> tuple[int, bool]:
         """Tokens of `prompt` (with BOS/EOS) and whether the 77-token window cuts it."""
@@ -304,7 +324,7 @@ class SdGenerator:
             "controlnet": self.controlnet_source,
             "model_version": self.version,
             "device": self.device,
-            "dtype": str(self.dtype).removeprefix("torch."),
+            "dtype": self.dtype,
             "scheduler": self.default_scheduler,
             "optimisations": self.optimisations,
         }

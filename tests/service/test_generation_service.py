@@ -127,3 +127,30 @@ def test_bad_init_images(generation_client, name, case):
     payload, status, kind = case
     answer = generation_client.post("/v1/generate", json={**BASE, "init_image": payload})
     assert_envelope(answer, status, kind)
+
+
+def test_readyz_reports_the_dtype_of_the_loaded_components(tiny_models):
+    """A float16 engine says float16 and runs float16 (diffusers' `from_pipe` used to cast its
+    shared components to float32 behind the reported dtype)."""
+    import torch
+    from fastapi.testclient import TestClient
+
+    from services.generation.app import create_app
+    from services.generation.config import GenerationSettings
+    from tests.conftest import wait_ready
+
+    settings = GenerationSettings(
+        model=str(tiny_models["sd"]), device="cpu", dtype="float16", warmup=False
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        assert client.get("/readyz").json()["dtype"] == "float16"
+        engine = client.app.state.engine
+        for pipe in (engine.img2img, engine.txt2img):
+            for module in (pipe.unet, pipe.vae, pipe.text_encoder):
+                assert module.dtype == torch.float16
+        answer = client.post(
+            "/v1/generate", json={**BASE, "init_image": b64(image_bytes(REFERENCE))}
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["mode"] == "img2img"
