@@ -91,3 +91,24 @@ def shared_index(tmp_path_factory, tiny_models, shared_sample) -> Path:
     images, workbook = shared_sample
     ingest(images, workbook, out, model_source=str(tiny_models["clip"]), progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests.helpers import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def library_db_url(request, tmp_path) -> str:
+    """An empty database for the library, on SQLite and on a real PostgreSQL (never skipped)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/library.sqlite3"
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    yield url
+    server.drop_database(url)

@@ -152,3 +152,117 @@ def gateway_app(tiny_models, apps, **overrides):
         return Gateway(s, load_token_counter(s), transports=transports)
 
     return create_app(settings, loader)
+
+
+class PostgresServer:
+    """A PostgreSQL to test the library on: the server on 127.0.0.1:5432 when one answers (trust
+    auth), else a private cluster from Debian's `initdb`/`pg_ctl` on a free port in a temp dir.
+    Either way tests get private databases (`new_database`), dropped again by `drop_database`."""
+
+    SHARED = "postgresql://postgres@127.0.0.1:5432/test"
+
+    def __init__(self) -> None:
+        self.admin_url: str | None = None
+        self.cluster_dir: Path | None = None
+        self.port: int | None = None
+        self._run_as: list[str] = []
+
+    @staticmethod
+    def _answers(url: str) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(url, connect_timeout=2):
+                return True
+        except psycopg.Error:
+            return False
+
+    def start(self) -> PostgresServer:
+        if self._answers(self.SHARED):
+            self.admin_url = self.SHARED
+            return self
+        self._start_private()
+        return self
+
+    def _start_private(self) -> None:
+        import glob
+        import os
+        import shutil
+        import subprocess
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise RuntimeError(
+                "no PostgreSQL answers on 127.0.0.1:5432 and Debian's initdb is not installed "
+                "(apt-get install postgresql): the library tests need a real PostgreSQL"
+            )
+        bin_dir = Path(found[-1]).parent
+        self.cluster_dir = Path(tempfile.mkdtemp(prefix="batik-pg-"))
+        if os.geteuid() == 0:  # initdb refuses to run as root: run the cluster as `postgres`
+            shutil.chown(self.cluster_dir, "postgres")
+            self._run_as = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        data = self.cluster_dir / "data"
+        subprocess.run(
+            [*self._run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+             "--auth=trust", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        subprocess.run(
+            [*self._run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l",
+             str(self.cluster_dir / "log"), "-o",
+             f"-p {self.port} -k {self.cluster_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+             "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self._pg_ctl = [*self._run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast"]
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def new_database(self) -> str:
+        import secrets
+
+        import psycopg
+
+        name = f"batik_lib_{secrets.token_hex(6)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop_database(self, url: str) -> None:
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        import shutil
+        import subprocess
+
+        if self.cluster_dir is not None:
+            subprocess.run([*self._pg_ctl, "stop"], capture_output=True, check=False)
+            shutil.rmtree(self.cluster_dir, ignore_errors=True)
+            self.cluster_dir = None
+
+
+def design_png(shade: int, size: tuple[int, int] = (32, 32)) -> bytes:
+    """A small PNG whose bytes differ by `shade` (each one is a different design file)."""
+    return image_bytes(Image.new("RGB", size, (shade % 256, (shade // 256) % 256, 40)))
+
+
+def design_provenance(prompt: str, motifs: list[int], seed: int = 7) -> dict:
+    """What the gateway saves with a design, trimmed to the keys the library reads."""
+    return {
+        "request": {"text": prompt, "top_k": 3},
+        "prompt": {"text": prompt, "parts": [], "tokens": 5, "truncated": False, "cut": []},
+        "references": [
+            {"id": i, "score": 0.5, "motif": {"number": m, "name": f"motif {m}"}}
+            for i, m in enumerate(motifs)
+        ],
+        "seed": seed,
+        "steps": 20,
+        "strength": 0.5,
+        "guidance_scale": 7.5,
+        "versions": {"model": "tiny-sd", "index": "v1"},
+    }

@@ -1,0 +1,137 @@
+"""Nearest designs by cosine: one float32 matrix per owner (and one for admins, over everyone), kept in
+memory and checked against the owner's revision in the database on every search.
+
+A search reads one integer (the revision); when it matches, the search is one matrix-vector product.
+Writes made by this process patch the matrix in place (append, swap-remove) when they are the only
+change since it was built; any other change (another replica's write) rebuilds it from the database on
+the next search. Rows with a different embedding size than the query (another model) are not compared.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ALL_OWNERS = "*"  # the cache key of an admin's search over every owner
+
+
+def normalise(vector: Iterable[float]) -> np.ndarray:
+    array = np.asarray(list(vector), dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 and np.isfinite(norm) else array
+
+
+@dataclass
+class _Matrix:
+    """Rows of one embedding size, with spare capacity so appends are amortised O(1)."""
+
+    dim: int
+    ids: list[str] = field(default_factory=list)
+    data: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+    def __post_init__(self) -> None:
+        if self.data.shape[1:] != (self.dim,):
+            self.data = np.zeros((16, self.dim), np.float32)
+
+    def append(self, design_id: str, vector: np.ndarray) -> None:
+        n = len(self.ids)
+        if n == len(self.data):
+            grown = np.zeros((max(16, 2 * n), self.dim), np.float32)
+            grown[:n] = self.data[:n]
+            self.data = grown
+        self.data[n] = vector
+        self.ids.append(design_id)
+
+    def remove(self, design_id: str) -> bool:
+        try:
+            index = self.ids.index(design_id)
+        except ValueError:
+            return False
+        last = len(self.ids) - 1
+        self.data[index] = self.data[last]
+        self.ids[index] = self.ids[last]
+        self.ids.pop()
+        return True
+
+
+@dataclass
+class _Entry:
+    revision: int
+    matrices: dict[int, _Matrix]
+
+
+class EmbeddingCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def search(
+        self,
+        key: str,
+        revision: int,
+        load: Callable[[], Iterable[tuple[str, bytes, int]]],
+        query: np.ndarray,
+        limit: int,
+        exclude: str | None = None,
+    ) -> list[tuple[str, float]]:
+        """(design id, cosine) best first; `load` yields (id, float32 bytes, dim) on a rebuild."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.revision != revision:
+                entry = _Entry(revision, {})
+                for design_id, blob, dim in load():
+                    matrix = entry.matrices.setdefault(dim, _Matrix(dim))
+                    matrix.append(design_id, np.frombuffer(blob, dtype=np.float32))
+                self._entries[key] = entry
+            matrix = entry.matrices.get(len(query))
+            if matrix is None or not matrix.ids:
+                return []
+            n = len(matrix.ids)
+            scores = matrix.data[:n] @ query
+            ids = list(matrix.ids)
+        want = min(n, limit + (exclude is not None))
+        top = np.argpartition(-scores, want - 1)[:want] if want < n else np.arange(n)
+        ranked = top[np.argsort(-scores[top], kind="stable")]
+        hits = [(ids[i], float(scores[i])) for i in ranked if ids[i] != exclude]
+        return hits[:limit]
+
+    def added(
+        self, key: str, revision_before: int, design_id: str, vector: np.ndarray | None
+    ) -> None:
+        """This process added a design: patch the cached matrix if it was current just before."""
+
+        def append(entry: _Entry) -> None:
+            if vector is not None:
+                matrix = entry.matrices.setdefault(len(vector), _Matrix(len(vector)))
+                matrix.append(design_id, vector)
+
+        self._patch(key, revision_before, append)
+
+    def removed(self, key: str, revision_before: int, design_id: str) -> None:
+        def remove(entry: _Entry) -> None:
+            for matrix in entry.matrices.values():
+                matrix.remove(design_id)
+
+        self._patch(key, revision_before, remove)
+
+    def _patch(self, key: str, revision_before: int, change: Callable[[_Entry], None]) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return
+            if entry.revision == revision_before:
+                change(entry)
+                entry.revision += 1
+            else:
+                del self._entries[key]  # someone else wrote too: rebuild on the next search
+
+    def invalidate(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

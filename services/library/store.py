@@ -1,0 +1,666 @@
+"""The design library: designs, boards and embeddings in SQL, image files in the content-addressed store.
+
+Plain class, no HTTP: refusals are `NotFoundError` (unknown id, or another owner's: the same answer),
+`InvalidInputError` (bad cursor, filter or body value), `QuotaExceededError` and
+`StoreUnavailableError` (the database does not answer), which `services.common.errors` maps.
+
+Saving writes the PNG (settings embedded) to the file store atomically first, then one transaction
+adds the row, its motif rows and the owner's count. A crash between the two leaves only a file that no
+row names, which the sweep removes: a design is never half saved. Deleting commits the row's removal
+first, then removes files no other row names.
+
+SQLite (the default, one node) runs in WAL mode with write transactions begun IMMEDIATE, so writers
+queue on the busy timeout instead of failing on a lock upgrade; PostgreSQL serves deployments.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, delete, event, func, select, tuple_
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError as SqlInterfaceError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from services.common.contracts.library import (
+    BOARD_ID,
+    DESIGN_ID,
+    MAX_PAGE,
+    Board,
+    Design,
+    DesignPage,
+    ScoredDesign,
+    design_url,
+)
+from services.common.errors import (
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    QuotaExceededError,
+    StoreUnavailableError,
+)
+from services.library.files import FileStore
+from services.library.migrate import database_url
+from services.library.nearest import ALL_OWNERS, EmbeddingCache, normalise
+from services.library.provenance import embed_settings, motif_numbers, prompt_text, read_header
+from services.library.schema import (
+    BoardDesignRow,
+    BoardRow,
+    DesignMotifRow,
+    DesignRow,
+    OwnerStateRow,
+)
+
+log = logging.getLogger(__name__)
+
+_IN_CHUNK = 500  # ids per `IN (...)` list: well under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who asks: an owner, or an admin (sees and changes every owner's things)."""
+
+    owner: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class DesignFilter:
+    motif: int | None = None
+    board: str | None = None
+    favorite: bool | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    q: str | None = None
+
+
+class MissingFileError(DomainError):
+    """A row whose file is gone: a fault of the volume, not of the request."""
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def to_us(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+
+
+def new_design_id() -> str:
+    return "d_" + secrets.token_hex(10)
+
+
+def new_board_id() -> str:
+    return "b_" + secrets.token_hex(10)
+
+
+def encode_cursor(created_us: int, design_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_us}.{design_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, design_id = raw.partition(".")
+        if DESIGN_ID.fullmatch(design_id) and created.isdigit():
+            return int(created), design_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidInputError("cursor is not one this library gave out (pass next_cursor as it is)")
+
+
+def _search_text(prompt: str, title: str | None, tags: Sequence[str]) -> str:
+    return " ".join([prompt, title or "", *tags]).lower()
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a commit that returned survives a power cut
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get("library_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class LibraryStore:
+    def __init__(
+        self,
+        db_url: str,
+        files: FileStore,
+        *,
+        max_designs_per_owner: int | None = None,
+        pool_size: int = 5,
+    ) -> None:
+        url = database_url(db_url)
+        self.sqlite = url.startswith("sqlite")
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if not self.sqlite:
+            options.update(pool_size=pool_size, max_overflow=pool_size)
+        self.engine = create_engine(url, **options)
+        if self.sqlite:
+            _configure_sqlite(self.engine)
+        self._writer = self.engine.execution_options(library_write=True)
+        self.files = files
+        self.max_designs_per_owner = max_designs_per_owner
+        self.embeddings = EmbeddingCache()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------------------- sessions
+
+    @contextlib.contextmanager
+    def _session(self, *, write: bool = False) -> Iterator[Session]:
+        try:
+            bind = self._writer if write else self.engine
+            with Session(bind, expire_on_commit=False) as session, session.begin():
+                yield session
+        except (OperationalError, SqlInterfaceError) as exc:
+            log.warning("design database unavailable: %s", exc.__class__.__name__)
+            raise StoreUnavailableError(
+                f"the design database is unavailable ({exc.orig.__class__.__name__})"
+            ) from exc
+
+    def ping(self) -> None:
+        with self._session() as session:
+            session.execute(select(1))
+
+    # ------------------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _visible(statement, column, scope: Scope):
+        return statement if scope.admin else statement.where(column == scope.owner)
+
+    def _design_row(self, session: Session, scope: Scope, design_id: str) -> DesignRow:
+        row = session.get(DesignRow, design_id) if DESIGN_ID.fullmatch(design_id) else None
+        if row is None or not (scope.admin or row.owner == scope.owner):
+            raise NotFoundError(f"no design {design_id}")
+        return row
+
+    def _board_row(self, session: Session, scope: Scope, board_id: str) -> BoardRow:
+        row = session.get(BoardRow, board_id) if BOARD_ID.fullmatch(board_id) else None
+        if row is None or not (scope.admin or row.owner == scope.owner):
+            raise NotFoundError(f"no board {board_id}")
+        return row
+
+    def _bump(self, session: Session, owner: str, delta: int) -> tuple[int, int]:
+        """Add `delta` to the owner's design count and bump its revision; (count, revision)."""
+        if self.sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = (
+            insert(OwnerStateRow)
+            .values(owner=owner, design_count=max(delta, 0), revision=1)
+            .on_conflict_do_update(
+                index_elements=[OwnerStateRow.owner],
+                set_={
+                    "design_count": OwnerStateRow.design_count + delta,
+                    "revision": OwnerStateRow.revision + 1,
+                },
+            )
+            .returning(OwnerStateRow.design_count, OwnerStateRow.revision)
+        )
+        count, revision = session.execute(statement).one()
+        return int(count), int(revision)
+
+    def _revision(self, session: Session, owner: str) -> int:
+        if owner == ALL_OWNERS:
+            total = session.scalar(select(func.coalesce(func.sum(OwnerStateRow.revision), 0)))
+        else:
+            total = session.scalar(
+                select(OwnerStateRow.revision).where(OwnerStateRow.owner == owner)
+            )
+        return int(total or 0)
+
+    def _board_ids(self, session: Session, design_ids: Sequence[str]) -> dict[str, list[str]]:
+        boards: dict[str, list[str]] = {design_id: [] for design_id in design_ids}
+        if design_ids:
+            rows = session.execute(
+                select(BoardDesignRow.design_id, BoardDesignRow.board_id)
+                .where(BoardDesignRow.design_id.in_(list(design_ids)))
+                .order_by(BoardDesignRow.added_us)
+            )
+            for design_id, board_id in rows:
+                boards[design_id].append(board_id)
+        return boards
+
+    @staticmethod
+    def _design(row: DesignRow, board_ids: list[str]) -> Design:
+        return Design(
+            id=row.id,
+            owner=row.owner,
+            url=design_url(row.id),
+            created_at=from_us(row.created_us),
+            title=row.title,
+            notes=row.notes,
+            tags=list(row.tags or []),
+            favorite=row.favorite,
+            parent_id=row.parent_id,
+            motifs=list(row.motifs or []),
+            prompt=row.prompt,
+            board_ids=board_ids,
+            provenance=row.provenance or {},
+            width=row.width,
+            height=row.height,
+            sha256=row.sha256,
+        )
+
+    def _designs(self, session: Session, rows: Sequence[DesignRow]) -> list[Design]:
+        boards = self._board_ids(session, [row.id for row in rows])
+        return [self._design(row, boards[row.id]) for row in rows]
+
+    def _count(self, session: Session, owner: str) -> int:
+        return int(
+            session.scalar(select(OwnerStateRow.design_count).where(OwnerStateRow.owner == owner))
+            or 0
+        )
+
+    def _quota_message(self) -> str:
+        return (
+            f"the library is full: {self.max_designs_per_owner} designs per owner "
+            "(LIBRARY_MAX_DESIGNS_PER_OWNER); delete some to save more"
+        )
+
+    # ------------------------------------------------------------------------------- designs
+
+    def create_design(
+        self,
+        owner: str,
+        *,
+        png: bytes,
+        provenance: dict[str, Any],
+        embedding: Sequence[float] | None = None,
+        parent_id: str | None = None,
+        title: str | None = None,
+        notes: str | None = None,
+        tags: Sequence[str] = (),
+        design_id: str | None = None,
+        created_us: int | None = None,
+    ) -> Design:
+        """Save one design; `design_id` and `created_us` are given only by `batik designs import`."""
+        size = read_header(png)
+        vector = None if embedding is None else normalise(embedding)
+        if vector is not None and not np.all(np.isfinite(vector)):
+            raise InvalidInputError("embedding holds a NaN or infinite value")
+        quota = self.max_designs_per_owner
+        if quota is not None:
+            with self._session() as session:
+                if self._count(session, owner) >= quota:
+                    raise QuotaExceededError(self._quota_message())
+        if parent_id is not None:
+            with self._session() as session:
+                try:
+                    self._design_row(session, Scope(owner), parent_id)
+                except NotFoundError:
+                    raise InvalidInputError(
+                        f"parent_id {parent_id} names no design of this owner"
+                    ) from None
+        data = embed_settings(png, provenance, size)
+        sha = self.files.put(data)  # durable before the row that names it commits
+        prompt = prompt_text(provenance)
+        motifs = motif_numbers(provenance)
+        row = DesignRow(
+            id=design_id or new_design_id(),
+            owner=owner,
+            created_us=created_us or now_us(),
+            title=title,
+            notes=notes,
+            tags=list(tags),
+            favorite=False,
+            parent_id=parent_id,
+            motifs=motifs,
+            prompt=prompt,
+            search_text=_search_text(prompt, title, tags),
+            provenance=provenance,
+            width=size.width,
+            height=size.height,
+            sha256=sha,
+            size_bytes=len(data),
+            embedding=None if vector is None else vector.tobytes(),
+            embedding_dim=None if vector is None else len(vector),
+        )
+        try:
+            with self._session(write=True) as session:
+                count, revision = self._bump(session, owner, +1)
+                if quota is not None and count > quota:
+                    raise QuotaExceededError(self._quota_message())
+                session.add(row)
+                session.flush()  # the design row before the rows that refer to it
+                session.add_all(
+                    DesignMotifRow(
+                        design_id=row.id, motif=m, owner=owner, created_us=row.created_us
+                    )
+                    for m in motifs
+                )
+        except DomainError:
+            self._remove_unnamed(sha)
+            raise
+        if not self.files.has(sha):  # a concurrent delete of the same bytes took the file
+            self.files.put(data)
+        self.embeddings.added(owner, revision - 1, row.id, vector)
+        self.embeddings.invalidate(ALL_OWNERS)  # admins' matrix: rebuilt on its next search
+        return self._design(row, [])
+
+    def get_design(self, scope: Scope, design_id: str) -> Design:
+        with self._session() as session:
+            row = self._design_row(session, scope, design_id)
+            return self._designs(session, [row])[0]
+
+    def list_designs(
+        self,
+        scope: Scope,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        filters: DesignFilter = DesignFilter(),
+    ) -> DesignPage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInputError(f"limit must be 1 to {MAX_PAGE}")
+        after = decode_cursor(cursor) if cursor else None
+        with self._session() as session:
+            statement = select(DesignRow)
+            if filters.motif is not None:
+                # Walk design_motifs' (owner, motif, created_us, id) index in page order.
+                motif = DesignMotifRow
+                statement = statement.join(motif, motif.design_id == DesignRow.id).where(
+                    motif.motif == filters.motif
+                )
+                statement = self._visible(statement, motif.owner, scope)
+                order = (motif.created_us, motif.design_id)
+            else:
+                statement = self._visible(statement, DesignRow.owner, scope)
+                order = (DesignRow.created_us, DesignRow.id)
+            if filters.board is not None:
+                if not BOARD_ID.fullmatch(filters.board):
+                    raise InvalidInputError(f"board {filters.board!r} is not a board id")
+                self._board_row(session, scope, filters.board)
+                statement = statement.join(
+                    BoardDesignRow, BoardDesignRow.design_id == DesignRow.id
+                ).where(BoardDesignRow.board_id == filters.board)
+            if filters.favorite is not None:
+                statement = statement.where(DesignRow.favorite.is_(filters.favorite))
+            if filters.created_after is not None:
+                statement = statement.where(order[0] > to_us(filters.created_after))
+            if filters.created_before is not None:
+                statement = statement.where(order[0] < to_us(filters.created_before))
+            if (
+                filters.created_after is not None
+                and filters.created_before is not None
+                and filters.created_after >= filters.created_before
+            ):
+                raise InvalidInputError("created_after must be earlier than created_before")
+            for word in (filters.q or "").lower().split():
+                statement = statement.where(
+                    DesignRow.search_text.like(f"%{_like_escape(word)}%", escape="\\")
+                )
+            if after is not None:
+                statement = statement.where(tuple_(*order) < tuple_(*after))
+            statement = statement.order_by(order[0].desc(), order[1].desc()).limit(limit + 1)
+            rows = list(session.scalars(statement))
+            more = len(rows) > limit
+            rows = rows[:limit]
+            designs = self._designs(session, rows)
+        next_cursor = encode_cursor(rows[-1].created_us, rows[-1].id) if more else None
+        return DesignPage(designs=designs, next_cursor=next_cursor)
+
+    def update_design(self, scope: Scope, design_id: str, changes: dict[str, Any]) -> Design:
+        """Set the fields in `changes` (title, notes, tags, favorite); others stay as they are."""
+        with self._session(write=True) as session:
+            row = self._design_row(session, scope, design_id)
+            for name in ("title", "notes", "tags", "favorite"):
+                if name in changes:
+                    value = changes[name]
+                    if name in ("tags", "favorite") and value is None:
+                        raise InvalidInputError(f"{name} cannot be null")
+                    setattr(row, name, list(value) if name == "tags" else value)
+            row.search_text = _search_text(row.prompt, row.title, row.tags)
+            session.flush()
+            return self._designs(session, [row])[0]
+
+    def delete_design(self, scope: Scope, design_id: str) -> None:
+        with self._session(write=True) as session:
+            row = self._design_row(session, scope, design_id)
+            revisions = self._delete_rows(session, [row])
+            owner, sha = row.owner, row.sha256
+        self._remove_unnamed(sha)
+        self.embeddings.removed(owner, revisions[owner] - 1, design_id)
+        self.embeddings.invalidate(ALL_OWNERS)
+
+    def _delete_rows(self, session: Session, rows: Sequence[DesignRow]) -> dict[str, int]:
+        """Delete designs and what refers to them; each owner's revision after."""
+        ids = [row.id for row in rows]
+        session.execute(delete(BoardDesignRow).where(BoardDesignRow.design_id.in_(ids)))
+        session.execute(delete(DesignMotifRow).where(DesignMotifRow.design_id.in_(ids)))
+        session.execute(delete(DesignRow).where(DesignRow.id.in_(ids)))
+        per_owner: dict[str, int] = {}
+        for row in rows:
+            per_owner[row.owner] = per_owner.get(row.owner, 0) + 1
+        return {owner: self._bump(session, owner, -count)[1] for owner, count in per_owner.items()}
+
+    def _named(self, shas: set[str]) -> set[str]:
+        named: set[str] = set()
+        ordered = sorted(shas)
+        with self._session() as session:
+            for start in range(0, len(ordered), _IN_CHUNK):
+                chunk = ordered[start : start + _IN_CHUNK]
+                named.update(
+                    session.scalars(
+                        select(DesignRow.sha256).where(DesignRow.sha256.in_(chunk)).distinct()
+                    )
+                )
+        return named
+
+    def _remove_unnamed(self, sha: str) -> None:
+        if sha not in self._named({sha}):
+            self.files.remove(sha)
+
+    def image_path(self, scope: Scope, design_id: str, size: int | None = None) -> tuple[Path, str]:
+        """The PNG (or its thumbnail) to serve and its ETag."""
+        with self._session() as session:
+            sha = self._design_row(session, scope, design_id).sha256
+        if not self.files.has(sha):
+            raise MissingFileError(f"the image file of design {design_id} is missing")
+        if size is None:
+            return self.files.path(sha), sha
+        return self.files.thumbnail(sha, size), f"{sha}-{size}"
+
+    # ------------------------------------------------------------------------------ nearest
+
+    def nearest(
+        self,
+        scope: Scope,
+        embedding: Sequence[float],
+        limit: int = 10,
+        *,
+        exclude: str | None = None,
+        owner: str | None = None,
+    ) -> list[ScoredDesign]:
+        """Designs closest to `embedding` by cosine, best first (designs without one are skipped)."""
+        query = normalise(embedding)
+        if not np.all(np.isfinite(query)) or not np.any(query):
+            raise InvalidInputError("embedding must be finite and not all zeros")
+        key = owner or (ALL_OWNERS if scope.admin else scope.owner)
+        with self._session() as session:
+            revision = self._revision(session, key)
+
+        def load() -> Iterator[tuple[str, bytes, int]]:
+            with self._session() as session:
+                statement = select(
+                    DesignRow.id, DesignRow.embedding, DesignRow.embedding_dim
+                ).where(DesignRow.embedding.is_not(None))
+                if key != ALL_OWNERS:
+                    statement = statement.where(DesignRow.owner == key)
+                yield from session.execute(statement.execution_options(yield_per=2000))
+
+        hits = self.embeddings.search(key, revision, load, query, limit, exclude)
+        if not hits:
+            return []
+        with self._session() as session:
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(DesignRow).where(DesignRow.id.in_([h[0] for h in hits]))
+                )
+            }
+            found = [rows[design_id] for design_id, _ in hits if design_id in rows]
+            designs = {design.id: design for design in self._designs(session, found)}
+        return [
+            ScoredDesign(design=designs[design_id], score=score)
+            for design_id, score in hits
+            if design_id in designs
+        ]
+
+    def similar(self, scope: Scope, design_id: str, limit: int = 10) -> list[ScoredDesign]:
+        """The design owner's designs nearest to this one (itself left out)."""
+        with self._session() as session:
+            row = self._design_row(session, scope, design_id)
+            blob, owner = row.embedding, row.owner
+        if blob is None:
+            raise InvalidInputError(f"design {design_id} has no embedding to compare")
+        vector = np.frombuffer(blob, dtype=np.float32)
+        return self.nearest(scope, vector, limit, exclude=design_id, owner=owner)
+
+    # ------------------------------------------------------------------------------- boards
+
+    def _boards(self, session: Session, rows: Sequence[BoardRow]) -> list[Board]:
+        counts: dict[str, int] = {}
+        if rows:
+            counts = dict(
+                session.execute(
+                    select(BoardDesignRow.board_id, func.count())
+                    .where(BoardDesignRow.board_id.in_([row.id for row in rows]))
+                    .group_by(BoardDesignRow.board_id)
+                ).all()
+            )
+        return [
+            Board(
+                id=row.id,
+                name=row.name,
+                created_at=from_us(row.created_us),
+                design_count=int(counts.get(row.id, 0)),
+            )
+            for row in rows
+        ]
+
+    def create_board(self, owner: str, name: str) -> Board:
+        row = BoardRow(id=new_board_id(), owner=owner, name=name, created_us=now_us())
+        with self._session(write=True) as session:
+            session.add(row)
+        return Board(id=row.id, name=name, created_at=from_us(row.created_us), design_count=0)
+
+    def list_boards(self, scope: Scope) -> list[Board]:
+        with self._session() as session:
+            statement = self._visible(select(BoardRow), BoardRow.owner, scope)
+            rows = list(session.scalars(statement.order_by(BoardRow.created_us, BoardRow.id)))
+            return self._boards(session, rows)
+
+    def get_board(self, scope: Scope, board_id: str) -> Board:
+        with self._session() as session:
+            return self._boards(session, [self._board_row(session, scope, board_id)])[0]
+
+    def rename_board(self, scope: Scope, board_id: str, name: str) -> Board:
+        with self._session(write=True) as session:
+            row = self._board_row(session, scope, board_id)
+            row.name = name
+            session.flush()
+            return self._boards(session, [row])[0]
+
+    def delete_board(self, scope: Scope, board_id: str) -> None:
+        """The board goes; its designs stay."""
+        with self._session(write=True) as session:
+            self._board_row(session, scope, board_id)
+            session.execute(delete(BoardDesignRow).where(BoardDesignRow.board_id == board_id))
+            session.execute(delete(BoardRow).where(BoardRow.id == board_id))
+
+    def add_to_board(self, scope: Scope, board_id: str, design_id: str) -> None:
+        """Idempotent: a design already on the board stays there once."""
+        with self._session(write=True) as session:
+            board = self._board_row(session, scope, board_id)
+            design = self._design_row(session, scope, design_id)
+            if board.owner != design.owner:
+                raise InvalidInputError("a board holds only its own owner's designs")
+            if session.get(BoardDesignRow, (board_id, design_id)) is None:
+                session.add(
+                    BoardDesignRow(board_id=board_id, design_id=design_id, added_us=now_us())
+                )
+
+    def remove_from_board(self, scope: Scope, board_id: str, design_id: str) -> None:
+        with self._session(write=True) as session:
+            self._board_row(session, scope, board_id)
+            self._design_row(session, scope, design_id)
+            session.execute(
+                delete(BoardDesignRow).where(
+                    BoardDesignRow.board_id == board_id, BoardDesignRow.design_id == design_id
+                )
+            )
+
+    # ---------------------------------------------------------------------------- upkeep
+
+    def sweep_retention(self, days: int, *, batch: int = _IN_CHUNK) -> int:
+        """Delete designs older than `days` (favourites are kept); how many went."""
+        cutoff = now_us() - days * 86_400 * 1_000_000
+        removed = 0
+        while True:
+            with self._session(write=True) as session:
+                rows = list(
+                    session.scalars(
+                        select(DesignRow)
+                        .where(DesignRow.created_us < cutoff, DesignRow.favorite.is_(False))
+                        .order_by(DesignRow.created_us)
+                        .limit(batch)
+                    )
+                )
+                if not rows:
+                    break
+                self._delete_rows(session, rows)
+            for sha in {row.sha256 for row in rows} - self._named({row.sha256 for row in rows}):
+                self.files.remove(sha)
+            removed += len(rows)
+        if removed:
+            self.embeddings.clear()
+        return removed
+
+    def sweep_files(self, *, grace_s: float) -> int:
+        """Remove files no row names (left by a crash mid-save), older than `grace_s`."""
+        return self.files.sweep(self._named, grace_s=grace_s)
+
+    def stats(self) -> tuple[int, int]:
+        """(designs, bytes of their PNGs) over every owner."""
+        with self._session() as session:
+            count, size = session.execute(
+                select(func.count(), func.coalesce(func.sum(DesignRow.size_bytes), 0)).select_from(
+                    DesignRow
+                )
+            ).one()
+        return int(count), int(size)

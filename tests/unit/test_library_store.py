@@ -1,0 +1,289 @@
+"""The library store on SQLite and on a real PostgreSQL: migrations, designs, boards, ownership,
+pagination and filters, deletes and sweeps, quota, nearest designs, and a reopened store."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine
+
+from services.common.errors import InvalidInputError, NotFoundError, QuotaExceededError
+from services.library import migrate
+from services.library.files import FileStore
+from services.library.provenance import read_text_chunks
+from services.library.store import DesignFilter, LibraryStore, Scope, now_us
+from tests.helpers import design_png, design_provenance
+
+ALICE, BOB, ADMIN = Scope("alice"), Scope("bob"), Scope("root", admin=True)
+
+
+@pytest.fixture
+def store(library_db_url, tmp_path):
+    migrate.upgrade(library_db_url)
+    opened = LibraryStore(library_db_url, FileStore(tmp_path / "files"))
+    yield opened
+    opened.close()
+
+
+def save(store, owner="alice", shade=0, motifs=(1,), prompt="kawung", **fields):
+    return store.create_design(
+        owner,
+        png=design_png(shade),
+        provenance=design_provenance(prompt, list(motifs), seed=shade),
+        **fields,
+    )
+
+
+def test_migrations_from_empty_reach_head_match_the_models_and_rerun_as_nothing(library_db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from services.library.schema import Base
+
+    assert migrate.current_revision(library_db_url) is None
+    migrate.upgrade(library_db_url)
+    assert migrate.current_revision(library_db_url) == migrate.head_revision()
+    migrate.upgrade(library_db_url)  # at head: nothing to do, no error
+    engine = create_engine(migrate.database_url(library_db_url))
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_saved_design_carries_its_settings_in_the_stored_file(store):
+    design = save(store, shade=3, motifs=(5, 2, 5), prompt="Sekar Jagad brown", tags=["sogan"])
+    assert design.motifs == [5, 2] and design.prompt == "Sekar Jagad brown"
+    assert (design.width, design.height) == (32, 32) and design.url.endswith("/image")
+    stored = store.files.read(design.sha256)
+    texts = read_text_chunks(stored)
+    assert texts["parameters"].startswith("Sekar Jagad brown\nSteps: 20")
+    assert '"seed": 3' in texts["batik"]
+    assert store.get_design(ALICE, design.id) == design
+
+
+def test_pages_walk_every_design_newest_first_without_repeats(store):
+    ids = [save(store, shade=i).id for i in range(7)]
+    seen, cursor = [], None
+    while True:
+        page = store.list_designs(ALICE, limit=3, cursor=cursor)
+        seen += [d.id for d in page.designs]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == ids[::-1]
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "bW9ua2V5", "", "MTIzLmRfeHg"])
+def test_a_cursor_we_did_not_give_out_is_refused(store, cursor):
+    with pytest.raises(InvalidInputError, match="cursor"):
+        store.list_designs(ALICE, cursor=cursor or "=")
+
+
+def test_filters_motif_favorite_time_words_and_board(store):
+    old = save(store, shade=1, motifs=(1, 2), prompt="kawung picis")
+    middle = save(store, shade=2, motifs=(2,), prompt="sekar jagad", title="Wedding cloth")
+    new = save(store, shade=3, motifs=(3,), prompt="parang", tags=["Sogan"])
+    store.update_design(ALICE, middle.id, {"favorite": True})
+    board = store.create_board("alice", "sarongs")
+    store.add_to_board(ALICE, board.id, old.id)
+    store.add_to_board(ALICE, board.id, new.id)
+
+    def ids(**filters):
+        return [d.id for d in store.list_designs(ALICE, filters=DesignFilter(**filters)).designs]
+
+    assert ids(motif=2) == [middle.id, old.id]
+    assert ids(motif=99) == []
+    assert ids(favorite=True) == [middle.id]
+    assert ids(favorite=False) == [new.id, old.id]
+    assert ids(q="wedding") == [middle.id]  # title
+    assert ids(q="sogan") == [new.id]  # tags, any case
+    assert ids(q="kawung picis") == [old.id]  # every word
+    assert ids(q="100%") == []  # LIKE wildcards are literal
+    assert ids(board=board.id) == [new.id, old.id]
+    assert ids(board=board.id, motif=1) == [old.id]
+    assert ids(created_after=middle.created_at) == [new.id]
+    assert ids(created_before=middle.created_at) == [old.id]
+    with pytest.raises(InvalidInputError):
+        ids(created_after=new.created_at, created_before=old.created_at)
+    with pytest.raises(InvalidInputError):
+        ids(board="not-a-board")
+    with pytest.raises(NotFoundError):
+        ids(board=store.create_board("bob", "bob's").id)
+
+
+def test_owners_see_only_their_own_things_and_admins_see_all(store):
+    mine = save(store, "alice", shade=1)
+    theirs = save(store, "bob", shade=2)
+    board = store.create_board("bob", "bob's board")
+    assert [d.id for d in store.list_designs(ALICE).designs] == [mine.id]
+    assert {d.id for d in store.list_designs(ADMIN).designs} == {mine.id, theirs.id}
+    for call in (
+        lambda: store.get_design(ALICE, theirs.id),
+        lambda: store.update_design(ALICE, theirs.id, {"favorite": True}),
+        lambda: store.delete_design(ALICE, theirs.id),
+        lambda: store.image_path(ALICE, theirs.id),
+        lambda: store.similar(ALICE, theirs.id),
+        lambda: store.rename_board(ALICE, board.id, "mine now"),
+        lambda: store.delete_board(ALICE, board.id),
+        lambda: store.add_to_board(ALICE, board.id, mine.id),
+        lambda: store.get_design(ALICE, "d_" + "0" * 20),
+        lambda: store.get_design(ALICE, "../../etc/passwd"),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
+    assert store.get_design(BOB, theirs.id).favorite is False  # nothing changed
+    assert [b.id for b in store.list_boards(ALICE)] == []
+    assert store.get_design(ADMIN, theirs.id).owner == "bob"
+    store.rename_board(ADMIN, board.id, "renamed by admin")
+    assert store.list_boards(BOB)[0].name == "renamed by admin"
+    with pytest.raises(InvalidInputError, match="own owner"):
+        store.add_to_board(ADMIN, board.id, mine.id)
+
+
+def test_update_changes_only_what_it_names(store):
+    design = save(store, title="first", tags=["a"])
+    changed = store.update_design(ALICE, design.id, {"notes": "for the wedding", "tags": ["b"]})
+    assert (changed.title, changed.notes, changed.tags) == ("first", "for the wedding", ["b"])
+    cleared = store.update_design(ALICE, design.id, {"title": None})
+    assert cleared.title is None and cleared.notes == "for the wedding"
+    with pytest.raises(InvalidInputError):
+        store.update_design(ALICE, design.id, {"favorite": None})
+
+
+def test_remix_needs_a_parent_the_owner_can_see(store):
+    parent = save(store, "alice", shade=1)
+    child = save(store, "alice", shade=2, parent_id=parent.id)
+    assert child.parent_id == parent.id
+    with pytest.raises(InvalidInputError, match="parent_id"):
+        save(store, "bob", shade=3, parent_id=parent.id)
+
+
+def test_delete_removes_the_design_everywhere_and_its_files_unless_shared(store):
+    first = save(store, shade=1)
+    twin = save(store, shade=1)  # the same bytes (same seed, same settings): one file
+    assert first.sha256 == twin.sha256
+    board = store.create_board("alice", "b")
+    store.add_to_board(ALICE, board.id, first.id)
+    thumb = store.image_path(ALICE, first.id, 128)[0]
+    store.delete_design(ALICE, first.id)
+    with pytest.raises(NotFoundError):
+        store.get_design(ALICE, first.id)
+    assert first.id not in [d.id for d in store.list_designs(ALICE).designs]
+    assert store.list_designs(ALICE, filters=DesignFilter(motif=1)).designs[0].id == twin.id
+    assert store.list_boards(ALICE)[0].design_count == 0
+    assert store.files.has(first.sha256)  # the twin still names it
+    store.delete_design(ALICE, twin.id)
+    assert not store.files.has(first.sha256) and not thumb.exists()
+    assert store.stats() == (0, 0)
+
+
+def test_thumbnails_are_made_once_and_kept(store):
+    design = store.create_design(
+        "alice", png=design_png(1, size=(600, 300)), provenance=design_provenance("x", [1])
+    )
+    path, etag = store.image_path(ALICE, design.id, 256)
+    assert etag == f"{design.sha256}-256"
+    made = path.stat().st_mtime_ns
+    from PIL import Image
+
+    with Image.open(path) as thumb:
+        assert thumb.size == (256, 128)
+    assert store.image_path(ALICE, design.id, 256)[0].stat().st_mtime_ns == made
+
+
+def test_boards_count_their_designs_and_deleting_one_keeps_the_designs(store):
+    design = save(store)
+    board = store.create_board("alice", "sarongs")
+    store.add_to_board(ALICE, board.id, design.id)
+    store.add_to_board(ALICE, board.id, design.id)  # idempotent
+    assert store.get_board(ALICE, board.id).design_count == 1
+    assert store.get_design(ALICE, design.id).board_ids == [board.id]
+    store.remove_from_board(ALICE, board.id, design.id)
+    assert store.get_board(ALICE, board.id).design_count == 0
+    store.add_to_board(ALICE, board.id, design.id)
+    store.delete_board(ALICE, board.id)
+    assert store.list_boards(ALICE) == []
+    assert store.get_design(ALICE, design.id).board_ids == []
+
+
+def test_quota_refuses_clearly_when_full_and_frees_on_delete(library_db_url, tmp_path):
+    migrate.upgrade(library_db_url)
+    store = LibraryStore(library_db_url, FileStore(tmp_path / "q"), max_designs_per_owner=2)
+    try:
+        first = save(store, shade=1)
+        save(store, shade=2)
+        with pytest.raises(QuotaExceededError, match="LIBRARY_MAX_DESIGNS_PER_OWNER"):
+            save(store, shade=3)
+        save(store, "bob", shade=4)  # per owner
+        store.delete_design(ALICE, first.id)
+        save(store, shade=5)
+        assert len(store.list_designs(ALICE).designs) == 2
+        assert store.sweep_files(grace_s=0) == 0  # the refused save left no file behind
+    finally:
+        store.close()
+
+
+def test_retention_deletes_old_designs_but_keeps_favourites(store):
+    day_us = 86_400 * 1_000_000
+    old = save(store, shade=1, created_us=now_us() - 40 * day_us)
+    old_favourite = save(store, shade=2, created_us=now_us() - 40 * day_us)
+    store.update_design(ALICE, old_favourite.id, {"favorite": True})
+    recent = save(store, shade=3, created_us=now_us() - 2 * day_us)
+    assert store.sweep_retention(30) == 1
+    assert {d.id for d in store.list_designs(ALICE).designs} == {old_favourite.id, recent.id}
+    assert not store.files.has(old.sha256)
+
+
+def test_sweep_removes_files_no_row_names_after_the_grace_period(store):
+    kept = save(store, shade=1)
+    orphan = store.files.put(design_png(99))  # a crash between file and row leaves this
+    assert store.sweep_files(grace_s=3600) == 0  # maybe a save in flight: left alone
+    assert store.sweep_files(grace_s=0) == 1
+    assert not store.files.has(orphan) and store.files.has(kept.sha256)
+
+
+def test_nearest_and_similar_rank_by_cosine_within_the_owner(store):
+    east = save(store, shade=1, embedding=[1.0, 0.0, 0.0])
+    north_east = save(store, shade=2, embedding=[0.7, 0.7, 0.0])
+    north = save(store, shade=3, embedding=[0.0, 2.0, 0.0])  # stored normalised
+    save(store, shade=4)  # no embedding: skipped
+    save(store, "bob", shade=5, embedding=[1.0, 0.0, 0.0])
+    hits = store.nearest(ALICE, [1.0, 0.1, 0.0], limit=2)
+    assert [h.design.id for h in hits] == [east.id, north_east.id]
+    assert hits[0].score == pytest.approx(0.995, abs=1e-3)
+    assert [h.design.id for h in store.similar(ALICE, north.id)] == [north_east.id, east.id]
+    assert len(store.nearest(ADMIN, [1.0, 0.0, 0.0], limit=10)) == 4
+    assert store.nearest(ALICE, [1.0, 0.0], limit=5) == []  # another model's size: no match
+    with pytest.raises(InvalidInputError):
+        store.nearest(ALICE, [0.0, 0.0, 0.0])
+    with pytest.raises(InvalidInputError, match="no embedding"):
+        store.similar(ALICE, save(store, shade=6).id)
+
+
+def test_nearest_follows_writes_of_this_process_and_of_another_replica(store, library_db_url):
+    first = save(store, shade=1, embedding=[1.0, 0.0])
+    assert [h.design.id for h in store.nearest(ALICE, [0.0, 1.0])] == [first.id]
+    second = save(store, shade=2, embedding=[0.0, 1.0])  # patched in place
+    assert store.nearest(ALICE, [0.0, 1.0])[0].design.id == second.id
+    replica = LibraryStore(library_db_url, store.files)
+    try:
+        third = save(replica, shade=3, embedding=[-0.1, 1.0])
+        replica.delete_design(ALICE, second.id)
+    finally:
+        replica.close()
+    assert [h.design.id for h in store.nearest(ALICE, [0.0, 1.0])] == [third.id, first.id]
+
+
+def test_a_reopened_store_has_every_design_with_the_same_bytes(store, library_db_url):
+    designs = [save(store, shade=i, embedding=[1.0, float(i)]) for i in range(3)]
+    before = {d.id: store.files.read(d.sha256) for d in designs}
+    store.close()
+    reopened = LibraryStore(library_db_url, FileStore(store.files.root))
+    try:
+        assert [d.id for d in reopened.list_designs(ALICE).designs] == [d.id for d in designs][::-1]
+        for design in designs:
+            path, _ = reopened.image_path(ALICE, design.id)
+            assert path.read_bytes() == before[design.id]
+        assert len(reopened.nearest(ALICE, [1.0, 0.0])) == 3
+    finally:
+        reopened.close()
