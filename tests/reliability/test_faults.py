@@ -172,7 +172,9 @@ def inflight(stack, name: str) -> float:
     return stack.metric(name, "batik_inflight_requests")
 
 
-SLOW_RAG = {"text": "truntum", "steps": 30, "strength": 1.0, "init_source": "none", "top_k": 1}
+# 150 steps (the most a request may ask) at 256 px take several seconds on the tiny SD even on an
+# idle machine: 30 steps finished inside the 1 s timeout there and made these tests flaky.
+SLOW_RAG = {"text": "truntum", "steps": 150, "strength": 1.0, "init_source": "none", "top_k": 1}
 
 
 def test_generation_slower_than_its_timeout_is_504_and_nothing_hangs(
