@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Respon
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from gateway.security import Caller
 from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
@@ -20,11 +21,18 @@ from services.common.images import decode_base64, load_image, sha256_hex
 
 
 async def guard(request: Request) -> None:
-    """API key (401 without, 403 wrong), then the per-client rate limit (429)."""
-    client = request.app.state.auth.client_of(request)
+    """API key (401 without, 403 wrong), then the per-client rate limit (429). The caller (its
+    owner id) stays on `request.state.caller` for the routes that keep or read designs."""
+    caller = request.app.state.auth.identify(request)
+    request.state.caller = caller
     gateway = getattr(request.app.state, "engine", None)
     if gateway is not None:  # while loading, require_ready answers 503 anyway
-        await gateway.rate_limiter.check(client)
+        await gateway.rate_limiter.check(caller.client)
+
+
+def caller_of(request: Request) -> Caller:
+    """The authorised caller (set by `guard`, which every /v1 route runs first)."""
+    return request.state.caller
 
 
 router = APIRouter(prefix="/v1", tags=["rag"], dependencies=[Depends(guard)])
@@ -56,7 +64,7 @@ async def _answer(
         # Validated here, not upstream: a bad upload is the client's 4xx before any model runs.
         load_image(raw_image, limits=request.app.state.settings.image_limits)
         image_sha256 = sha256_hex(raw_image)
-    answer = await gateway.orchestrator.run(body, image_sha256)
+    answer = await gateway.orchestrator.run(body, image_sha256, owner=caller_of(request))
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
     return answer
@@ -74,6 +82,18 @@ async def rag(
     limits = request.app.state.settings.image_limits
     raw = decode_base64(body.image, limits=limits) if body.image is not None else None
     return await _answer(body, raw, request, response, gateway)
+
+
+async def read_upload(image: UploadFile | None, limits) -> bytes | None:
+    """An uploaded file's bytes (None when no file was sent), refused past the byte limit."""
+    if image is None or not (image.filename or image.size):
+        return None
+    raw = await image.read(limits.max_bytes + 1)  # one byte over is enough to refuse it
+    if len(raw) > limits.max_bytes:
+        raise ServiceError(
+            ErrorType.PAYLOAD_TOO_LARGE, f"image is larger than the {limits.max_bytes} byte limit"
+        )
+    return raw
 
 
 def _described(name: str) -> str | None:
@@ -108,17 +128,10 @@ async def rag_upload(
     dedupe: bool | None = Form(None, description=_described("dedupe")),
     lexical_weight: float | None = Form(None, description=_described("lexical_weight")),
     motifs: str | None = Form(None, description="Comma-separated motif numbers to search in."),
+    save: bool | None = Form(None, description=_described("save")),
     gateway=Depends(require_ready),
 ) -> RagResponse:
-    limits = request.app.state.settings.image_limits
-    raw = None
-    if image is not None and (image.filename or image.size):
-        raw = await image.read(limits.max_bytes + 1)  # one byte over is enough to refuse it
-        if len(raw) > limits.max_bytes:
-            raise ServiceError(
-                ErrorType.PAYLOAD_TOO_LARGE,
-                f"image is larger than the {limits.max_bytes} byte limit",
-            )
+    raw = await read_upload(image, request.app.state.settings.image_limits)
     fields = {
         "text": text,
         "top_k": top_k,
@@ -137,6 +150,7 @@ async def rag_upload(
         "lexical_weight": lexical_weight,
         "motifs": [part.strip() for part in motifs.split(",") if part.strip()] if motifs else None,
         "image": base64.b64encode(raw).decode("ascii") if raw else None,
+        "save": save,
     }
     try:
         body = RagRequest.model_validate({k: v for k, v in fields.items() if v is not None})

@@ -18,13 +18,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway.api import router
 from gateway.breaker import CircuitBreaker
 from gateway.cache import ResponseCache, cache_key, make_cache
-from gateway.clients import CaptioningClient, GenerationClient, RetrievalClient, UpstreamClient
+from gateway.clients import (
+    CaptioningClient,
+    GenerationClient,
+    LibraryClient,
+    RetrievalClient,
+    UpstreamClient,
+)
 from gateway.config import GatewaySettings
 from gateway.fusion import fuse_prompt
 from gateway.jobs import build_worker, job_queue
 from gateway.jobs_api import router as jobs_router
 from gateway.metrics import GatewayMetrics
 from gateway.orchestrator import RagOrchestrator
+from gateway.saving import DesignSaver
 from gateway.security import API_KEY_HEADER, ApiKeyAuth, RateLimiter
 from services.common.app import create_service_app
 from services.common.errors import ErrorType, ServiceError
@@ -101,10 +108,18 @@ class Gateway:
             GenerationClient, "generation", settings.generation_url, settings.generation_timeout_s
         )
         self.generation.poll_s = settings.job_poll_s
+        # The designs' owner; None when GATEWAY_LIBRARY_URL is off (nothing is saved).
+        library_url = settings.library_base_url
+        self.library: LibraryClient | None = (
+            client(LibraryClient, "library", library_url, settings.library_timeout_s)
+            if library_url
+            else None
+        )
         self.upstreams: tuple[UpstreamClient, ...] = (
             self.retrieval,
             self.captioning,
             self.generation,
+            *((self.library,) if self.library else ()),
         )
         self.rate_limiter = RateLimiter(
             settings.rate_limit_per_window, settings.rate_limit_window_s, settings.redis_url
@@ -114,25 +129,31 @@ class Gateway:
         )
         self.max_inflight = settings.max_inflight
         self.inflight = 0
+        versions = UpstreamVersions(
+            {
+                "retrieval": self.retrieval,
+                "captioning": self.captioning,
+                "generation": self.generation,
+            },
+            settings.version_ttl_s,
+        )
         self.orchestrator = RagOrchestrator(
             retrieval=self.retrieval,
             captioning=self.captioning,
             generation=self.generation,
             cache=self.cache,
             fuse=partial(fuse_prompt, count_tokens=count_tokens),
-            versions=UpstreamVersions(
-                {
-                    "retrieval": self.retrieval,
-                    "captioning": self.captioning,
-                    "generation": self.generation,
-                },
-                settings.version_ttl_s,
-            ),
+            versions=versions,
             key_of=cache_key,
             generation_size=settings.generation_size,
             caption_prompt=settings.caption_prompt,
             max_facts=settings.max_facts,
             admit=self.limited,
+            saver=DesignSaver(
+                library=self.library, retrieval=self.retrieval, cache=self.cache, versions=versions
+            )
+            if self.library
+            else None,
         )
 
     async def limited(self, work: Awaitable[T]) -> T:
@@ -219,7 +240,7 @@ def create_app(
         extra_lifespan=job_runtime,
     )
     # Keys are checked before anything else on /v1, even while the engine loads.
-    app.state.auth = ApiKeyAuth(settings.api_key_hashes)
+    app.state.auth = ApiKeyAuth(settings.api_key_hashes, settings.admin_key_hashes)
     app.state.metrics.track_inflight(
         lambda: getattr(app.state.engine, "inflight", 0), settings.max_inflight
     )
@@ -231,9 +252,9 @@ def create_app(
             allow_origins=origins,
             # Never credentials with a wildcard; keys travel in a header, not in cookies.
             allow_credentials="*" not in origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, REQUEST_ID_HEADER],
-            expose_headers=[REQUEST_ID_HEADER, "Server-Timing", "Retry-After"],
+            expose_headers=[REQUEST_ID_HEADER, "Server-Timing", "Retry-After", "ETag"],
             max_age=600,
         )
     return app

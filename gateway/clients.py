@@ -23,7 +23,20 @@ from services.common.contracts.generation import (
     GenerateResponse,
     GenerationJob,
 )
-from services.common.contracts.retrieval import SearchRequest, SearchResponse
+from services.common.contracts.library import (
+    ADMIN_HEADER,
+    OWNER_HEADER,
+    Design,
+    DesignCreate,
+    NearestRequest,
+    NearestResponse,
+)
+from services.common.contracts.retrieval import (
+    EmbedRequest,
+    EmbedResponse,
+    SearchRequest,
+    SearchResponse,
+)
 from services.common.errors import ErrorType, ServiceError
 from services.common.logging import REQUEST_ID_HEADER, current_request_id
 
@@ -65,11 +78,21 @@ class UpstreamClient:
         )
 
     async def request(
-        self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        headers: dict[str, str] | None = None,
+        accept: frozenset[int] = frozenset(),
+        **kwargs: Any,
     ) -> httpx.Response:
+        """`accept`: non-2xx statuses that are answers, not errors (e.g. 304 Not Modified)."""
         self.breaker.before_call()
         try:
-            response = await self._attempts(method, path, idempotent=idempotent, **kwargs)
+            response = await self._attempts(
+                method, path, idempotent=idempotent, headers=headers, accept=accept, **kwargs
+            )
         except ServiceError as exc:
             if exc.type in (ErrorType.UPSTREAM, ErrorType.UPSTREAM_TIMEOUT):
                 self.breaker.record_failure()
@@ -83,9 +106,16 @@ class UpstreamClient:
         return response
 
     async def _attempts(
-        self, method: str, path: str, *, idempotent: bool, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        headers: dict[str, str] | None,
+        accept: frozenset[int],
+        **kwargs: Any,
     ) -> httpx.Response:
-        headers = {REQUEST_ID_HEADER: current_request_id() or ""}
+        headers = {**(headers or {}), REQUEST_ID_HEADER: current_request_id() or ""}
         attempts = 1 + (self.retries if idempotent else 0)
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
@@ -104,7 +134,7 @@ class UpstreamClient:
                         f"{self.name} is unreachable ({exc.__class__.__name__})",
                     ) from None
             else:
-                if response.is_success:
+                if response.is_success or response.status_code in accept:
                     return response
                 if response.status_code not in _RETRYABLE_STATUS or last:
                     raise self._error_from(response)
@@ -140,6 +170,12 @@ class RetrievalClient(UpstreamClient):
             "POST", "/v1/search", json=request.model_dump(exclude_none=True)
         )
         return SearchResponse.model_validate_json(response.content)
+
+    async def embed(self, request: EmbedRequest) -> EmbedResponse:
+        response = await self.request(
+            "POST", "/v1/embed", json=request.model_dump(exclude_none=True)
+        )
+        return EmbedResponse.model_validate_json(response.content)
 
     async def image(self, item_id: int, size: int = 512, index_version: str | None = None) -> bytes:
         """A stored image; with `index_version`, a 404 if the index was swapped since that search."""
@@ -242,3 +278,49 @@ class GenerationClient(UpstreamClient):
             log.info("generation job %s cancelled", job_id)
         except httpx.HTTPError as exc:
             log.warning("could not cancel generation job %s: %s", job_id, exc.__class__.__name__)
+
+
+class Owner(Protocol):
+    """Whose designs a library call is about (gateway/security.py `Caller`)."""
+
+    owner: str
+    admin: bool
+
+
+class LibraryClient(UpstreamClient):
+    """The library service (designs and boards). Every call names its owner in headers; the library
+    answers another owner's design as unknown (404), so the gateway passes its answers on as they are.
+    """
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        owner: Owner,
+        *,
+        idempotent: bool | None = None,
+        extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One library call as `owner`; by default only POST (which creates) is not retried."""
+        headers = {**(extra_headers or {}), OWNER_HEADER: owner.owner}
+        if owner.admin:
+            headers[ADMIN_HEADER] = "true"
+        retry = method != "POST" if idempotent is None else idempotent
+        return await self.request(method, path, idempotent=retry, headers=headers, **kwargs)
+
+    async def create(self, design: DesignCreate, owner: Owner) -> Design:
+        response = await self.call(
+            "POST", "/v1/designs", owner, json=design.model_dump(mode="json")
+        )
+        return Design.model_validate_json(response.content)
+
+    async def design(self, design_id: str, owner: Owner) -> Design:
+        response = await self.call("GET", f"/v1/designs/{design_id}", owner)
+        return Design.model_validate_json(response.content)
+
+    async def nearest(self, request: NearestRequest, owner: Owner) -> NearestResponse:
+        response = await self.call(  # a read, whatever its method: safe to retry
+            "POST", "/v1/designs/nearest", owner, idempotent=True, json=request.model_dump()
+        )
+        return NearestResponse.model_validate_json(response.content)

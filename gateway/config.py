@@ -64,6 +64,17 @@ class GatewaySettings(BaseServiceSettings):
         description="Comma-separated `sha256:<hex>` hashes of the accepted API keys; "
         "unset: no key needed",
     )
+    admin_keys: str | None = Field(
+        None,
+        description="Comma-separated `sha256:<hex>` hashes of admin API keys: accepted like "
+        "GATEWAY_API_KEYS, and they see every owner's designs and boards",
+    )
+    library_url: str | None = Field(
+        "http://127.0.0.1:8004",
+        description="Library service base URL (designs and boards); `off`: no library, nothing "
+        "is saved and the design routes answer 503",
+    )
+    library_timeout_s: float = Field(10.0, gt=0, description="Read timeout for the library")
     rate_limit_per_window: int = Field(
         120,
         ge=0,
@@ -101,7 +112,7 @@ class GatewaySettings(BaseServiceSettings):
         description="Comma-separated origins that browsers may call the API from (CORS); unset: none",
     )
 
-    @field_validator("api_keys")
+    @field_validator("api_keys", "admin_keys")
     @classmethod
     def _check_key_hashes(cls, value: str | None) -> str | None:
         bad = [entry for entry in split_list(value) if not _KEY_HASH.match(entry)]
@@ -114,6 +125,16 @@ class GatewaySettings(BaseServiceSettings):
     @property
     def api_key_hashes(self) -> list[str]:
         return [entry.removeprefix("sha256:") for entry in split_list(self.api_keys)]
+
+    @property
+    def library_base_url(self) -> str | None:
+        """The library's URL, or None when it is turned off (empty, `off` or `none`)."""
+        url = (self.library_url or "").strip()
+        return None if url.lower() in ("", "off", "none") else url
+
+    @property
+    def admin_key_hashes(self) -> list[str]:
+        return [entry.removeprefix("sha256:") for entry in split_list(self.admin_keys)]
 
     @property
     def cors_origin_list(self) -> list[str]:

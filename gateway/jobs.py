@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.config import GatewaySettings
+from gateway.security import Caller
 from services.common.contracts.gateway import RagJob, RagRequest, RagResponse
 from services.common.jobs import (
     JobCancelled,
@@ -153,8 +154,12 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
             store, job_id, stopping=ctx["stopping"], timeout_s=settings.job_timeout_s
         )
         request = RagRequest.model_validate(payload["request"])
+        owner = payload.get("owner")
         answer = await gateway.orchestrator.run(
-            request, payload.get("image_sha256"), tracker=tracker
+            request,
+            payload.get("image_sha256"),
+            tracker=tracker,
+            owner=Caller(client="job", **owner) if owner else None,
         )
         ctx["observe"](answer)
         return answer.model_dump(mode="json")

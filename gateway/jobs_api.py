@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from gateway.api import _GUARD_ERRORS, guard
+from gateway.api import _GUARD_ERRORS, caller_of, guard
 from gateway.jobs import FUNCTION, KIND, RagJobStore
 from gateway.orchestrator import with_seed
 from services.common.contracts.gateway import RagJob, RagRequest
@@ -67,7 +67,8 @@ async def submit(
         load_image(raw, limits=limits)
         image_sha256 = sha256_hex(raw)
     body = with_seed(body)
-    cached = await gateway.orchestrator.cached(body, image_sha256)
+    caller = caller_of(request)
+    cached = await gateway.orchestrator.cached(body, image_sha256, owner=caller)
     async with job_store_available():
         if cached is not None:
             request.app.state.gateway_metrics.observe(cached)
@@ -78,6 +79,8 @@ async def submit(
                 "request": body.model_dump(mode="json"),
                 "image_sha256": image_sha256,
                 "request_id": current_request_id(),
+                # The worker saves the designs for this caller (an id, never the key).
+                "owner": {"owner": caller.owner, "admin": caller.admin},
             }
             record = await queue.submit(KIND, FUNCTION, payload)
             job_id, state = record.job_id, record.state

@@ -9,6 +9,8 @@ constructor, so the flow is the same whatever carries it.
 5. fuse       query + motif + caption + facts -> one prompt within SD's 77 tokens
 6. generate   img2img from the reference or the query image, or txt2img
 7. store      cache the answer (never a degraded one)
+8. save       keep each image as a design of the caller (gateway/saving.py), on a hit too; a
+              library that fails only adds `library` to `degraded`
 
 Run as a job (`run(..., tracker=...)`, gateway/jobs.py), the flow tells its tracker as each stage
 (retrieval, captioning, fusion, generation) starts, and the tracker may stop it there (a cancel); the
@@ -77,6 +79,7 @@ class RagOrchestrator:
         max_facts: int = 3,
         flights: SingleFlight[RagResponse] | None = None,
         admit: Callable[[Awaitable[RagResponse]], Awaitable[RagResponse]] | None = None,
+        saver: Any = None,
     ) -> None:
         self.retrieval = retrieval
         self.captioning = captioning
@@ -91,6 +94,7 @@ class RagOrchestrator:
         self.flights: SingleFlight[RagResponse] = flights or SingleFlight()
         # Bounds the flows that reach the upstreams; a cache hit costs nothing and is not counted.
         self.admit = admit or (lambda work: work)
+        self.saver = saver  # None: no library, nothing is saved
 
     async def run(
         self,
@@ -98,7 +102,10 @@ class RagOrchestrator:
         image_sha256: str | None,
         *,
         tracker: FlowTracker | None = None,
+        owner: Any = None,
+        parent_id: str | None = None,
     ) -> RagResponse:
+        """The answer; with an `owner` its images are saved as their designs (step 8)."""
         started = time.perf_counter()
         request = with_seed(request)
         seed = request.seed if request.generate else None
@@ -106,7 +113,7 @@ class RagOrchestrator:
         # 1. cache
         key, hit, timings = await self._lookup(request, image_sha256, started)
         if hit is not None:
-            return hit
+            return await self._save(request, hit, owner, parent_id)
         if tracker is not None:
             answer, shared = await self._answer(request, key, seed, tracker), False
         else:
@@ -115,13 +122,26 @@ class RagOrchestrator:
             )
         stages = {k: v for k, v in answer.timings_ms.items() if k != "total"}
         timings = {**timings, **stages, "total": round((time.perf_counter() - started) * 1000, 2)}
-        return answer.model_copy(
+        answer = answer.model_copy(
             update={"cache": CacheInfo(hit=False, key=key, shared=shared), "timings_ms": timings}
         )
+        return await self._save(request, answer, owner, parent_id)
 
-    async def cached(self, request: RagRequest, image_sha256: str | None) -> RagResponse | None:
-        """Step 1 alone: the cached answer to `request` (its seed set), or None."""
-        return (await self._lookup(with_seed(request), image_sha256, time.perf_counter()))[1]
+    async def cached(
+        self, request: RagRequest, image_sha256: str | None, *, owner: Any = None
+    ) -> RagResponse | None:
+        """Step 1 alone (then step 8): the cached answer to `request` (its seed set), or None."""
+        request = with_seed(request)
+        hit = (await self._lookup(request, image_sha256, time.perf_counter()))[1]
+        return None if hit is None else await self._save(request, hit, owner, None)
+
+    async def _save(
+        self, request: RagRequest, answer: RagResponse, owner: Any, parent_id: str | None
+    ) -> RagResponse:
+        """8. save: the images as designs of `owner`, unless the request says `save: false`."""
+        if self.saver is None or owner is None or not request.save:
+            return answer
+        return await self.saver.save(request, answer, owner, parent_id=parent_id)
 
     async def _lookup(
         self, request: RagRequest, image_sha256: str | None, started: float
@@ -130,7 +150,8 @@ class RagOrchestrator:
         timings: dict[str, float] = {}
         with _stopwatch(timings)("cache"):
             versions = await self.versions()
-            key = self.key_of(request.model_dump(), image_sha256, versions)
+            # `save` changes what is kept, not the answer: both share one cache entry.
+            key = self.key_of(request.model_dump(exclude={"save"}), image_sha256, versions)
             cached = await self.cache.get(key)
         if cached is None:
             return key, None, timings
@@ -198,7 +219,7 @@ class RagOrchestrator:
         # 6. generate
         images: list[str] = []
         previews: list[str] = []
-        mode = symmetry = None
+        mode = symmetry = model = scheduler = None
         symmetry_scores: dict[str, float] = {}
         if request.generate:
             init = {"reference": reference_b64, "query": request.image, "none": None}[
@@ -230,6 +251,7 @@ class RagOrchestrator:
                     else self.generation.generate_tracked(generate_request, tracker)
                 )
             images, mode = generated.images, generated.mode
+            model, scheduler = generated.model, generated.scheduler
             symmetry, symmetry_scores = generated.symmetry, generated.symmetry_scores
             if request.preview_repeat:
                 with timed("preview"):
@@ -243,6 +265,8 @@ class RagOrchestrator:
             images=images,
             seed=seed,
             mode=mode,
+            model=model,
+            scheduler=scheduler,
             previews=previews,
             symmetry=symmetry,
             symmetry_scores=symmetry_scores,

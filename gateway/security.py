@@ -5,6 +5,12 @@ API keys: the settings hold `sha256:<hex>` hashes, never keys. A request's key (
 neither the answer time nor an early exit tells how much of a guess was right. No key: 401; a key
 that matches nothing: 403. With no hashes configured, keys are off (the local demo).
 
+Owner: every stored thing (design, board) belongs to the key that made it. The owner id is the first
+16 hex digits of the key's sha256, the same digits that open its entry in GATEWAY_API_KEYS, so an
+operator can tell whose it is; the key itself never leaves the gateway. Admin keys
+(GATEWAY_ADMIN_KEYS, accepted like the others) see every owner's designs. With keys off every caller
+is `anonymous`: one shared library.
+
 Rate limit: a fixed window per client (the key's hash, or the client address when keys are off),
 started by the client's first request, counted in Redis so every gateway replica shares it. Past the
 limit: 429 with `Retry-After` = the seconds left in the window. A Redis that fails lets the request
@@ -18,6 +24,7 @@ import hmac
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -27,6 +34,17 @@ from services.common.errors import ErrorType, ServiceError
 log = logging.getLogger(__name__)
 API_KEY_HEADER = "X-API-Key"
 RATE_KEY_PREFIX = "batik:ratelimit:v1:"
+ANONYMOUS = "anonymous"
+OWNER_ID_HEX = 16  # digits of the key's sha256 that name its owner
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who an authorised request comes from."""
+
+    client: str  # the rate-limit identity
+    owner: str  # whose designs and boards it sees
+    admin: bool = False  # sees every owner's
 
 
 def hash_key(key: str) -> str:
@@ -34,8 +52,10 @@ def hash_key(key: str) -> str:
 
 
 class ApiKeyAuth:
-    def __init__(self, key_hashes: list[str]) -> None:
-        self._hashes = [bytes.fromhex(h) for h in key_hashes]
+    def __init__(self, key_hashes: list[str], admin_hashes: list[str] | None = None) -> None:
+        admins = [bytes.fromhex(h) for h in admin_hashes or []]
+        self._admins = admins
+        self._hashes = [bytes.fromhex(h) for h in key_hashes] + admins
 
     @property
     def enabled(self) -> bool:
@@ -43,8 +63,13 @@ class ApiKeyAuth:
 
     def client_of(self, request: Request) -> str:
         """The rate-limit identity of an authorised request; 401 / 403 otherwise."""
+        return self.identify(request).client
+
+    def identify(self, request: Request) -> Caller:
+        """The caller of an authorised request (rate-limit identity, owner, admin); 401 / 403."""
         if not self.enabled:
-            return f"addr:{request.client.host if request.client else 'unknown'}"
+            address = request.client.host if request.client else "unknown"
+            return Caller(client=f"addr:{address}", owner=ANONYMOUS)
         key = request.headers.get(API_KEY_HEADER) or _bearer(request.headers.get("authorization"))
         if not key:
             raise ServiceError(
@@ -53,12 +78,15 @@ class ApiKeyAuth:
                 headers={"WWW-Authenticate": "ApiKey"},
             )
         digest = hashlib.sha256(key.encode()).digest()
-        matched = False
+        matched = admin = False
         for stored in self._hashes:  # no early exit: the time does not depend on which one matched
             matched |= hmac.compare_digest(digest, stored)
+        for stored in self._admins:
+            admin |= hmac.compare_digest(digest, stored)
         if not matched:
             raise ServiceError(ErrorType.FORBIDDEN, "this API key is not accepted")
-        return f"key:{digest.hex()[:16]}"
+        owner = digest.hex()[:OWNER_ID_HEX]
+        return Caller(client=f"key:{owner}", owner=owner, admin=admin)
 
 
 def _bearer(value: str | None) -> str | None:

@@ -153,6 +153,8 @@ def stack(
                 "GATEWAY_CAPTIONING_URL": upstream["captioning"],
                 "GATEWAY_GENERATION_URL": upstream["generation"],
                 "GATEWAY_TOKENIZER": sd,
+                # Designs are kept only where a library runs beside the gateway.
+                "GATEWAY_LIBRARY_URL": upstream.get("library", "off"),
                 **({"GATEWAY_REDIS_URL": redis_url} if redis_url else {}),
                 **extra,
             },

@@ -140,6 +140,7 @@ def gateway_app(tiny_models, apps, **overrides):
             "retrieval_url": "http://retrieval",
             "captioning_url": "http://captioning",
             "generation_url": "http://generation",
+            "library_url": "http://library" if "library" in apps else "off",
             "tokenizer": str(tiny_models["sd"]),
             "generation_size": 64,
             "retries": 0,

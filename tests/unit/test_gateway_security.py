@@ -89,3 +89,21 @@ def test_zero_turns_the_limit_off():
 def test_a_dead_redis_lets_requests_through():
     dead = f"redis://127.0.0.1:{free_port()}/0"
     assert statuses(RateLimiter(limit=1, window_s=60, redis_url=dead), "key:d", 3) == ["ok"] * 3
+
+
+def test_the_owner_is_a_stable_id_of_the_key_never_the_key():
+    auth = ApiKeyAuth([digest("first")], admin_hashes=[digest("boss")])
+    first = auth.identify(request_with({"X-API-Key": "first"}))
+    again = auth.identify(request_with({"Authorization": "Bearer first"}))
+    assert first.owner == again.owner == digest("first")[:16]
+    assert "first" not in first.owner and not first.admin
+    boss = auth.identify(request_with({"X-API-Key": "boss"}))  # admin keys are accepted keys
+    assert boss.admin and boss.owner == digest("boss")[:16]
+    with pytest.raises(ServiceError) as refused:
+        auth.identify(request_with({"X-API-Key": "nobody"}))
+    assert refused.value.type is ErrorType.FORBIDDEN
+
+
+def test_keys_off_everyone_shares_the_anonymous_library():
+    caller = ApiKeyAuth([]).identify(request_with({"X-API-Key": "whatever"}))
+    assert (caller.owner, caller.admin) == ("anonymous", False)

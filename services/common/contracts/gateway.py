@@ -13,6 +13,8 @@ from services.common.jobs import JobRecord
 
 MAX_RAG_TOP_K = 20
 Stage = Literal["retrieval", "captioning", "fusion", "generation"]
+# What an answer can be without: a stage, or the library that keeps its images as designs.
+Degraded = Literal["retrieval", "captioning", "fusion", "generation", "library"]
 
 
 class RagRequest(GenerationParams, PakemParams, RetrievalOptions):
@@ -26,6 +28,11 @@ class RagRequest(GenerationParams, PakemParams, RetrievalOptions):
     )
     preview_repeat: bool = Field(
         False, description="Also answer each image repeated 3x3, as the cloth would show it."
+    )
+    save: bool = Field(
+        True,
+        description="Keep each generated image as a design in the caller's library (answered in "
+        "`designs`); false: the answer only. Does not change the answer itself (nor its cache key).",
     )
 
     model_config = {
@@ -88,6 +95,11 @@ class CacheInfo(BaseModel):
     )
 
 
+class DesignRef(BaseModel):
+    id: str = Field(description="The design's id: GET /v1/designs/{id}.")
+    url: str = Field(description="Its PNG on the gateway: /v1/designs/{id}/image.")
+
+
 class RagResponse(BaseModel):
     references: list[Hit]
     captions: list[Caption]
@@ -102,9 +114,18 @@ class RagResponse(BaseModel):
     symmetry_scores: dict[str, float] = Field(
         default_factory=dict, description="With symmetry=auto: the init image's error per group."
     )
+    model: str | None = Field(None, description="The generation model that ran.")
+    scheduler: str | None = Field(None, description="The sampler that ran.")
     timings_ms: dict[str, float]
     cache: CacheInfo
-    degraded: list[Stage] = Field(description="Stages that failed and were skipped.")
+    degraded: list[Degraded] = Field(
+        description="Stages that failed and were skipped; `library`: the images were not saved."
+    )
+    designs: list[DesignRef] = Field(
+        default_factory=list,
+        description="The saved design of each image, in order; empty with `save: false`, without "
+        "a library, or when saving failed (then `library` is in `degraded`).",
+    )
 
 
 class RagJob(JobRecord):
@@ -118,3 +139,37 @@ class RagJob(JobRecord):
         description="The generation service's job behind the generation stage, once submitted.",
     )
     result: RagResponse | None = None  # type: ignore[assignment]
+
+
+class RemixRequest(BaseModel):
+    """`POST /v1/designs/{id}/remix`: the design's recorded request again, with these changes."""
+
+    text: QueryText | None = None
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    strength: float | None = None
+    guidance_scale: float | None = None
+    steps: int | None = None
+    symmetry: str | None = None
+    tile: bool | None = None
+    save: bool = Field(True, description="Keep the remix as a design (its parent: the original).")
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"seed": 8}, {"strength": 0.7, "symmetry": "d4"}]},
+    }
+
+
+class DesignSearch(BaseModel):
+    """`POST /v1/designs/search`: the caller's designs nearest to a text or an image (CLIP)."""
+
+    text: QueryText | None = None
+    image: Base64Image | None = Field(None, description="An image (base64).")
+    limit: int = Field(10, ge=1, le=100)
+
+    model_config = {"json_schema_extra": {"examples": [{"text": "kawung", "limit": 12}]}}
+
+    @model_validator(mode="after")
+    def _one_query(self) -> DesignSearch:
+        if (self.text is None) == (self.image is None):
+            raise ValueError("give `text` or `image` (one of them)")
+        return self
