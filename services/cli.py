@@ -166,6 +166,12 @@ def _finetune(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _finetune_style(args: argparse.Namespace) -> int:
+    from services.generation.finetune_style.cli import run
+
+    return run(args)
+
+
 def _worker(args: argparse.Namespace) -> int:
     """A job worker with no HTTP: settings from the service's environment variables."""
     from services.generation.worker import main as generation_worker
@@ -275,6 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
     finetune = commands.add_parser("finetune", help="train a BLIP-2 LoRA adapter on an index")
     finetune_arguments(finetune)
     finetune.set_defaults(func=_finetune)
+
+    from services.generation.finetune_style.cli import add_arguments as style_arguments
+
+    style = commands.add_parser(
+        "finetune-style", help="train a Stable Diffusion style LoRA on an index"
+    )
+    style_arguments(style)
+    style.set_defaults(func=_finetune_style)
 
     worker = commands.add_parser(
         "worker", help="run jobs from the Redis queue (GENERATION_REDIS_URL), no HTTP"

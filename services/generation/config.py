@@ -8,6 +8,7 @@ from services.common.settings import BaseServiceSettings
 from services.generation.acceleration import Acceleration
 
 DEFAULT_SD = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+DEFAULT_STYLE_TEMPLATE = "{name}, batik nitik motif, {facts}"
 
 
 class GenerationSettings(BaseServiceSettings):
@@ -63,6 +64,19 @@ class GenerationSettings(BaseServiceSettings):
     compile: bool = Field(False, description="torch.compile the UNet (slow start, faster steps)")
     warmup: bool | None = Field(
         None, description="Run one small generation at start; unset: on CUDA only"
+    )
+    # Style training (`batik finetune-style`).
+    style_template: str = Field(
+        DEFAULT_STYLE_TEMPLATE,
+        description="`batik finetune-style` caption template; fields {name}, {facts}, {philosophy}",
+    )
+    style_facts: int = Field(
+        1, ge=0, description="Leading sentences of the English description used as {facts}"
+    )
+    style_trigger: str = Field(
+        "batik nitik motif",
+        description="`batik finetune-style` trigger words (comma-separated): in every caption, "
+        "recorded in the style's manifest",
     )
 
     @property

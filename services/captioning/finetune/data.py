@@ -53,8 +53,10 @@ def target_text(motif: dict[str, Any], template: str, facts: int) -> str:
     return " ".join(text.split())
 
 
-def build_pairs(index_dir: Path, template: str, facts: int) -> tuple[list[TrainingPair], str]:
-    """Every indexed image with its target text, and the index's version."""
+def build_pairs(
+    index_dir: Path, template: str, facts: int, size: int = TRAIN_SIZE
+) -> tuple[list[TrainingPair], str]:
+    """Every indexed image (its `size` px copy) with its target text, and the index's version."""
     from services.retrieval.index import MotifIndex
 
     check_template(template)
@@ -62,7 +64,7 @@ def build_pairs(index_dir: Path, template: str, facts: int) -> tuple[list[Traini
     pairs = []
     for item in index.items:
         motif = index.motifs.get(item.number)
-        image = index.image_file(item.id, TRAIN_SIZE)
+        image = index.image_file(item.id, size)
         if motif is None or image is None or not image.is_file():
             continue
         pairs.append(

@@ -16,7 +16,14 @@ def write_report(out: Path, report: dict[str, Any]) -> Path:
     return path
 
 
-def plot_loss(out: Path, losses: list[float], steps_per_epoch: int) -> Path:
+def plot_loss(
+    out: Path,
+    losses: list[float],
+    steps_per_epoch: int,
+    *,
+    ylabel: str = "cross-entropy",
+    title: str = "batik finetune: training loss",
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers
@@ -28,8 +35,8 @@ def plot_loss(out: Path, losses: list[float], steps_per_epoch: int) -> Path:
     for epoch_end in range(steps_per_epoch, len(losses), max(steps_per_epoch, 1)):
         axes.axvline(epoch_end + 0.5, color="grey", linewidth=0.5, linestyle=":")
     axes.set_xlabel("optimizer step")
-    axes.set_ylabel("cross-entropy")
-    axes.set_title("batik finetune: training loss")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
     axes.legend()
     figure.tight_layout()
     path = out / LOSS_CURVE_FILE

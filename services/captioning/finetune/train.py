@@ -132,7 +132,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     saved: dict[str, Any] = {}
     if checkpoint is not None:
         saved = torch.load(checkpoint / STATE_FILE, weights_only=False)
-        _check_same_run(saved["hyperparameters"], config.hyperparameters())
+        check_same_run(saved["hyperparameters"], config.hyperparameters())
         log.info("resuming from %s", checkpoint)
     elif resume:
         log.info("no checkpoint under %s: starting from the beginning", out / CHECKPOINTS)
@@ -261,7 +261,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     return report
 
 
-def _check_same_run(saved: dict[str, Any], current: dict[str, Any]) -> None:
+def check_same_run(saved: dict[str, Any], current: dict[str, Any]) -> None:
     if saved != current:
         changed = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         raise ValueError(
