@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.contracts.generation import MAX_NUM_IMAGES
@@ -24,6 +24,18 @@ class GenerationSettings(BaseServiceSettings):
         None,
         description="ControlNet for SD 1.5 (hub id or local directory, e.g. "
         "lllyasviel/control_v11p_sd15_canny); unset: control_scale is refused",
+    )
+    canny_low_threshold: int = Field(
+        100,
+        ge=0,
+        description="Canny edges of the ControlNet control image: lower hysteresis threshold "
+        "(weaker gradients than this are never edges)",
+    )
+    canny_high_threshold: int = Field(
+        200,
+        ge=1,
+        description="Canny edges: upper hysteresis threshold (stronger gradients are always edges; "
+        "between the two, only when connected to one)",
     )
     max_inflight: int = Field(
         2,
@@ -78,6 +90,15 @@ class GenerationSettings(BaseServiceSettings):
         description="`batik finetune-style` trigger words (comma-separated): in every caption, "
         "recorded in the style's manifest",
     )
+
+    @model_validator(mode="after")
+    def _canny_thresholds_in_order(self) -> GenerationSettings:
+        if self.canny_low_threshold > self.canny_high_threshold:
+            raise ValueError(
+                f"GENERATION_CANNY_LOW_THRESHOLD ({self.canny_low_threshold}) must not exceed "
+                f"GENERATION_CANNY_HIGH_THRESHOLD ({self.canny_high_threshold})"
+            )
+        return self
 
     @property
     def acceleration(self) -> Acceleration:

@@ -16,6 +16,8 @@ from services.common.contracts.generation import GenerateRequest, GenerationSumm
 from services.common.models import resolve_device, resolve_dtype, resolve_source, source_version
 from services.generation.acceleration import Acceleration, accelerate, cuda_oom_guard
 from services.generation.pakem import (
+    CANNY_HIGH,
+    CANNY_LOW,
     circular_padding,
     detect_group,
     edge_map,
@@ -76,6 +78,9 @@ class Pakem:
 
 
 class SdGenerator:
+    # (low, high) hysteresis thresholds of the Canny edges a ControlNet request is guided by.
+    canny_thresholds: tuple[int, int] = (CANNY_LOW, CANNY_HIGH)
+
     def __init__(
         self,
         source: str,
@@ -86,8 +91,11 @@ class SdGenerator:
         acceleration: Acceleration | None = None,
         max_prompt_chunks: int = 3,
         controlnet: str | None = None,
+        canny_thresholds: tuple[int, int] = (CANNY_LOW, CANNY_HIGH),
     ) -> None:
         from diffusers import StableDiffusionImg2ImgPipeline
+
+        self.canny_thresholds = canny_thresholds
 
         resolved_device = resolve_device(device)
         img2img = StableDiffusionImg2ImgPipeline.from_pretrained(
@@ -216,7 +224,9 @@ class SdGenerator:
             group=group,
             tile=request.tile,
             control_scale=request.control_scale,
-            edges=edge_map(control_image.resize(size, Image.Resampling.BICUBIC))
+            edges=edge_map(
+                control_image.resize(size, Image.Resampling.BICUBIC), *self.canny_thresholds
+            )
             if control_image is not None and request.control_scale is not None
             else None,
         )
@@ -344,6 +354,7 @@ def load_generator(settings) -> SdGenerator:
         acceleration=settings.acceleration,
         max_prompt_chunks=settings.max_prompt_chunks,
         controlnet=settings.controlnet,
+        canny_thresholds=(settings.canny_low_threshold, settings.canny_high_threshold),
     )
     warmup = settings.warmup if settings.warmup is not None else engine.device == "cuda"
     if warmup:

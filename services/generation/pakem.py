@@ -144,9 +144,16 @@ def finish_image(image: Any, group: str) -> Any:
     return Image.fromarray(np.clip(np.rint(projected), 0, 255).astype(np.uint8))
 
 
-def edge_map(image: Any) -> Any:
-    """The control image for the ControlNet: the reference's edges, white on black, as RGB."""
-    from PIL import ImageFilter, ImageOps
+# control_v11p_sd15_canny was trained on OpenCV Canny maps; its model card uses these thresholds.
+CANNY_LOW, CANNY_HIGH = 100, 200
 
-    edges = image.convert("L").filter(ImageFilter.FIND_EDGES)
-    return ImageOps.autocontrast(edges).convert("RGB")
+
+def edge_map(image: Any, low: int = CANNY_LOW, high: int = CANNY_HIGH) -> Any:
+    """The control image for the ControlNet: the reference's Canny edges (`cv2.Canny` with
+    hysteresis thresholds `low`/`high` on the gradient magnitude), white on black, as RGB."""
+    import cv2
+    from PIL import Image
+
+    gray = np.asarray(image.convert("L"))
+    edges = cv2.Canny(gray, low, high)
+    return Image.fromarray(np.stack([edges] * 3, axis=-1))
