@@ -36,6 +36,21 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def real_config_models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny-width models built from the real hub configurations (tests/fixtures/real_configs): the
+    real token ids, image sizes, query tokens and vocabularies, and CLIP's real BPE vocabulary."""
+    from services.common.fullsize.blip2 import build_blip2
+    from services.common.fullsize.clip import build_clip, write_real_clip_tokenizer
+
+    root = tmp_path_factory.mktemp("real-config-models")
+    return {
+        "clip": build_clip(root / "clip", tiny=True),
+        "blip2": build_blip2(root / "blip2", tiny=True),
+        "clip_tokenizer": write_real_clip_tokenizer(root / "clip-tokenizer"),
+    }
+
+
+@pytest.fixture(scope="session")
 def synthetic_dataset(tmp_path_factory) -> tuple[Path, Path]:
     from services.retrieval.sample_data import write_sample_dataset
 

@@ -16,6 +16,17 @@ class DecodingOptions:
     retry_top_p: float = 0.9
 
 
+def stop_token_ids(model: Any) -> list[int]:
+    """The ids `generate` stops on: the language model's generation config, which BLIP-2's
+    `generate` hands the decoding to (50118, the newline, for the real opt-2.7b; not `</s>`)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    language_model = getattr(base, "language_model", base)
+    eos = language_model.generation_config.eos_token_id
+    if eos is None:
+        eos = base.config.text_config.eos_token_id
+    return [eos] if isinstance(eos, int) else list(eos)
+
+
 def generate_texts(
     model: Any,
     processor: Any,

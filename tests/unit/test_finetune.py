@@ -15,8 +15,8 @@ from services.captioning.finetune.data import (
     target_text,
 )
 from services.captioning.finetune.metrics import bleu4, rouge_l
-from services.captioning.finetune.model import LoraOptions
-from services.captioning.finetune.train import TrainConfig, lr_factor, train
+from services.captioning.finetune.model import LoraOptions, load_for_training, training_dtype
+from services.captioning.finetune.train import TrainConfig, _batch, lr_factor, train
 
 ALL_OPT_LINEAR = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
 
@@ -205,16 +205,18 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, synthetic_inde
         )
 
 
-def test_cli_runs_end_to_end(tmp_path, synthetic_index, tiny_models, capsys):
+@pytest.mark.parametrize("models", ["tiny_models", "real_config_models"])
+def test_cli_runs_end_to_end(tmp_path, synthetic_index, models, request, capsys):
     from services.cli import main
 
+    blip2 = request.getfixturevalue(models)["blip2"]
     out = tmp_path / "cli-adapter"
     code = main(
         [
             "finetune",
             "--index", str(synthetic_index),
             "--out", str(out),
-            "--model", str(tiny_models["blip2"]),
+            "--model", str(blip2),
             "--epochs", "1",
             "--limit", "4",
             "--max-target-tokens", "8",
@@ -229,3 +231,61 @@ def test_cli_runs_end_to_end(tmp_path, synthetic_index, tiny_models, capsys):
     config_json = json.loads((out / "adapter_config.json").read_text())
     assert set(config_json["target_modules"]) == {"q_proj", "v_proj", "query", "value"}
     assert main(["finetune", "--index", str(tmp_path), "--out", str(out)]) == 2  # not an index
+
+
+# ---- the real configuration: stop token and dtype ----------------------------------------------
+
+
+def test_training_targets_end_with_the_token_the_served_model_stops_on(
+    synthetic_index, real_config_models
+):
+    """opt-2.7b's generation stops on 50118 (the newline), not on `</s>` (2): a target that ends with
+    `</s>` teaches a stop that generation ignores, and captions run on to max_new_tokens."""
+    from transformers import GenerationConfig
+
+    from services.captioning.captioner import Blip2Captioner
+    from services.captioning.decoding import stop_token_ids
+
+    blip2 = real_config_models["blip2"]
+    served = GenerationConfig.from_pretrained(str(blip2))  # the hub's generation_config.json
+    stops = (
+        {served.eos_token_id} if isinstance(served.eos_token_id, int) else set(served.eos_token_id)
+    )
+    loaded = load_for_training(str(blip2), LoraOptions(r=2, alpha=4), device="cpu", quantize="none")
+    tokenizer = loaded.processor.tokenizer
+    assert stops == {50118} and tokenizer.eos_token_id == 2  # the two are distinct, as published
+    # ... and the served captioner decodes with that config, through the language model
+    assert set(stop_token_ids(Blip2Captioner(str(blip2), device="cpu").model)) == stops
+
+    pairs, _ = build_pairs(synthetic_index, DEFAULT_TRAIN_TEMPLATE, facts=1)
+    batch = _batch(loaded, pairs[:3])
+    assert batch["input_ids"].shape[1] > 32  # 32 image tokens, then the target
+    for row in batch["labels"]:
+        target = row[row != -100]
+        assert int(target[-1]) in stops, tokenizer.convert_ids_to_tokens(target[-3:].tolist())
+        assert 2 not in target.tolist()[1:]  # `</s>` opens the text (bos), it does not end it
+
+
+@pytest.mark.parametrize(
+    ("device", "bf16", "expected"),
+    [
+        ("cuda", True, "bfloat16"),  # Ampere and later
+        ("cuda", False, "float16"),  # T4, V100: no native bf16
+        ("cpu", True, "float32"),
+        ("cpu", False, "float32"),
+    ],
+)
+def test_training_dtype_is_bf16_only_where_the_gpu_has_it(device, bf16, expected):
+    import torch
+
+    assert training_dtype(device, bf16_supported=bf16) == getattr(torch, expected)
+
+
+def test_training_dtype_probe_on_this_machine():
+    import torch
+
+    expected = torch.float32
+    if torch.cuda.is_available():
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+        expected = torch.bfloat16 if native else torch.float16
+    assert training_dtype("cuda" if torch.cuda.is_available() else "cpu") == expected

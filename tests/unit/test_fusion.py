@@ -84,3 +84,63 @@ def test_real_sd_tokenizer_window(tiny_models):
     assert len(full) == fused.tokens <= SD_MAX_TOKENS
     assert fused.text.startswith("batik warna coklat bunga, Batik Nitik Sekar Jagad motif")
     assert fused.truncated
+
+
+# ---- the real CLIP vocabulary (tests/fixtures/clip_vocab) --------------------------------------
+
+
+def real_counter(real_config_models):
+    """The gateway's own token counter, loading the real CLIP tokenizer as it loads SD's."""
+    from gateway.app import load_token_counter
+    from gateway.config import GatewaySettings
+
+    settings = GatewaySettings(
+        tokenizer=str(real_config_models["clip_tokenizer"]), tokenizer_subfolder=None
+    )
+    return load_token_counter(settings)
+
+
+def test_real_vocabulary_gives_openais_ids(real_config_models):
+    from transformers import CLIPTokenizer
+
+    tokenizer = CLIPTokenizer.from_pretrained(str(real_config_models["clip_tokenizer"]))
+    assert len(tokenizer) == 49408
+    assert tokenizer("a photo of a cat")["input_ids"] == [49406, 320, 1125, 539, 320, 2368, 49407]
+    assert real_counter(real_config_models)("a photo of a cat") == 5
+
+
+def test_long_batik_prompts_fit_77_real_tokens(real_config_models, shared_sample):
+    """Every motif of the shared sample, with a long caption: the fused prompt is at most 77 real
+    CLIP tokens, its count is the tokenizer's own, and the budget is used up before cutting."""
+    from transformers import CLIPTokenizer
+
+    from services.common.text import sentences
+    from services.retrieval.dataset import read_metadata
+
+    tokenizer = CLIPTokenizer.from_pretrained(str(real_config_models["clip_tokenizer"]))
+    count = real_counter(real_config_models)
+    _, workbook = shared_sample
+    motifs = read_metadata(workbook)
+    assert len(motifs) >= 50
+    caption = (
+        "a symmetric dotted batik nitik pattern of brown flowers, four-petalled kawung circles and "
+        "small truntum stars on cream cloth, drawn with canting dots in sogan colours"
+    )
+    truncated = 0
+    for motif in motifs.values():
+        fused = fuse_prompt(
+            query="motif batik warna coklat dengan bunga dan titik-titik yang rapat",
+            motif_name=motif.name,
+            captions=[caption],
+            facts=sentences(motif.description_en)[:4],
+            count_tokens=count,
+        )
+        ids = tokenizer(fused.text)["input_ids"]
+        assert len(ids) == fused.tokens <= SD_MAX_TOKENS, motif.name
+        # nothing the encoder would silently drop: the whole prompt survives truncation at 77
+        assert tokenizer(fused.text, truncation=True, max_length=77)["input_ids"] == ids
+        if fused.truncated:
+            truncated += 1
+            # cut at a word boundary only when the budget is (nearly) used up
+            assert fused.tokens > SD_MAX_TOKENS - 10, (motif.name, fused.tokens)
+    assert truncated > len(motifs) // 2  # these prompts are long: most of them had to be cut

@@ -1,4 +1,5 @@
-"""BLIP-2 with a fresh or resumed LoRA adapter: 4-bit NF4 QLoRA on CUDA, an fp32 base on CPU."""
+"""BLIP-2 with a fresh or resumed LoRA adapter: 4-bit NF4 QLoRA on CUDA (bf16 or fp16 compute), an
+fp32 base on CPU."""
 
 from __future__ import annotations
 
@@ -27,6 +28,23 @@ class Loaded:
     device: str
     quantized: bool
     compute_dtype: Any
+
+
+def training_dtype(device: str, bf16_supported: bool | None = None) -> Any:
+    """The compute dtype of training: bf16 on a GPU that has it natively (Ampere and later), fp16
+    on one that does not (T4, V100), fp32 on the CPU.
+
+    `torch.cuda.is_bf16_supported()` answers True on a T4 by default because bf16 can be emulated
+    there, slowly; `including_emulation=False` asks for the hardware. `bf16_supported` overrides the
+    probe (tests, and `batik doctor`'s plan for another machine).
+    """
+    import torch
+
+    if device != "cuda":
+        return torch.float32
+    if bf16_supported is None:
+        bf16_supported = torch.cuda.is_bf16_supported(including_emulation=False)
+    return torch.bfloat16 if bf16_supported else torch.float16
 
 
 def load_processor(local: str, num_query_tokens: int) -> Any:
@@ -60,7 +78,7 @@ def load_for_training(
     if quantized:
         from transformers import BitsAndBytesConfig
 
-        compute_dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        compute_dtype = training_dtype(device)
         model = Blip2ForConditionalGeneration.from_pretrained(
             local,
             quantization_config=BitsAndBytesConfig(
@@ -75,7 +93,7 @@ def load_for_training(
         # Casts norms to fp32, enables input grads and (optionally) gradient checkpointing.
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
     else:
-        compute_dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        compute_dtype = training_dtype(device)
         model = Blip2ForConditionalGeneration.from_pretrained(local, dtype=torch.float32)
         model = model.to(device)
         if checkpointing:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from services.captioning.decoding import stop_token_ids
 from services.captioning.finetune.data import (
     TrainingPair,
     build_pairs,
@@ -90,13 +91,20 @@ def _batch(loaded: Loaded, pairs: list[TrainingPair]) -> dict[str, Any]:
     processor = loaded.processor
     tokenizer = processor.tokenizer
     tokenizer.padding_side = "right"
+    # Each target ends with the token generation stops on, so the model learns to stop where the
+    # served model will. For opt-2.7b that is the newline (50118, as LAVIS trained it), not
+    # `tokenizer.eos_token` (`</s>`, 2), which `generate` would ignore.
+    stop = stop_token_ids(loaded.model)[0]
     inputs = processor(
         images=[Image.open(p.image).convert("RGB") for p in pairs],
-        # The end-of-sequence token teaches the model where a caption stops.
-        text=[p.target + tokenizer.eos_token for p in pairs],
+        text=[p.target + tokenizer.decode([stop]) for p in pairs],
         padding="longest",
         return_tensors="pt",
     )
+    last = inputs["attention_mask"].sum(dim=1) - 1
+    ended = inputs["input_ids"].gather(1, last.unsqueeze(1)).squeeze(1)
+    if not bool((ended == stop).all()):
+        raise ValueError(f"the tokenizer does not encode the stop token {stop} back to itself")
     labels = inputs["input_ids"].clone()
     labels[inputs["attention_mask"] == 0] = -100
     labels[inputs["input_ids"] == loaded.model.config.image_token_index] = -100
@@ -179,11 +187,14 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     start_epoch = int(saved.get("epoch", 0))
     metrics_before = saved["metrics_before"] if saved else run_eval()
 
+    on_gpu = loaded.device == "cuda"
     autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if loaded.device == "cuda"
+        torch.autocast("cuda", dtype=loaded.compute_dtype)
+        if on_gpu
         else torch.autocast("cpu", enabled=False)
     )
+    # fp16 (no bf16 on the card) has too little range for small gradients: scale the loss.
+    scaler = torch.amp.GradScaler("cuda", enabled=on_gpu and loaded.compute_dtype == torch.float16)
     bar = tqdm(
         total=total_steps, initial=len(losses), desc="finetune", unit="step", disable=not progress
     )
@@ -203,10 +214,12 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
             for batch in group:
                 with autocast:
                     loss = model(**_batch(loaded, batch)).loss / len(group)
-                loss.backward()
+                scaler.scale(loss).backward()
                 step_loss += float(loss.detach())
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(round(step_loss, 6))
@@ -249,6 +262,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         "hyperparameters": config.hyperparameters(),
         "device": loaded.device,
         "quantized_4bit": loaded.quantized,
+        "compute_dtype": str(loaded.compute_dtype).removeprefix("torch."),
         "epochs": config.epochs,
         "steps_per_epoch": steps_per_epoch,
         "epoch_seconds": epoch_seconds,

@@ -1,0 +1,1 @@
+"""Models built from the real hub configurations (random weights, hub file layout), offline."""
