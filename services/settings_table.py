@@ -15,6 +15,7 @@ def _settings_classes() -> list[tuple[str, type[BaseSettings]]]:
     from gateway.config import GatewaySettings
     from services.captioning.config import CaptioningSettings
     from services.generation.config import GenerationSettings
+    from services.library.config import LibrarySettings
     from services.retrieval.config import RetrievalSettings
 
     return [
@@ -22,6 +23,7 @@ def _settings_classes() -> list[tuple[str, type[BaseSettings]]]:
         ("retrieval", RetrievalSettings),
         ("captioning", CaptioningSettings),
         ("generation", GenerationSettings),
+        ("library", LibrarySettings),
         ("dashboard", DashboardSettings),
     ]
 
@@ -34,7 +36,7 @@ def markdown_table() -> str:
     common = BaseServiceSettings.model_fields
     lines = [
         "Common to every service, with the service's prefix (`GATEWAY_`, `RETRIEVAL_`, "
-        "`CAPTIONING_`, `GENERATION_`):",
+        "`CAPTIONING_`, `GENERATION_`, `LIBRARY_`):",
         "",
         "| variable | default | meaning |",
         "|---|---|---|",

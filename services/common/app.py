@@ -42,10 +42,12 @@ def create_service_app(
     routers: Iterable[APIRouter],
     version: str = "0.1.0",
     images_per_request: int = 1,
+    max_body_bytes: int | None = None,
     extra_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """`extra_lifespan(app)`, if given, is entered once loading has started and left before the
-    engine closes: background work such as a job worker (it waits for `app.state.ready` itself)."""
+    engine closes: background work such as a job worker (it waits for `app.state.ready` itself).
+    `max_body_bytes` replaces the body cap derived from the upload limit (bodies with more text)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -82,7 +84,8 @@ def create_service_app(
     app.add_middleware(
         BodySizeLimitMiddleware,
         # A batch request (captioning) carries up to `images_per_request` images.
-        max_bytes=settings.max_upload_bytes * 4 // 3 * images_per_request + _JSON_OVERHEAD_BYTES,
+        max_bytes=max_body_bytes
+        or settings.max_upload_bytes * 4 // 3 * images_per_request + _JSON_OVERHEAD_BYTES,
     )
     app.add_middleware(RequestIdMiddleware)
     # Outermost, so refusals by the layers inside (413, 5xx) are counted too.

@@ -1,0 +1,343 @@
+"""Library routes: thin `def` handlers (FastAPI runs them in its thread pool) over `LibraryStore`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
+
+from services.common.contracts.library import (
+    ADMIN_HEADER,
+    MAX_PAGE,
+    OWNER_HEADER,
+    OWNER_ID,
+    THUMBNAIL_SIZES,
+    Board,
+    BoardCreate,
+    BoardList,
+    BoardUpdate,
+    Design,
+    DesignCreate,
+    DesignPage,
+    DesignUpdate,
+    ImportResponse,
+    NearestRequest,
+    NearestResponse,
+)
+from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.health import require_ready
+from services.common.images import decode_base64
+from services.library.provenance import PNG_SIGNATURE, read_header, recall_request
+from services.library.store import DesignFilter, LibraryStore, Scope
+
+router = APIRouter(prefix="/v1", tags=["library"])
+
+_READ_ERRORS = error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY)
+_WRITE_ERRORS = error_responses(
+    ErrorType.NOT_FOUND, ErrorType.NOT_READY, ErrorType.PAYLOAD_TOO_LARGE
+)
+# Designs are immutable (a new one has a new id and sha256): a browser may keep them for a year.
+_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def scope(
+    owner: str = Header(
+        alias=OWNER_HEADER, description="The owner's id (an API key's id, or `anonymous`)."
+    ),
+    admin: str | None = Header(
+        None, alias=ADMIN_HEADER, description="`true`: see and change every owner's things."
+    ),
+) -> Scope:
+    if not OWNER_ID.fullmatch(owner):
+        raise ServiceError(ErrorType.VALIDATION, f"{OWNER_HEADER} is not a valid owner id")
+    return Scope(owner=owner, admin=(admin or "").strip().lower() == "true")
+
+
+def _png(raw: bytes, field: str) -> bytes:
+    if not raw.startswith(PNG_SIGNATURE):
+        raise ServiceError(ErrorType.UNSUPPORTED_MEDIA, f"{field} is not a PNG file")
+    return raw
+
+
+DesignId = Path(description="A design id (`d_` and 20 hex digits).")
+BoardId = Path(description="A board id (`b_` and 20 hex digits).")
+
+
+@router.post(
+    "/designs",
+    status_code=201,
+    response_model=Design,
+    summary="Save a generated image as a design, with its provenance inside the PNG",
+    responses={
+        **_WRITE_ERRORS,
+        **error_responses(ErrorType.QUOTA_EXCEEDED, ErrorType.UNSUPPORTED_MEDIA),
+    },
+)
+def create_design(
+    body: DesignCreate,
+    request: Request,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Design:
+    limits = request.app.state.settings.image_limits
+    png = _png(decode_base64(body.image_b64, limits=limits, field="image_b64"), "image_b64")
+    size = read_header(png)
+    if size.width * size.height > limits.max_pixels:
+        raise ServiceError(
+            ErrorType.PAYLOAD_TOO_LARGE,
+            f"image_b64 is {size.width}x{size.height} pixels; the limit is {limits.max_pixels}",
+        )
+    design = store.create_design(
+        who.owner,
+        png=png,
+        provenance=body.provenance,
+        embedding=body.embedding,
+        parent_id=body.parent_id,
+        title=body.title,
+        notes=body.notes,
+        tags=body.tags,
+    )
+    request.app.state.library_metrics.saved.inc()
+    return design
+
+
+@router.get(
+    "/designs",
+    response_model=DesignPage,
+    summary="The owner's designs, newest first, a page at a time, with filters",
+    responses=_READ_ERRORS,
+)
+def list_designs(
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
+    cursor: str | None = Query(None, max_length=200, description="`next_cursor` of a page."),
+    motif: int | None = Query(None, ge=0, description="Made from references of this motif."),
+    board: str | None = Query(None, max_length=40, description="On this board."),
+    favorite: bool | None = Query(None),
+    created_after: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),
+    created_before: datetime | None = Query(None),
+    q: str | None = Query(None, max_length=200, description="Words in prompt, title or tags."),
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> DesignPage:
+    filters = DesignFilter(motif, board, favorite, created_after, created_before, q)
+    return store.list_designs(who, limit=limit, cursor=cursor, filters=filters)
+
+
+@router.post(
+    "/designs/nearest",
+    response_model=NearestResponse,
+    summary="The owner's designs nearest to a CLIP embedding (cosine)",
+    responses=_READ_ERRORS,
+)
+def nearest(
+    body: NearestRequest,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> NearestResponse:
+    return NearestResponse(designs=store.nearest(who, body.embedding, body.limit))
+
+
+@router.post(
+    "/designs/import",
+    response_model=ImportResponse,
+    summary="The RAG request that recalls a PNG's settings (ours, or A1111 `parameters`)",
+    responses={
+        **_READ_ERRORS,
+        **error_responses(ErrorType.PAYLOAD_TOO_LARGE, ErrorType.UNSUPPORTED_MEDIA),
+    },
+)
+def import_settings(
+    request: Request,
+    image: UploadFile = File(description="A PNG made by this system or by another tool."),
+    _who: Scope = Depends(scope),
+) -> ImportResponse:
+    limit = request.app.state.settings.max_upload_bytes
+    raw = image.file.read(limit + 1)
+    if len(raw) > limit:
+        raise ServiceError(ErrorType.PAYLOAD_TOO_LARGE, f"image is larger than {limit} bytes")
+    fields, source = recall_request(_png(raw, "image"))
+    return ImportResponse(request=fields, source=source)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/designs/{design_id}",
+    response_model=Design,
+    summary="One design with its provenance",
+    responses=_READ_ERRORS,
+)
+def get_design(
+    design_id: str = DesignId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Design:
+    return store.get_design(who, design_id)
+
+
+@router.get(
+    "/designs/{design_id}/image",
+    response_class=FileResponse,
+    summary="The design's PNG (settings inside), or a thumbnail with `size`",
+    responses={200: {"content": {"image/png": {}}}, 304: {"description": "Not modified"},
+               **_READ_ERRORS},
+)  # fmt: skip
+def design_image(
+    request: Request,
+    design_id: str = DesignId,
+    size: int | None = Query(
+        None, description=f"Thumbnail: longest side, one of {', '.join(map(str, THUMBNAIL_SIZES))}."
+    ),
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Response:
+    if size is not None and size not in THUMBNAIL_SIZES:
+        raise ServiceError(
+            ErrorType.VALIDATION, f"size must be one of {', '.join(map(str, THUMBNAIL_SIZES))}"
+        )
+    path, tag = store.image_path(who, design_id, size)
+    etag = f'"{tag}"'
+    headers = {"ETag": etag, "Cache-Control": _IMMUTABLE}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    filename = f"{design_id}.png" if size is None else f"{design_id}-{size}.png"
+    return FileResponse(
+        path, media_type="image/png", headers=headers, filename=filename,
+        content_disposition_type="inline",
+    )  # fmt: skip
+
+
+@router.patch(
+    "/designs/{design_id}",
+    response_model=Design,
+    summary="Change title, notes, tags or favourite",
+    responses=_READ_ERRORS,
+)
+def update_design(
+    body: DesignUpdate,
+    design_id: str = DesignId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Design:
+    return store.update_design(who, design_id, body.model_dump(exclude_unset=True))
+
+
+@router.delete(
+    "/designs/{design_id}",
+    status_code=204,
+    summary="Delete a design: gone from every list and board, its files removed",
+    responses=_READ_ERRORS,
+)
+def delete_design(
+    request: Request,
+    design_id: str = DesignId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Response:
+    store.delete_design(who, design_id)
+    request.app.state.library_metrics.deleted.inc()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/designs/{design_id}/similar",
+    response_model=NearestResponse,
+    summary="The owner's designs nearest to this one by CLIP embedding",
+    responses=_READ_ERRORS,
+)
+def similar(
+    design_id: str = DesignId,
+    limit: int = Query(10, ge=1, le=MAX_PAGE),
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> NearestResponse:
+    return NearestResponse(designs=store.similar(who, design_id, limit))
+
+
+# ----------------------------------------------------------------------------------- boards
+
+
+@router.post(
+    "/boards", status_code=201, response_model=Board, summary="Make a board",
+    responses=_READ_ERRORS,
+)  # fmt: skip
+def create_board(
+    body: BoardCreate, who: Scope = Depends(scope), store: LibraryStore = Depends(require_ready)
+) -> Board:
+    return store.create_board(who.owner, body.name)
+
+
+@router.get(
+    "/boards", response_model=BoardList, summary="The owner's boards", responses=_READ_ERRORS
+)
+def list_boards(
+    who: Scope = Depends(scope), store: LibraryStore = Depends(require_ready)
+) -> BoardList:
+    return BoardList(boards=store.list_boards(who))
+
+
+@router.get("/boards/{board_id}", response_model=Board, summary="One board", responses=_READ_ERRORS)
+def get_board(
+    board_id: str = BoardId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Board:
+    return store.get_board(who, board_id)
+
+
+@router.patch(
+    "/boards/{board_id}", response_model=Board, summary="Rename a board", responses=_READ_ERRORS
+)
+def rename_board(
+    body: BoardUpdate,
+    board_id: str = BoardId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Board:
+    return store.rename_board(who, board_id, body.name)
+
+
+@router.delete(
+    "/boards/{board_id}",
+    status_code=204,
+    summary="Delete a board (its designs stay)",
+    responses=_READ_ERRORS,
+)
+def delete_board(
+    board_id: str = BoardId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Response:
+    store.delete_board(who, board_id)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/boards/{board_id}/designs/{design_id}",
+    status_code=204,
+    summary="Put a design on a board (again: no change)",
+    responses=_READ_ERRORS,
+)
+def add_to_board(
+    board_id: str = BoardId,
+    design_id: str = DesignId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Response:
+    store.add_to_board(who, board_id, design_id)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/boards/{board_id}/designs/{design_id}",
+    status_code=204,
+    summary="Take a design off a board",
+    responses=_READ_ERRORS,
+)
+def remove_from_board(
+    board_id: str = BoardId,
+    design_id: str = DesignId,
+    who: Scope = Depends(scope),
+    store: LibraryStore = Depends(require_ready),
+) -> Response:
+    store.remove_from_board(who, board_id, design_id)
+    return Response(status_code=204)
