@@ -152,8 +152,8 @@ class GatewayClient:
 
 
 def _has_no_jobs(error: GatewayError) -> bool:
-    """503 not_ready from POST /v1/jobs: the gateway has no Redis for jobs; 404/405: no job route."""
-    return (error.status == 503 and error.type == "not_ready") or error.status in (404, 405)
+    """`no_job_store` from POST /v1/jobs: the gateway has no Redis for jobs; 404/405: no job route."""
+    return error.type == "no_job_store" or error.status in (404, 405)
 
 
 def run_query(client: GatewayClient, query: Query, progress: Progress | None = None) -> RagResponse:

@@ -83,13 +83,38 @@ _LABELS: dict[str, dict[str, str]] = {
         "en": "The API key was refused (DASHBOARD_API_KEY)",
         "id": "Kunci API ditolak (DASHBOARD_API_KEY)",
     },
-    "error.overloaded": {"en": "Busy right now", "id": "Sedang sibuk"},
-    "error.not_ready": {"en": "Not ready yet", "id": "Belum siap"},
+    "error.overloaded": {"en": "BusyError right now", "id": "Sedang sibuk"},
+    "error.not_ready": {
+        "en": "The models are still loading",
+        "id": "Model masih dimuat",
+    },
+    "error.breaker_open": {
+        "en": "A model service keeps failing; the gateway is giving it a pause",
+        "id": "Layanan model terus gagal; gateway memberinya jeda",
+    },
+    "error.out_of_memory": {
+        "en": "The GPU ran out of memory; try fewer images or a smaller size",
+        "id": "Memori GPU habis; coba lebih sedikit gambar atau ukuran lebih kecil",
+    },
+    "error.store_unavailable": {
+        "en": "The design library is unavailable right now",
+        "id": "Pustaka desain sedang tidak tersedia",
+    },
+    "error.quota_exceeded": {"en": "The design library is full", "id": "Pustaka desain penuh"},
+    "error.no_job_store": {
+        "en": "Background jobs are unavailable (no Redis)",
+        "id": "Pekerjaan latar tidak tersedia (tanpa Redis)",
+    },
     "error.validation": {"en": "Please check the input", "id": "Periksa masukan"},
     "error.payload_too_large": {"en": "The photo is too large", "id": "Foto terlalu besar"},
     "error.unsupported_media": {
         "en": "That file is not a PNG, JPEG or WebP image",
         "id": "Berkas itu bukan gambar PNG, JPEG, atau WebP",
+    },
+    "error.not_found": {"en": "Not found", "id": "Tidak ditemukan"},
+    "error.method_not_allowed": {
+        "en": "The gateway does not offer this",
+        "id": "Gateway tidak menyediakan ini",
     },
     "error.upstream": {"en": "A model service failed", "id": "Layanan model gagal"},
     "error.upstream_timeout": {

@@ -42,6 +42,7 @@ _RAG_ERRORS = error_responses(
     ErrorType.PAYLOAD_TOO_LARGE,
     ErrorType.UNSUPPORTED_MEDIA,
     ErrorType.NOT_READY,
+    ErrorType.BREAKER_OPEN,
     ErrorType.UPSTREAM,
     ErrorType.UPSTREAM_TIMEOUT,
 )
@@ -169,6 +170,7 @@ async def rag_upload(
             *_GUARD_ERRORS,
             ErrorType.NOT_FOUND,
             ErrorType.NOT_READY,
+            ErrorType.BREAKER_OPEN,
             ErrorType.UPSTREAM,
             ErrorType.UPSTREAM_TIMEOUT,
         ),

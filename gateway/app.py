@@ -34,7 +34,7 @@ from gateway.orchestrator import RagOrchestrator
 from gateway.saving import DesignSaver
 from gateway.security import API_KEY_HEADER, ApiKeyAuth, RateLimiter
 from services.common.app import create_service_app
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import BusyError
 from services.common.job_runtime import job_runtime as job_runtime_for
 from services.common.logging import REQUEST_ID_HEADER
 from services.common.models import resolve_source
@@ -163,10 +163,8 @@ class Gateway:
             close = getattr(work, "close", None)
             if close:
                 close()
-            raise ServiceError(
-                ErrorType.OVERLOADED,
-                f"{self.inflight} RAG requests in flight; retry shortly",
-                headers={"Retry-After": "1"},
+            raise BusyError(
+                f"{self.inflight} RAG requests in flight; retry shortly", retry_after_s=1
             )
         self.inflight += 1
         try:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import BreakerOpenError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class CircuitBreaker:
         return BreakerState.HALF_OPEN
 
     def before_call(self) -> None:
-        """Let the call through, or raise 503 with `Retry-After` while the circuit is open."""
+        """Let the call through, or raise `BreakerOpenError` (503 `breaker_open`) while the circuit is open."""
         state = self.state
         if state is BreakerState.CLOSED:
             return
@@ -70,10 +70,9 @@ class CircuitBreaker:
         assert self._opened_at is not None
         remaining = self._opened_at + self.reset_after_s - self.clock()
         retry_after = max(1, math.ceil(remaining))
-        raise ServiceError(
-            ErrorType.NOT_READY,
+        raise BreakerOpenError(
             f"{self.name} is failing; its circuit breaker is open (retry in {retry_after} s)",
-            headers={"Retry-After": str(retry_after)},
+            retry_after_s=retry_after,
         )
 
     def record_success(self) -> None:

@@ -147,7 +147,9 @@ class UpstreamClient:
     def _error_from(self, response: httpx.Response) -> ServiceError:
         kind, message = _envelope(response)
         status = response.status_code
-        if 400 <= status < 500 and kind is not None:
+        if (400 <= status < 500 or kind is ErrorType.NO_JOB_STORE) and kind is not None:
+            # A 4xx is the caller's; an upstream without a job store is a fact the caller can act
+            # on (generate_tracked falls back to the synchronous route), not an upstream failure.
             headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
             return ServiceError(kind, f"{self.name}: {message}", headers=headers)
         return ServiceError(ErrorType.UPSTREAM, f"{self.name} answered {status}: {message}")
@@ -220,14 +222,15 @@ class GenerationClient(UpstreamClient):
         Submits `POST /v1/jobs`, polls `GET /v1/jobs/{id}` every `poll_s`, then fetches the PNGs.
         Whatever stops this call before the job ends (the tracker's cancel, a time limit, a stopping
         worker, an upstream error) cancels the generation job too, so no GPU keeps working for nobody.
-        A generation service without jobs (503: no Redis there) is called synchronously instead.
+        A generation service without jobs (503 `no_job_store`: no Redis there) is called
+        synchronously instead.
         """
         try:
             submitted = await self.request(
                 "POST", "/v1/jobs", idempotent=False, json=request.model_dump(exclude_none=True)
             )
         except ServiceError as exc:
-            if exc.type is not ErrorType.NOT_READY:
+            if exc.type is not ErrorType.NO_JOB_STORE:
                 raise
             log.info("generation jobs unavailable (%s); generating synchronously", exc.message)
             return await self.generate(request)

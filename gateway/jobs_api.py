@@ -13,7 +13,7 @@ from gateway.api import _GUARD_ERRORS, caller_of, guard
 from gateway.jobs import FUNCTION, KIND, RagJobStore
 from gateway.orchestrator import with_seed
 from services.common.contracts.gateway import RagJob, RagRequest
-from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.images import decode_base64, load_image, sha256_hex
 from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
@@ -25,8 +25,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Depends(guard
 def _queue(request: Request) -> JobQueue:
     queue = getattr(request.app.state, "jobs", None)
     if queue is None:
-        raise ServiceError(
-            ErrorType.NOT_READY,
+        raise NoJobStoreError(
             "RAG jobs need Redis and GATEWAY_REDIS_URL is not set; "
             "the synchronous POST /v1/rag works without it",
         )
@@ -53,6 +52,7 @@ async def _job(store: RagJobStore, job_id: str) -> RagJob:
         ErrorType.PAYLOAD_TOO_LARGE,
         ErrorType.UNSUPPORTED_MEDIA,
         ErrorType.NOT_READY,
+        ErrorType.NO_JOB_STORE,
     ),
 )
 async def submit(
@@ -93,7 +93,7 @@ async def submit(
     "/{job_id}",
     response_model=RagJob,
     summary="State, stage, generation progress, and the RAG answer (or error) of a job",
-    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
 async def status(job_id: str, request: Request) -> RagJob:
     queue = _queue(request)
@@ -108,7 +108,7 @@ async def status(job_id: str, request: Request) -> RagJob:
     description="Answers the record: `cancelled` for a queued job, `running` with "
     "`cancel_requested` for a running one (poll until `cancelled`; its generation job is cancelled "
     "too); a finished job is unchanged.",
-    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
 async def cancel(job_id: str, request: Request) -> RagJob:
     queue = _queue(request)

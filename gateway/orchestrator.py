@@ -41,7 +41,7 @@ from services.common.contracts.gateway import (
 )
 from services.common.contracts.generation import GenerateRequest
 from services.common.contracts.retrieval import RetrievalOptions, SearchRequest, SearchResponse
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import DomainError, ErrorType, ServiceError
 from services.common.images import repeat_preview
 from services.common.text import sentences
 
@@ -201,7 +201,7 @@ class RagOrchestrator:
                     )
                     if answer.caption:
                         captions.append(Caption(reference_id=subject_id, text=answer.caption))
-                except ServiceError as exc:
+                except (ServiceError, DomainError) as exc:  # an error answer, or its breaker open
                     log.warning("captioning degraded: %s", exc.message)
                     degraded.append("captioning")
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import BusyError
 
 T = TypeVar("T")
 
@@ -26,10 +26,9 @@ class InflightLimiter:
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         if self.inflight >= self.max_inflight:
-            raise ServiceError(
-                ErrorType.OVERLOADED,
+            raise BusyError(
                 f"{self.inflight} requests are already in flight; retry shortly",
-                headers={"Retry-After": str(self.retry_after_s)},
+                retry_after_s=self.retry_after_s,
             )
         self.inflight += 1
         try:

@@ -1,8 +1,18 @@
-"""The error envelope every service answers with, and the one table of error types to HTTP statuses.
+"""The error envelope every service answers with, and the one place where errors meet HTTP.
 
-Every non-2xx body is `{"error": {"type", "message", "request_id"}}`. Code that refuses a request raises
-`ServiceError` with a type from the table; handlers never build error bodies themselves. Any other
-exception is a bug: it answers `internal` (500) with a sanitised message and its trace in the log.
+Every non-2xx body is `{"error": {"type", "message", "request_id"}}`. Two kinds of refusal reach it:
+
+- domain exceptions (`InvalidInputError`, `NotFoundError`, `QuotaExceededError`, `BusyError`,
+  `OutOfGpuMemoryError`, `NotLoadedError`, `BreakerOpenError`, `NoJobStoreError`,
+  `StoreUnavailableError`): what engines, stores and the code around them raise. They know nothing of HTTP; `DOMAIN_ERRORS`
+  below maps each to an error type, and `STATUS` each type to a status. A plain `ValueError` is an
+  engine's argument check, so it maps as `InvalidInputError` does: a 422, never a 500.
+- `ServiceError`: raised by HTTP-facing code (routes, auth, the gateway's upstream clients) that
+  already speaks in error types, and may need headers of its own (`WWW-Authenticate`).
+
+`to_service_error` is the one translation; the HTTP handlers and the job runner (services/common/jobs.py)
+both use it, so a refusal reads the same whether it came back synchronously or in a job record. Any
+other exception is a bug: it answers `internal` (500) with a sanitised message and its trace in the log.
 """
 
 from __future__ import annotations
@@ -11,7 +21,7 @@ import logging
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from services.common.logging import current_request_id
 
@@ -28,7 +38,11 @@ class ErrorType(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     OVERLOADED = "overloaded"
-    NOT_READY = "not_ready"
+    NOT_READY = "not_ready"  # still loading (or loading failed)
+    BREAKER_OPEN = "breaker_open"  # an upstream keeps failing; the gateway refuses without calling
+    OUT_OF_MEMORY = "out_of_memory"  # the GPU ran out of memory for this request
+    NO_JOB_STORE = "no_job_store"  # jobs need Redis: not configured, or not answering
+    STORE_UNAVAILABLE = "store_unavailable"  # the design library's database or files do not answer
     UPSTREAM = "upstream"
     UPSTREAM_TIMEOUT = "upstream_timeout"
     INTERNAL = "internal"
@@ -45,6 +59,10 @@ STATUS: dict[ErrorType, int] = {
     ErrorType.FORBIDDEN: 403,
     ErrorType.OVERLOADED: 429,
     ErrorType.NOT_READY: 503,
+    ErrorType.BREAKER_OPEN: 503,
+    ErrorType.OUT_OF_MEMORY: 503,
+    ErrorType.NO_JOB_STORE: 503,
+    ErrorType.STORE_UNAVAILABLE: 503,
     ErrorType.UPSTREAM: 502,
     ErrorType.UPSTREAM_TIMEOUT: 504,
     ErrorType.INTERNAL: 500,
@@ -70,33 +88,85 @@ class ServiceError(Exception):
 
 
 class DomainError(Exception):
-    """Raised by engines and stores, which know nothing of HTTP; `error_type` says how it is answered.
+    """A refusal in the engine's terms. `retry_after_s`, when set, is how soon a retry may work
+    (the mapping sends it as `Retry-After`); otherwise the table's default for the type applies."""
 
-    Subclasses name a domain failure (not found, invalid input, quota full, store down); the handler
-    installed by `install_error_handlers` is the one place that turns them into the envelope.
-    """
-
-    error_type: ErrorType = ErrorType.INTERNAL
-    headers: dict[str, str] = {}
-
-
-class NotFoundError(DomainError, LookupError):
-    error_type = ErrorType.NOT_FOUND
+    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_s = retry_after_s
 
 
 class InvalidInputError(DomainError, ValueError):
-    error_type = ErrorType.VALIDATION
+    """The request is well-formed but this engine cannot do it (a ValueError, so checks that
+    catch ValueError keep working)."""
+
+
+class NotFoundError(DomainError, LookupError):
+    """The thing the request names does not exist (an adapter, an index directory, a design)."""
 
 
 class QuotaExceededError(DomainError):
-    error_type = ErrorType.QUOTA_EXCEEDED
+    """The owner's library is full."""
+
+
+class BusyError(DomainError):
+    """Too much work is in flight or queued; retry later."""
+
+
+class OutOfGpuMemoryError(DomainError):
+    """The accelerator ran out of memory for this request; the engine has freed it and serves on."""
+
+
+class NotLoadedError(DomainError):
+    """Models or the index are not loaded yet (or failed to load)."""
+
+
+class BreakerOpenError(DomainError):
+    """An upstream failed repeatedly; calls to it are refused until its next probe."""
+
+
+class NoJobStoreError(DomainError):
+    """Jobs need a job store (Redis) that is not configured or not answering."""
 
 
 class StoreUnavailableError(DomainError):
-    """A database or file store that does not answer: 503, try again later."""
+    """A database or file store that does not answer: try again later."""
 
-    error_type = ErrorType.NOT_READY
-    headers = {"Retry-After": "5"}
+
+# The one table: domain exception -> (error type, default Retry-After seconds or None).
+DOMAIN_ERRORS: dict[type[DomainError], tuple[ErrorType, int | None]] = {
+    InvalidInputError: (ErrorType.VALIDATION, None),
+    NotFoundError: (ErrorType.NOT_FOUND, None),
+    QuotaExceededError: (ErrorType.QUOTA_EXCEEDED, None),
+    BusyError: (ErrorType.OVERLOADED, 1),
+    OutOfGpuMemoryError: (ErrorType.OUT_OF_MEMORY, 5),
+    NotLoadedError: (ErrorType.NOT_READY, 5),
+    BreakerOpenError: (ErrorType.BREAKER_OPEN, 5),
+    NoJobStoreError: (ErrorType.NO_JOB_STORE, None),
+    StoreUnavailableError: (ErrorType.STORE_UNAVAILABLE, 5),
+}
+
+
+def to_service_error(exc: BaseException) -> ServiceError | None:
+    """The envelope error for a refusal, or None when `exc` is a bug (an internal error)."""
+    if isinstance(exc, ServiceError):
+        return exc
+    if isinstance(exc, DomainError):
+        for cls in type(exc).__mro__:
+            if cls in DOMAIN_ERRORS:
+                kind, default_retry = DOMAIN_ERRORS[cls]
+                break
+        else:
+            return None
+        retry = exc.retry_after_s if exc.retry_after_s is not None else default_retry
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return ServiceError(kind, exc.message, headers=headers)
+    # A plain ValueError is an argument check that no domain exception wraps yet. Pydantic's
+    # ValidationError is a ValueError too, but one raised here is our own model failing: a bug.
+    if isinstance(exc, ValueError) and not isinstance(exc, ValidationError):
+        return ServiceError(ErrorType.VALIDATION, str(exc))
+    return None
 
 
 class ErrorDetail(BaseModel):
@@ -116,9 +186,15 @@ def error_payload(type: ErrorType, message: str) -> dict[str, Any]:
 def error_responses(*types: ErrorType) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for a route: each listed error type with the envelope schema."""
     always = (ErrorType.VALIDATION, ErrorType.INTERNAL)
+    by_status: dict[int, list[ErrorType]] = {}
+    for t in dict.fromkeys((*types, *always)):
+        by_status.setdefault(STATUS[t], []).append(t)  # 503 has several types
     return {
-        STATUS[t]: {"model": ErrorBody, "description": f"`{t}` error"}
-        for t in dict.fromkeys((*types, *always))
+        status: {
+            "model": ErrorBody,
+            "description": " or ".join(f"`{t}`" for t in kinds) + " error",
+        }
+        for status, kinds in by_status.items()
     }
 
 
@@ -149,12 +225,6 @@ def install_error_handlers(app: Any) -> None:
             log.error("internal error: %s", exc.message)
         return respond(exc.type, exc.message, exc.headers)
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(_request, exc: DomainError):
-        if exc.error_type is ErrorType.INTERNAL:
-            log.error("internal error: %s", exc)
-        return respond(exc.error_type, str(exc), dict(exc.headers))
-
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request, exc: RequestValidationError):
         return respond(ErrorType.VALIDATION, _format_validation(list(exc.errors())))
@@ -164,6 +234,17 @@ def install_error_handlers(app: Any) -> None:
         kind = _TYPE_BY_STATUS.get(exc.status_code, ErrorType.INTERNAL)
         message = exc.detail if isinstance(exc.detail, str) else kind.value.replace("_", " ")
         return respond(kind, message, dict(exc.headers or {}))
+
+    # Registered by class, so they run inside the middleware stack (request id, metrics) like the
+    # ServiceError handler; the catch-all below sits outside it.
+    async def _domain_error(_request, exc: Exception):
+        refusal = to_service_error(exc)
+        if refusal is None:  # a pydantic ValidationError of our own models: a bug
+            return await _unexpected(_request, exc)
+        return respond(refusal.type, refusal.message, refusal.headers)
+
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(ValueError, _domain_error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request, exc: Exception):

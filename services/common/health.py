@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.errors import ErrorType, NotLoadedError, error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -24,9 +24,9 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> dict[str, Any]:
     state = request.app.state
     if getattr(state, "load_error", None):
-        raise ServiceError(ErrorType.NOT_READY, f"loading failed: {state.load_error}")
+        raise NotLoadedError(f"loading failed: {state.load_error}")
     if not getattr(state, "ready", False):
-        raise ServiceError(ErrorType.NOT_READY, "models are still loading")
+        raise NotLoadedError("models are still loading")
     describe = getattr(state, "describe", None)
     return {"status": "ready", **(describe() if describe else {})}
 
@@ -35,7 +35,5 @@ def require_ready(request: Request) -> Any:
     """Dependency for model routes: the engine on app.state, or 503 while it loads."""
     state = request.app.state
     if not getattr(state, "ready", False):
-        raise ServiceError(
-            ErrorType.NOT_READY, "models are still loading", headers={"Retry-After": "5"}
-        )
+        raise NotLoadedError("models are still loading")
     return state.engine

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import BusyError, ErrorType, NoJobStoreError, to_service_error
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,8 @@ async def job_store_available() -> AsyncIterator[None]:
     try:
         yield
     except (RedisError, OSError) as exc:
-        raise ServiceError(
-            ErrorType.NOT_READY,
-            f"the job store (Redis) is unavailable: {exc.__class__.__name__}",
-            headers={"Retry-After": "5"},
+        raise NoJobStoreError(
+            f"the job store (Redis) is unavailable: {exc.__class__.__name__}", retry_after_s=5
         ) from exc
 
 
@@ -275,10 +273,9 @@ class JobQueue:
         # Checked before enqueueing, so racing submitters may pass the bound by a few: a soft cap.
         waiting = await self.redis.zcard(self.queue_name)
         if waiting >= self.max_length:
-            raise ServiceError(
-                ErrorType.OVERLOADED,
+            raise BusyError(
                 f"the job queue is full ({waiting} of {self.max_length}); retry later",
-                headers={"Retry-After": "5"},
+                retry_after_s=5,
             )
         job_id = new_job_id()
         record = await self.store.create(job_id, kind)
@@ -334,8 +331,9 @@ async def run_tracked(
     """Run `work` as job `job_id`, keeping its record true: the state every caller sees.
 
     Returns the final state, or "skipped" when the job was cancelled (or expired) before it started.
-    Errors become a `failed` record: `ServiceError`/`ValueError` messages are shown as they are,
-    anything else is logged with its stack and shown as an internal error.
+    Errors become a `failed` record: refusals (`ServiceError`, domain exceptions, `ValueError`) get
+    the type and message the HTTP route would answer with (errors.to_service_error); anything else
+    is logged with its stack and shown as an internal error.
     """
     if not await store.start(job_id):
         log.info("job %s skipped: cancelled or expired before it started", job_id)
@@ -360,19 +358,16 @@ async def run_tracked(
         from arq.worker import Retry
 
         raise Retry(defer=1) from None
-    except ServiceError as exc:
-        await store.finish(job_id, "failed", error=JobError(type=exc.type, message=exc.message))
-        return "failed"
-    except ValueError as exc:
-        await store.finish(
-            job_id, "failed", error=JobError(type=ErrorType.VALIDATION, message=str(exc))
-        )
-        return "failed"
-    except Exception:
-        log.exception("job %s failed", job_id)
-        error = JobError(
-            type=ErrorType.INTERNAL, message=f"internal error; see the worker log for job {job_id}"
-        )
+    except Exception as exc:
+        refusal = to_service_error(exc)
+        if refusal is not None:
+            error = JobError(type=refusal.type, message=refusal.message)
+        else:
+            log.exception("job %s failed", job_id)
+            error = JobError(
+                type=ErrorType.INTERNAL,
+                message=f"internal error; see the worker log for job {job_id}",
+            )
         await store.finish(job_id, "failed", error=error)
         return "failed"
     await store.finish(job_id, "succeeded", result=result)

@@ -6,7 +6,7 @@
 - VAE slicing decodes a batch one image at a time; tiling decodes large images in overlapping tiles:
   both trade a little speed for peak memory.
 - torch.compile of the UNet: slow first call (the warm-up pays it), faster steps after.
-- CUDA out-of-memory fails the one request with 503, empties the allocator's cache, and the service
+- CUDA out-of-memory fails the one request (`OutOfGpuMemoryError`: 503 `out_of_memory`), empties the allocator's cache, and the service
   keeps serving.
 """
 
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import OutOfGpuMemoryError
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def accelerate(pipe: Any, options: Acceleration, device: str) -> list[str]:
 
 @contextmanager
 def cuda_oom_guard() -> Iterator[None]:
-    """Turn a CUDA out-of-memory error into a 503 for this request, and free the cached memory.
+    """Turn a CUDA out-of-memory error into `OutOfGpuMemoryError` for this request, and free the cached memory.
 
     The cache is emptied after the `except` block: inside it, the traceback still holds the failed
     call's tensors."""
@@ -78,8 +78,6 @@ def cuda_oom_guard() -> Iterator[None]:
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        raise ServiceError(
-            ErrorType.NOT_READY,
-            "out of GPU memory for this request; retry, or ask for fewer images or a smaller size",
-            headers={"Retry-After": "5"},
+        raise OutOfGpuMemoryError(
+            "out of GPU memory for this request; retry, or ask for fewer images or a smaller size"
         )

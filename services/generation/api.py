@@ -23,6 +23,7 @@ router = APIRouter(prefix="/v1", tags=["generation"])
         ErrorType.UNSUPPORTED_MEDIA,
         ErrorType.OVERLOADED,
         ErrorType.NOT_READY,
+        ErrorType.OUT_OF_MEMORY,
     ),
 )
 async def generate(

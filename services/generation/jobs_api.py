@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from services.common.contracts.generation import GenerateRequest, GenerationJob
-from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
 from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
 from services.generation.inputs import checked_images
 from services.generation.worker import FUNCTION, KIND, image_name
@@ -20,8 +20,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 def _queue(request: Request) -> JobQueue:
     queue = getattr(request.app.state, "jobs", None)
     if queue is None:
-        raise ServiceError(
-            ErrorType.NOT_READY,
+        raise NoJobStoreError(
             "jobs need Redis and GENERATION_REDIS_URL is not set; "
             "the synchronous POST /v1/generate works without it",
         )
@@ -44,7 +43,7 @@ async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
         ErrorType.PAYLOAD_TOO_LARGE,
         ErrorType.UNSUPPORTED_MEDIA,
         ErrorType.OVERLOADED,
-        ErrorType.NOT_READY,
+        ErrorType.NO_JOB_STORE,
     ),
 )
 async def submit(body: GenerateRequest, request: Request, response: Response) -> JobCreated:
@@ -62,7 +61,7 @@ async def submit(body: GenerateRequest, request: Request, response: Response) ->
     "/{job_id}",
     response_model=GenerationJob,
     summary="State, progress (denoising steps), and the result or error of a job",
-    responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+    responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
 async def status(job_id: str, request: Request) -> GenerationJob:
     queue = _queue(request)
@@ -76,7 +75,7 @@ async def status(job_id: str, request: Request) -> GenerationJob:
     summary="Image n (from 0) of a succeeded job, as PNG",
     responses={
         200: {"content": {"image/png": {}}, "description": "The PNG"},
-        **error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+        **error_responses(ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
     },
 )
 async def image(job_id: str, n: int, request: Request) -> Response:
@@ -102,7 +101,7 @@ async def image(job_id: str, n: int, request: Request) -> Response:
     summary="Cancel: a queued job never runs; a running one stops after its current step",
     description="Answers the record: `cancelled` for a queued job, `running` with "
     "`cancel_requested` for a running one (poll until `cancelled`); a finished job is unchanged.",
-    responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY),
+    responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
 async def cancel(job_id: str, request: Request) -> GenerationJob:
     queue = _queue(request)

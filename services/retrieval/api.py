@@ -26,20 +26,18 @@ IMAGE_CACHE_CONTROL = "public, max-age=60"
 def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -> SearchResponse:
     # Decoding runs here, in the worker thread: a large upload must not stall the event loop.
     image = decode_image(body.image, limits=limits) if body.image is not None else None
-    try:
-        return engine.search(
-            body.text,
-            image,
-            body.top_k,
-            body.text_weight,
-            dedupe=body.dedupe,
-            motifs=body.motifs,
-            nprobe=body.nprobe,
-            ef_search=body.ef_search,
-            lexical_weight=body.lexical_weight,
-        )
-    except ValueError as exc:  # the engine's argument checks (unknown motif numbers, ...)
-        raise ServiceError(ErrorType.VALIDATION, str(exc)) from None
+    # The engine's argument checks (unknown motif numbers, ...) raise ValueError: errors.py's 422.
+    return engine.search(
+        body.text,
+        image,
+        body.top_k,
+        body.text_weight,
+        dedupe=body.dedupe,
+        motifs=body.motifs,
+        nprobe=body.nprobe,
+        ef_search=body.ef_search,
+        lexical_weight=body.lexical_weight,
+    )
 
 
 @router.post(

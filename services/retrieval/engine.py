@@ -34,7 +34,7 @@ from services.common.contracts.retrieval import (
     SearchDetails,
     SearchResponse,
 )
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import BusyError, InvalidInputError, NotFoundError
 from services.retrieval.batching import MicroBatcher
 from services.retrieval.dedupe import best_per_source_photo
 from services.retrieval.encoder import ClipEncoder
@@ -44,7 +44,7 @@ from services.retrieval.fusion import (
     DEFAULT_K_VISUAL,
     reciprocal_rank_fusion,
 )
-from services.retrieval.index import IndexError_, IndexNotFound, MotifIndex
+from services.retrieval.index import IndexNotFound, InvalidIndex, MotifIndex
 from services.retrieval.language import detect_language
 from services.retrieval.lexical import LexicalIndex, has_words
 
@@ -409,10 +409,8 @@ class RetrievalEngine:
     def reload(self, index_dir: str) -> ReloadResponse:
         """Load `index_dir` beside the current index, check it, and swap; on failure keep the old."""
         if not self._reload_lock.acquire(blocking=False):
-            raise ServiceError(
-                ErrorType.OVERLOADED,
-                "another index reload is running; retry when it is done",
-                headers={"Retry-After": "5"},
+            raise BusyError(
+                "another index reload is running; retry when it is done", retry_after_s=5
             )
         try:
             previous = self.index.version
@@ -420,14 +418,13 @@ class RetrievalEngine:
                 loaded = load_index(Path(index_dir), self._index_device)
                 loaded.index.check_model(self.encoder.version, self.encoder.dim)
             except IndexNotFound as exc:
-                raise ServiceError(ErrorType.NOT_FOUND, str(exc)) from None
-            except IndexError_ as exc:
-                raise ServiceError(ErrorType.VALIDATION, str(exc)) from None
+                raise NotFoundError(str(exc)) from None
+            except InvalidIndex:
+                raise  # an InvalidInputError that already says what is wrong: a 422
             except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
                 # A damaged file FAISS or JSON cannot read: the old index keeps serving.
-                raise ServiceError(
-                    ErrorType.VALIDATION,
-                    f"{index_dir} could not be loaded ({exc.__class__.__name__}: {exc})",
+                raise InvalidInputError(
+                    f"{index_dir} could not be loaded ({exc.__class__.__name__}: {exc})"
                 ) from None
             self._loaded = loaded  # one reference assignment: searches see old or new, never a mix
             log.info("index swapped: %s -> %s (%s)", previous, loaded.index.version, index_dir)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from services.common.errors import InvalidInputError
 from services.retrieval import faiss_index
 from services.retrieval.faiss_index import SearchOptions, SearchResult
 
@@ -41,11 +42,11 @@ IMAGE_SIZES = (224, 512)
 _CHECKSUMMED = (INDEX_FILE, ITEMS_FILE, MOTIFS_FILE)
 
 
-class IndexError_(ValueError):
+class InvalidIndex(InvalidInputError):
     """An index directory that is missing, corrupt, or made for another model."""
 
 
-class IndexNotFound(IndexError_):
+class IndexNotFound(InvalidIndex):
     """No directory at the path given."""
 
 
@@ -159,32 +160,32 @@ class MotifIndex:
         if not self.root.is_dir():
             raise IndexNotFound(f"{self.root} is not an index directory: it does not exist")
         if not manifest_path.is_file():
-            raise IndexError_(
+            raise InvalidIndex(
                 f"{self.root} is not an index directory (no {MANIFEST}); build one with "
                 f"`batik ingest --images DIR --metadata XLSX --out {self.root}`"
             )
         try:
             self.manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexError_(f"{manifest_path} is unreadable: {exc}") from None
+            raise InvalidIndex(f"{manifest_path} is unreadable: {exc}") from None
         if self.manifest.get("format") != FORMAT_VERSION:
-            raise IndexError_(
+            raise InvalidIndex(
                 f"{self.root}: unsupported index format {self.manifest.get('format')}"
             )
         for name, expected in self.manifest.get("checksums", {}).items():
             if not (self.root / name).is_file() or _sha256(self.root / name) != expected:
-                raise IndexError_(f"{self.root}/{name} does not match its manifest checksum")
+                raise InvalidIndex(f"{self.root}/{name} does not match its manifest checksum")
         self.index = faiss.read_index(str(self.root / INDEX_FILE))
         with (self.root / ITEMS_FILE).open(encoding="utf-8") as handle:
             self.items = [IndexItem(**json.loads(line)) for line in handle if line.strip()]
         raw = json.loads((self.root / MOTIFS_FILE).read_text(encoding="utf-8"))
         self.motifs: dict[int, dict[str, Any]] = {int(k): v for k, v in raw.items()}
         if self.index.ntotal != len(self.items):
-            raise IndexError_(
+            raise InvalidIndex(
                 f"{self.root}: {self.index.ntotal} vectors but {len(self.items)} items"
             )
         if self.index_type not in faiss_index.INDEX_TYPES:
-            raise IndexError_(f"{self.root}: unknown index type {self.index_type!r}")
+            raise InvalidIndex(f"{self.root}: unknown index type {self.index_type!r}")
         self.params: dict[str, int] = faiss_index.resolve_params(
             self.index_type, self.size, self.dim, self.manifest.get("index_params")
         )
@@ -224,7 +225,7 @@ class MotifIndex:
         """Refuse to serve vectors made by another model: their scores would be meaningless."""
         made_by = self.manifest["model"]
         if made_by.get("version") != model_version or self.dim != dim:
-            raise IndexError_(
+            raise InvalidIndex(
                 f"index {self.root} was built with {made_by.get('source')} "
                 f"({made_by.get('version')}, dim {self.dim}) but the service runs "
                 f"{model_version} (dim {dim}); re-run `batik ingest` with the service's model"

@@ -231,7 +231,7 @@ def test_without_redis_the_job_routes_answer_503_and_rag_still_works(make_gatewa
         gateway.get(f"/v1/jobs/{uuid.uuid4().hex}"),
         gateway.delete(f"/v1/jobs/{uuid.uuid4().hex}"),
     ):
-        error = assert_envelope(answer, 503, "not_ready")
+        error = assert_envelope(answer, 503, "no_job_store")
         assert "GATEWAY_REDIS_URL is not set" in error["message"]
     assert gateway.post("/v1/rag", json={"text": "kawung", "generate": False}).status_code == 200
 
@@ -239,10 +239,10 @@ def test_without_redis_the_job_routes_answer_503_and_rag_still_works(make_gatewa
 def test_with_redis_down_the_job_routes_answer_503_and_the_gateway_stays_up(make_gateway):
     gateway = make_gateway(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     error = assert_envelope(
-        gateway.post("/v1/jobs", json={"text": "kawung", **QUICK}), 503, "not_ready"
+        gateway.post("/v1/jobs", json={"text": "kawung", **QUICK}), 503, "no_job_store"
     )
     assert "the job store (Redis) is unavailable" in error["message"]
-    assert_envelope(gateway.get(f"/v1/jobs/{uuid.uuid4().hex}"), 503, "not_ready")
+    assert_envelope(gateway.get(f"/v1/jobs/{uuid.uuid4().hex}"), 503, "no_job_store")
     # The worker keeps retrying Redis in the background; the synchronous route is unaffected, and
     # the gateway shuts down cleanly at the end of the module.
     assert gateway.post("/v1/rag", json={"text": "kawung", "generate": False}).status_code == 200

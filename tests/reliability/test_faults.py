@@ -119,7 +119,9 @@ def test_redis_stops_and_restarts_no_5xx_and_caching_resumes(reliability_stack):
         assert [rag("redis down")["cache"]["hit"] for _ in range(2)] == [False, False]
         # Jobs need Redis: 503 in the envelope; the synchronous route does not.
         job = {"prompt": "batik", "width": 64, "height": 64, "steps": 2}
-        assert_envelope(httpx.post(f"{generation}/v1/jobs", json=job, timeout=60), 503, "not_ready")
+        assert_envelope(
+            httpx.post(f"{generation}/v1/jobs", json=job, timeout=60), 503, "no_job_store"
+        )
         assert httpx.post(f"{generation}/v1/generate", json=job, timeout=60).status_code == 200
     finally:
         stack.redis.start()  # same port, empty: as after a Redis restart without persistence

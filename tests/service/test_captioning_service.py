@@ -127,6 +127,22 @@ def test_batch_over_the_cap_is_refused(tiny_models):
         assert client.post("/v1/caption", json={"images": BATCH[:2]}).status_code == 200
 
 
+def test_an_engine_value_error_is_a_422_not_a_500(tiny_models):
+    # The settings allow 4 images but the engine this loader builds takes 2: the engine's own check
+    # (a ValueError) is what refuses the batch, and errors.py answers it as validation.
+    from services.captioning.app import create_app, default_loader
+    from services.captioning.config import CaptioningSettings
+
+    settings = CaptioningSettings(model=str(tiny_models["blip2"]), max_batch=4)
+    loader = lambda s: default_loader(s.model_copy(update={"max_batch": 2}))  # noqa: E731
+    with TestClient(create_app(settings, loader), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        error = assert_envelope(
+            client.post("/v1/caption", json={"images": BATCH[:3]}), 422, "validation"
+        )
+        assert "at most 2 per request" in error["message"]
+
+
 # ---- VQA ---------------------------------------------------------------------------------------
 
 

@@ -190,7 +190,7 @@ def test_a_gateway_without_jobs_is_asked_synchronously(gateway_url):
     # This gateway has no Redis: its job routes say so, and run_query falls back to /v1/rag.
     with pytest.raises(GatewayError) as refused:
         client.submit_job(Query(text="kawung"))
-    assert (refused.value.status, refused.value.type) == (503, "not_ready")
+    assert (refused.value.status, refused.value.type) == (503, "no_job_store")
     reports = []
     answer = run_query(
         client, Query(text="kawung", seed=2, steps=10), lambda *report: reports.append(report)

@@ -385,7 +385,7 @@ def test_breaker_opens_on_a_dead_upstream_and_answers_503_at_once(tiny_models, u
         for _ in range(2):
             assert_envelope(client.post("/v1/rag", json=body), 502, "upstream")
         refused = client.post("/v1/rag", json=body)
-        error = assert_envelope(refused, 503, "not_ready")
+        error = assert_envelope(refused, 503, "breaker_open")
         assert "circuit breaker is open" in error["message"]
         assert 290 <= int(refused.headers["retry-after"]) <= 300
         assert metric(client, "batik_breaker_state", upstream="retrieval") == 2

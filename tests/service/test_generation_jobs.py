@@ -180,9 +180,9 @@ def test_without_redis_jobs_are_503_and_generate_still_works(tiny_models):
     settings = GenerationSettings(model=str(tiny_models["sd"]))
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         wait_ready(client)
-        error = assert_envelope(client.post("/v1/jobs", json=BASE), 503, "not_ready")
+        error = assert_envelope(client.post("/v1/jobs", json=BASE), 503, "no_job_store")
         assert "GENERATION_REDIS_URL" in error["message"]
-        assert_envelope(client.get(f"/v1/jobs/{'0' * 32}"), 503, "not_ready")
+        assert_envelope(client.get(f"/v1/jobs/{'0' * 32}"), 503, "no_job_store")
         assert client.post("/v1/generate", json=BASE).status_code == 200
 
 
@@ -198,7 +198,7 @@ def test_redis_down_is_503_not_500(tiny_models):
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         wait_ready(client)
-        error = assert_envelope(client.post("/v1/jobs", json=BASE), 503, "not_ready")
+        error = assert_envelope(client.post("/v1/jobs", json=BASE), 503, "no_job_store")
         assert "Redis" in error["message"]
 
 

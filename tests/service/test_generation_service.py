@@ -122,6 +122,25 @@ def test_unrunnable_requests_are_422(generation_client, overrides, needle):
     assert needle in error["message"]
 
 
+def test_an_engine_value_error_is_a_422_not_a_500(tiny_models):
+    # The settings name a ControlNet, so the route's check lets control_scale through; the engine
+    # this loader builds has none, and its own check (a ValueError) refuses: errors.py's 422.
+    from fastapi.testclient import TestClient
+
+    from services.generation.app import create_app
+    from services.generation.config import GenerationSettings
+    from services.generation.generator import SdGenerator
+    from tests.conftest import wait_ready
+
+    settings = GenerationSettings(model=str(tiny_models["sd"]), controlnet="configured-elsewhere")
+    loader = lambda s: SdGenerator(s.model)  # noqa: E731
+    with TestClient(create_app(settings, loader), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        body = {**BASE, "control_scale": 0.5, "init_image": b64(image_bytes(REFERENCE))}
+        error = assert_envelope(client.post("/v1/generate", json=body), 422, "validation")
+        assert "no ControlNet is loaded" in error["message"]
+
+
 @pytest.mark.parametrize(("name", "case"), bad_image_corpus().items())
 def test_bad_init_images(generation_client, name, case):
     payload, status, kind = case

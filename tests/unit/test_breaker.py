@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.breaker import BreakerState, CircuitBreaker
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import BreakerOpenError, ErrorType, to_service_error
 
 
 class Clock:
@@ -51,11 +51,12 @@ def test_a_success_resets_the_count(breaker):
 def test_open_refuses_at_once_with_503_and_the_seconds_left(breaker, clock):
     fail(breaker, 3)
     clock.now += 2.5
-    with pytest.raises(ServiceError) as refused:
+    with pytest.raises(BreakerOpenError) as refused:
         breaker.before_call()
-    assert refused.value.type is ErrorType.NOT_READY and refused.value.status == 503
-    assert refused.value.headers == {"Retry-After": "8"}
-    assert "captioning" in refused.value.message and "open" in refused.value.message
+    answer = to_service_error(refused.value)
+    assert answer.type is ErrorType.BREAKER_OPEN and answer.status == 503
+    assert answer.headers == {"Retry-After": "8"}
+    assert "captioning" in answer.message and "open" in answer.message
 
 
 def test_half_open_lets_exactly_one_probe_through(breaker, clock):
@@ -63,9 +64,9 @@ def test_half_open_lets_exactly_one_probe_through(breaker, clock):
     clock.now += 10
     assert breaker.state is BreakerState.HALF_OPEN
     breaker.before_call()  # the probe
-    with pytest.raises(ServiceError) as second:
+    with pytest.raises(BreakerOpenError) as second:
         breaker.before_call()
-    assert second.value.headers == {"Retry-After": "1"}
+    assert to_service_error(second.value).headers == {"Retry-After": "1"}
 
 
 def test_a_successful_probe_closes(breaker, clock):

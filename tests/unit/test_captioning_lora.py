@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from services.captioning.adapters import AdapterRegistry
-from services.common.errors import ServiceError
+from services.common.errors import NotFoundError, to_service_error
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +32,9 @@ def test_registry_resolves_names_default_and_base(two_adapters):
     assert registry.resolve(None).name == "one"
     assert registry.resolve("two").source == str(two_adapters / "two")
     assert registry.resolve("none") is None
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(NotFoundError) as caught:
         registry.resolve("three")
-    assert caught.value.status == 404
+    assert to_service_error(caught.value).status == 404
 
 
 def test_registry_takes_a_default_outside_the_root(two_adapters):

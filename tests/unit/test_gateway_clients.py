@@ -16,7 +16,7 @@ import uvicorn
 
 from gateway.breaker import BreakerState, CircuitBreaker
 from gateway.clients import UpstreamClient
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import BreakerOpenError, ErrorType, ServiceError, to_service_error
 from tests.helpers import free_port
 
 
@@ -180,8 +180,9 @@ def test_the_breaker_opens_answers_without_calling_then_probes_and_closes(upstre
         async def one():
             try:
                 outcomes.append((await client.request("GET", "/v1/thing")).status_code)
-            except ServiceError as exc:
-                outcomes.append((exc.status, exc.headers.get("Retry-After")))
+            except (ServiceError, BreakerOpenError) as exc:
+                refusal = to_service_error(exc)
+                outcomes.append((refusal.status, refusal.headers.get("Retry-After")))
 
         upstream.script = [("status", 500), ("status", 500)]
         await one()

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from services.common.contracts.generation import GenerateRequest
-from services.common.errors import ServiceError
+from services.common.errors import ErrorType, OutOfGpuMemoryError, to_service_error
 from services.generation.acceleration import Acceleration, accelerate, cuda_oom_guard
 from services.generation.generator import SdGenerator
 from services.generation.prompts import encode_prompt
@@ -175,10 +175,11 @@ def test_classic_attention_gives_the_same_image_as_sdpa(tiny_models, engine):
 
 
 def test_out_of_memory_is_a_503_and_the_engine_keeps_serving(engine):
-    with pytest.raises(ServiceError) as caught, cuda_oom_guard():
+    with pytest.raises(OutOfGpuMemoryError) as caught, cuda_oom_guard():
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-    assert caught.value.status == 503 and "out of GPU memory" in caught.value.message
-    assert caught.value.headers["Retry-After"]
+    answer = to_service_error(caught.value)
+    assert answer.status == 503 and answer.type is ErrorType.OUT_OF_MEMORY
+    assert "out of GPU memory" in answer.message and answer.headers["Retry-After"]
     assert len(run(engine).images) == 1
 
 

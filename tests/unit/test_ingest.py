@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from services.retrieval.index import IndexError_, MotifIndex
+from services.retrieval.index import InvalidIndex, MotifIndex
 from services.retrieval.ingest import ingest
 
 
@@ -58,14 +58,14 @@ def test_rewriting_an_index_replaces_it_whole(tmp_path, tiny_models, synthetic_d
 
 def test_index_refuses_another_model_and_corruption(synthetic_index, tmp_path):
     index = MotifIndex(synthetic_index)
-    with pytest.raises(IndexError_, match="re-run `batik ingest`"):
+    with pytest.raises(InvalidIndex, match="re-run `batik ingest`"):
         index.check_model("openai/clip-vit-base-patch32", 512)
     broken = tmp_path / "broken"
     shutil.copytree(synthetic_index, broken)
     (broken / "items.jsonl").write_text("{}\n")
-    with pytest.raises(IndexError_, match="checksum"):
+    with pytest.raises(InvalidIndex, match="checksum"):
         MotifIndex(broken)
-    with pytest.raises(IndexError_, match="not an index directory"):
+    with pytest.raises(InvalidIndex, match="not an index directory"):
         MotifIndex(tmp_path / "missing")
 
 

@@ -9,7 +9,13 @@ import uuid
 import anyio.to_thread
 import pytest
 
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import (
+    BusyError,
+    ErrorType,
+    InvalidInputError,
+    ServiceError,
+    to_service_error,
+)
 from services.common.jobs import (
     JobQueue,
     JobStore,
@@ -114,9 +120,10 @@ def test_queue_refuses_past_its_length_with_429(redis_server):
         queue = JobQueue(client, store, queue_name=f"{store.namespace}:queue", max_length=2)
         first = await queue.submit("generation", "generate", {"n": 1})
         await queue.submit("generation", "generate", {"n": 2})
-        with pytest.raises(ServiceError) as caught:
+        with pytest.raises(BusyError) as caught:
             await queue.submit("generation", "generate", {"n": 3})
-        assert caught.value.type is ErrorType.OVERLOADED and caught.value.headers["Retry-After"]
+        refusal = to_service_error(caught.value)
+        assert refusal.type is ErrorType.OVERLOADED and refusal.headers["Retry-After"]
         assert await queue.length() == 2
         assert (await store.get(first.job_id)).state == "queued"
         # arq holds the job under the record's id.
@@ -139,6 +146,12 @@ def test_run_tracked_records_each_outcome(redis_server):
         async def bad_input(_report):
             raise ServiceError(ErrorType.VALIDATION, "width: must be a multiple of 8")
 
+        async def engine_value_error(_report):
+            raise ValueError("symmetry needs a square image")
+
+        async def engine_invalid_input(_report):
+            raise InvalidInputError("no ControlNet is loaded")
+
         async def crash(_report):
             raise KeyError("secret internals")
 
@@ -148,6 +161,11 @@ def test_run_tracked_records_each_outcome(redis_server):
         outcome, record = await start(bad_input)
         assert outcome == "failed" and record.error.type == "validation"
         assert "multiple of 8" in record.error.message
+        # An engine's own checks read as the HTTP route answers them (errors.py): validation.
+        for work, words in ((engine_value_error, "square"), (engine_invalid_input, "ControlNet")):
+            outcome, record = await start(work)
+            assert outcome == "failed" and record.error.type == "validation"
+            assert words in record.error.message
         outcome, record = await start(crash)
         assert outcome == "failed" and record.error.type == "internal"
         assert "secret" not in record.error.message and record.job_id in record.error.message

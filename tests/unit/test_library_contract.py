@@ -59,7 +59,7 @@ def test_id_patterns_tell_designs_from_boards():
         (NotFoundError("no design d_1"), 404, "not_found"),
         (InvalidInputError("bad cursor"), 422, "validation"),
         (QuotaExceededError("library full"), 409, "quota_exceeded"),
-        (StoreUnavailableError("database down"), 503, "not_ready"),
+        (StoreUnavailableError("database down"), 503, "store_unavailable"),
     ],
 )
 def test_domain_errors_answer_in_the_envelope(error, status, kind):
