@@ -33,9 +33,14 @@ from services.library.store import DesignFilter, LibraryStore, Scope
 
 router = APIRouter(prefix="/v1", tags=["library"])
 
-_READ_ERRORS = error_responses(ErrorType.NOT_FOUND, ErrorType.NOT_READY)
+_READ_ERRORS = error_responses(
+    ErrorType.NOT_FOUND, ErrorType.NOT_READY, ErrorType.STORE_UNAVAILABLE
+)
 _WRITE_ERRORS = error_responses(
-    ErrorType.NOT_FOUND, ErrorType.NOT_READY, ErrorType.PAYLOAD_TOO_LARGE
+    ErrorType.NOT_FOUND,
+    ErrorType.NOT_READY,
+    ErrorType.STORE_UNAVAILABLE,
+    ErrorType.PAYLOAD_TOO_LARGE,
 )
 # Designs are immutable (a new one has a new id and sha256): a browser may keep them for a year.
 _IMMUTABLE = "private, max-age=31536000, immutable"

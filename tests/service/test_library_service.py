@@ -310,4 +310,4 @@ def test_database_down_answers_503_not_500(tmp_path):
     )
     with TestClient(create_app(settings)) as client:
         wait_ready(client)
-        assert_envelope(client.get("/v1/designs", headers=ALICE), 503, "not_ready")
+        assert_envelope(client.get("/v1/designs", headers=ALICE), 503, "store_unavailable")
