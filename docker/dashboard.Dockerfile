@@ -4,18 +4,17 @@
 #
 # Build from the repository root:  docker build -f docker/dashboard.Dockerfile -t batik/dashboard:0.1.0 .
 
-# ---- builder: a venv with the "dashboard" extra, then our code.
+# ---- builder: a venv with the "dashboard" lock, then our code.
 FROM python:3.12.12-slim-bookworm AS builder
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
-# DL3013: ".[extra]" is this project, not a package name; versions come from pyproject.toml.
-# Dependencies get their own layer, rebuilt only when pyproject.toml changes.
-# hadolint ignore=DL3013
+# Dependencies get their own layer, rebuilt only when the lock changes: requirements/dashboard.txt
+# pins every package of the "dashboard" extra (`make lock` writes it).
+COPY requirements/dashboard.txt ./requirements/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    mkdir -p services gateway dashboard \
- && pip install ".[dashboard]"
+    pip install -r requirements/dashboard.txt
+COPY pyproject.toml README.md ./
 # The dashboard reuses the wire contracts in services/common.
 COPY services ./services
 COPY dashboard ./dashboard

@@ -7,19 +7,17 @@
 # Pinned to a patch release of Python on Debian 12; bump the tag deliberately (and rebuild) rather than
 # pick up whatever 3.12-slim points at today. See docs/DEPLOY.md for pinning by digest.
 
-# ---- builder: a venv with the "gateway" extra, then our code.
+# ---- builder: a venv with the "gateway" lock, then our code.
 FROM python:3.12.12-slim-bookworm AS builder
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-COPY pyproject.toml README.md ./
-# DL3013: ".[extra]" is this project, not a package name; versions come from pyproject.toml.
-# Dependencies get their own layer, rebuilt only when pyproject.toml changes: with empty package
-# folders the project installs nothing of its own, only the extra's requirements.
-# hadolint ignore=DL3013
+# Dependencies get their own layer, rebuilt only when the lock changes: requirements/gateway.txt
+# pins every package of the "gateway" extra (`make lock` writes it).
+COPY requirements/gateway.txt ./requirements/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    mkdir -p services gateway dashboard \
- && pip install ".[gateway]"
+    pip install -r requirements/gateway.txt
+COPY pyproject.toml README.md ./
 # gateway/ imports services.common (errors, settings, contracts).
 COPY services ./services
 COPY gateway ./gateway

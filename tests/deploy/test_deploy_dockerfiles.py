@@ -127,7 +127,23 @@ def test_model_images_install_a_cuda_torch_not_the_cpu_constraints(name):
         'pip install --extra-index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"'
         in instructions
     )
-    assert f'".[{name}]"' in text
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_installs_its_dependencies_from_the_lock(name):
+    """requirements/<image>.txt (`make lock`) drives the install; the project adds no dependency."""
+    _, stages = parse(dockerfile(name).read_text())
+    runs = [rest for stage in stages for kw, rest in stage.instructions if kw == "RUN"]
+    lock = f"requirements/{name}.txt"
+    assert (REPO / lock).is_file(), f"{lock} is missing: run `make lock`"
+    assert any("pip install" in r and f"-r {lock}" in r for r in runs), (
+        f"no `pip install -r {lock}`"
+    )
+    # Our own package goes in with --no-deps, so nothing unlocked comes with it.
+    project_installs = [r for r in runs if re.search(r"pip install [^&]*\s\.(\s|$)", r)]
+    assert project_installs and all("--no-deps" in r for r in project_installs), project_installs
+    # No extra named in brackets: pip would resolve it afresh instead of reading the lock.
+    assert not any(re.search(r"\.\[\w+\]", r) for r in runs), runs
 
 
 @pytest.mark.parametrize("name", IMAGES)
