@@ -179,6 +179,14 @@ def _worker(args: argparse.Namespace) -> int:
     return generation_worker()
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from services.doctor import run_doctor
+
+    report = run_doctor(with_smoke=args.smoke, device=args.device)
+    print(report.render(), end="")
+    return 0 if report.ok else 1
+
+
 def _settings(_args: argparse.Namespace) -> int:
     from services.settings_table import markdown_table
 
@@ -295,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("service", choices=["generation"])
     worker.set_defaults(func=_worker)
+    doctor = commands.add_parser(
+        "doctor", help="what a real run needs and what this machine has (exit 1 if something lacks)"
+    )
+    doctor.add_argument(
+        "--smoke", action="store_true", help="also load each model once and run one small request"
+    )
+    doctor.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    doctor.set_defaults(func=_doctor)
     settings = commands.add_parser("settings", help="print every environment variable (Markdown)")
     settings.set_defaults(func=_settings)
     return parser
