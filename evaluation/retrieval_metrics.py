@@ -208,7 +208,7 @@ def evaluate_text_channels(
         for config, weight in configurations.items():
             top1, top5 = [], []
             for number, text in queries:
-                hits = engine.search(text, top_k=top_k, lexical_weight=weight).hits
+                hits = engine.searcher.search(text, top_k=top_k, lexical_weight=weight).hits
                 found = [hit.motif.number for hit in hits]
                 top1.append(bool(found) and found[0] == number)
                 top5.append(number in found[:5])
@@ -225,7 +225,8 @@ def evaluate_channels(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Every text query set ranked by a retrieval engine loaded on `index_dir`: the visual channel
     alone, the lexical channel alone, and both fused at `weight`."""
-    from services.retrieval.engine import Ranking, RetrievalEngine
+    from services.retrieval.engine import RetrievalEngine
+    from services.retrieval.searcher import Ranking
 
     engine = RetrievalEngine.load(
         clip,
@@ -240,5 +241,4 @@ def evaluate_channels(
         configurations = {"visual": 0.0, "lexical": 1.0, f"fused (w={weight:g})": weight}
         return evaluate_text_channels(engine, text_query_sets(engine.index), configurations)
     finally:
-        engine.text_batcher.close()
-        engine.image_batcher.close()
+        engine.close()

@@ -27,7 +27,7 @@ def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -
     # Decoding runs here, in the worker thread: a large upload must not stall the event loop.
     image = decode_image(body.image, limits=limits) if body.image is not None else None
     # The engine's argument checks (unknown motif numbers, ...) raise ValueError: errors.py's 422.
-    return engine.search(
+    return engine.searcher.search(
         body.text,
         image,
         body.top_k,
@@ -70,7 +70,7 @@ def _embed(engine: RetrievalEngine, body: EmbedRequest, limits: ImageLimits) -> 
         decode_image(data, limits=limits, field=f"images[{i}]")
         for i, data in enumerate(body.images or [])
     ]
-    return engine.embed(list(body.texts or []), images)
+    return engine.encoder.embed(list(body.texts or []), images)
 
 
 @router.post(
@@ -126,7 +126,7 @@ def get_image(
 ) -> Response:
     if size not in IMAGE_SIZES:
         raise ServiceError(ErrorType.VALIDATION, f"size must be one of {list(IMAGE_SIZES)}")
-    path, version = engine.image_file(item_id, size)
+    path, version = engine.served.image_file(item_id, size)
     if index_version is not None and index_version != version:
         raise ServiceError(
             ErrorType.NOT_FOUND,

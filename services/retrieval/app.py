@@ -10,8 +10,9 @@ from services.common.app import create_service_app
 from services.common.models import configure_torch
 from services.retrieval.api import router
 from services.retrieval.config import RetrievalSettings
-from services.retrieval.engine import Ranking, RetrievalEngine
+from services.retrieval.engine import RetrievalEngine
 from services.retrieval.index_api import router as index_router
+from services.retrieval.searcher import Ranking
 
 
 def default_loader(settings: RetrievalSettings) -> RetrievalEngine:

@@ -40,7 +40,7 @@ def require_admin(request: Request, authorization: str | None = Header(None)) ->
     responses=error_responses(ErrorType.NOT_READY),
 )
 def index_status(engine: RetrievalEngine = Depends(require_ready)) -> IndexStatus:
-    return engine.status()
+    return engine.served.status()
 
 
 @router.post(
@@ -62,4 +62,4 @@ async def reload_index(
 ) -> ReloadResponse:
     # Loading reads and checksums the whole index: a worker thread, outside the search limiter, so
     # a busy replica still accepts the reload that an operator or the publish job sends.
-    return await anyio.to_thread.run_sync(engine.reload, body.index_dir)
+    return await anyio.to_thread.run_sync(engine.served.reload, body.index_dir)

@@ -29,7 +29,7 @@ def _search(client, **body):
 
 def _names(client):
     """(number, spelling) for every motif in the workbook's and in the file names' spelling."""
-    lexical = client.app.state.engine._loaded.lexical
+    lexical = client.app.state.engine.served.current.lexical
     return [(n, spelled) for n, spellings in lexical.names.items() for spelled in spellings]
 
 
@@ -152,7 +152,7 @@ def test_bad_input_is_a_4xx_envelope(client, body):
 def test_a_reload_rebuilds_the_lexical_index(client, shared_index, monkeypatch):
     """The lexical index comes from the index directory, so a swap changes names with it."""
     engine = client.app.state.engine
-    before = engine._loaded.lexical
+    before = engine.served.current.lexical
     monkeypatch.setattr(
         client.app.state.settings, "admin_token", __import__("pydantic").SecretStr("t")
     )
@@ -162,7 +162,10 @@ def test_a_reload_rebuilds_the_lexical_index(client, shared_index, monkeypatch):
         headers={"Authorization": "Bearer t"},
     )
     assert answer.status_code == 200, answer.text
-    assert engine._loaded.lexical is not before and len(engine._loaded.lexical.numbers) == 60
+    assert (
+        engine.served.current.lexical is not before
+        and len(engine.served.current.lexical.numbers) == 60
+    )
 
 
 def test_the_evaluation_ranks_through_the_engine(client):

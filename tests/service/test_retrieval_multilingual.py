@@ -54,11 +54,11 @@ def test_text_queries_use_the_multilingual_tower_and_images_clip(
     text = "bunga putih dengan titik"
     expected_text = multilingual.embed_texts([text])[0]
     assert not np.allclose(expected_text, clip.embed_texts([text])[0], atol=1e-3)
-    assert np.allclose(engine.query_vector(text, None), expected_text, atol=1e-5)
+    assert np.allclose(engine.encoder.vector(text, None), expected_text, atol=1e-5)
 
     images, _ = synthetic_dataset
     image = Image.open(images / "3 Kawung Nitik 2.jpg").convert("RGB")
-    assert np.allclose(engine.query_vector(None, image), clip.embed_images([image])[0], atol=1e-5)
+    assert np.allclose(engine.encoder.vector(None, image), clip.embed_images([image])[0], atol=1e-5)
 
     # /v1/embed answers the vectors searches use, and says which tower made the texts
     raw = (images / "3 Kawung Nitik 2.jpg").read_bytes()

@@ -1,0 +1,121 @@
+"""The index a replica serves: loaded once at startup, swapped by a reload without a restart.
+
+A reload builds the new index beside the current one and swaps the reference; every search reads the
+reference once (`current`), so it finishes on the index it started with.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.common.contracts.retrieval import IndexInfo, IndexStatus, ReloadResponse
+from services.common.errors import BusyError, InvalidInputError, NotFoundError
+from services.retrieval.index import IndexNotFound, InvalidIndex, MotifIndex
+from services.retrieval.lexical import LexicalIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """The CLIP model an index must have been built by."""
+
+    source: str
+    version: str
+    dim: int
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    index: MotifIndex
+    loaded_at: str
+    load_seconds: float
+    lexical: LexicalIndex | None = field(default=None, compare=False)
+
+
+def load_index(directory: Path, device: str) -> LoadedIndex:
+    started = time.perf_counter()
+    index = MotifIndex(directory, device=device)
+    # The lexical index is built from the same directory, so a reload swaps both together.
+    lexical = LexicalIndex.from_index(index.motifs, (item.file for item in index.items))
+    return LoadedIndex(
+        index=index,
+        loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        load_seconds=round(time.perf_counter() - started, 3),
+        lexical=lexical,
+    )
+
+
+class ServedIndex:
+    def __init__(self, loaded: LoadedIndex, model: ModelIdentity, *, device: str = "cpu") -> None:
+        loaded.index.check_model(model.version, model.dim)
+        self.model = model
+        self._loaded = loaded
+        self._device = device
+        self._reload_lock = threading.Lock()
+
+    @property
+    def current(self) -> LoadedIndex:
+        return self._loaded
+
+    def reload(self, index_dir: str) -> ReloadResponse:
+        """Load `index_dir` beside the current index, check it, and swap; on failure keep the old."""
+        if not self._reload_lock.acquire(blocking=False):
+            raise BusyError(
+                "another index reload is running; retry when it is done", retry_after_s=5
+            )
+        try:
+            previous = self._loaded.index.version
+            try:
+                loaded = load_index(Path(index_dir), self._device)
+                loaded.index.check_model(self.model.version, self.model.dim)
+            except IndexNotFound as exc:
+                raise NotFoundError(str(exc)) from None
+            except InvalidIndex:
+                raise  # an InvalidInputError that already says what is wrong: a 422
+            except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+                # A damaged file FAISS or JSON cannot read: the old index keeps serving.
+                raise InvalidInputError(
+                    f"{index_dir} could not be loaded ({exc.__class__.__name__}: {exc})"
+                ) from None
+            self._loaded = loaded  # one reference assignment: searches see old or new, never a mix
+            log.info("index swapped: %s -> %s (%s)", previous, loaded.index.version, index_dir)
+            return ReloadResponse(previous_version=previous, index=self.status())
+        finally:
+            self._reload_lock.release()
+
+    def status(self) -> IndexStatus:
+        """Everything about the index in service; the search's `IndexInfo` and /readyz read it."""
+        loaded = self._loaded
+        index = loaded.index
+        return IndexStatus(
+            version=index.version,
+            type=index.index_type,
+            size=index.size,
+            dim=index.dim,
+            motifs=len({item.number for item in index.items}),
+            model=self.model.source,
+            model_version=self.model.version,
+            params=index.params,
+            device=index.device,
+            directory=str(index.root),
+            created=str(index.manifest.get("created", "")),
+            loaded_at=loaded.loaded_at,
+            load_seconds=loaded.load_seconds,
+        )
+
+    def info(self, index: MotifIndex) -> IndexInfo:
+        """The short form a search answer carries, for the index that search ran on."""
+        return IndexInfo(
+            version=index.version, size=index.size, model=self.model.source, type=index.index_type
+        )
+
+    def image_file(self, item_id: int, size: int) -> tuple[Path | None, str]:
+        """The stored image and the version of the index it belongs to (for ETags)."""
+        index = self._loaded.index
+        return index.image_file(item_id, size), index.version
