@@ -51,6 +51,19 @@ def real_config_models(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def real_config_sd(tmp_path_factory) -> dict[str, Path]:
+    """SD 1.5 and its Canny ControlNet from the published hub configs, at a tiny width (random
+    weights, hub layout): the real scaling factor, latent channels, token ids and scheduler."""
+    from services.common.fullsize.sd import build_controlnet_canny, build_sd15
+
+    out = tmp_path_factory.mktemp("real-config-sd")
+    return {
+        "sd": build_sd15(out / "sd", tiny=True),
+        "controlnet": build_controlnet_canny(out / "controlnet", tiny=True),
+    }
+
+
+@pytest.fixture(scope="session")
 def synthetic_dataset(tmp_path_factory) -> tuple[Path, Path]:
     from services.retrieval.sample_data import write_sample_dataset
 

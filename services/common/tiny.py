@@ -152,18 +152,23 @@ def _write_bpe(out: Path, vocab: dict[str, int], merges: list[tuple[str, str]]) 
     (out / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def write_clip_tokenizer(out: Path) -> None:
+def clip_bpe_tiny_tables() -> tuple[dict[str, int], list[tuple[str, str]]]:
     """CLIP's BPE format: byte symbols, the same with `</w>`, merges, then the two special tokens."""
-    from transformers import CLIPTokenizer
-
     symbols = list(_byte_symbols())
     base = symbols + [s + "</w>" for s in symbols]
     words = [[*list(w[:-1]), w[-1] + "</w>"] for w in VOCABULARY_WORDS if len(w) > 1]
     vocab, merges = _bpe_tables(words, base)
     vocab["<|startoftext|>"] = len(vocab)
     vocab["<|endoftext|>"] = len(vocab)
+    return vocab, merges
+
+
+def write_clip_tokenizer(out: Path) -> None:
+    """The tiny CLIP tokenizer (`clip_bpe_tiny_tables`), saved by `CLIPTokenizer`."""
+    from transformers import CLIPTokenizer
+
     staging = out / "_bpe"
-    _write_bpe(staging, vocab, merges)
+    _write_bpe(staging, *clip_bpe_tiny_tables())
     tokenizer = CLIPTokenizer.from_pretrained(
         str(staging), model_max_length=77, pad_token="<|endoftext|>"
     )
@@ -381,12 +386,20 @@ def build_tiny_controlnet(sd_dir: Path, out: Path, seed: int = 0) -> Path:
     ControlNet's are not zero, so these get small random weights: the control image then acts, and
     `control_scale=0` is still exactly no ControlNet.
     """
-    import torch
     from diffusers import ControlNetModel, UNet2DConditionModel
 
     unet = UNet2DConditionModel.from_pretrained(str(sd_dir), subfolder="unet")
     _seed(seed)
     controlnet = ControlNetModel.from_unet(unet)
+    wake_zero_convolutions(controlnet)
+    controlnet.save_pretrained(str(out))
+    return out
+
+
+def wake_zero_convolutions(controlnet, std: float = 0.05) -> None:
+    """Small random weights in a new ControlNet's zero-initialised convolutions, so it acts."""
+    import torch
+
     zero_initialised = (
         "controlnet_down_blocks",
         "controlnet_mid_block",
@@ -395,9 +408,7 @@ def build_tiny_controlnet(sd_dir: Path, out: Path, seed: int = 0) -> Path:
     with torch.no_grad():
         for name, parameter in controlnet.named_parameters():
             if name.startswith(zero_initialised):
-                parameter.normal_(0.0, 0.05)
-    controlnet.save_pretrained(str(out))
-    return out
+                parameter.normal_(0.0, std)
 
 
 def build_tiny_models(out: Path, seed: int = 0) -> dict[str, Path]:

@@ -39,15 +39,25 @@ def component_dtypes(engine: SdGenerator) -> dict[str, torch.dtype]:
     }
 
 
-@pytest.fixture(scope="module", params=["float16", "bfloat16"])
-def half_engine(request, tiny_models) -> tuple[str, SdGenerator]:
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("tiny", "float16"),
+        ("tiny", "bfloat16"),
+        ("real-config", "float16"),
+        ("real-config", "bfloat16"),
+    ],
+    ids=lambda p: "-".join(p),
+)
+def half_engine(request) -> tuple[str, SdGenerator]:
+    """The project's tiny SD, and SD 1.5 built from the published configs at a tiny width."""
+    models, dtype = request.param
+    fixture = "tiny_models" if models == "tiny" else "real_config_sd"
+    dirs = request.getfixturevalue(fixture)
     engine = SdGenerator(
-        str(tiny_models["sd"]),
-        device="cpu",
-        dtype=request.param,
-        controlnet=str(tiny_models["controlnet"]),
+        str(dirs["sd"]), device="cpu", dtype=dtype, controlnet=str(dirs["controlnet"])
     )
-    return request.param, engine
+    return dtype, engine
 
 
 def test_every_component_of_every_view_keeps_the_dtype(half_engine):
