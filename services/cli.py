@@ -311,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     doctor.set_defaults(func=_doctor)
+    from services.library.cli import add_commands as library_commands
+
+    library_commands(commands)
     settings = commands.add_parser("settings", help="print every environment variable (Markdown)")
     settings.set_defaults(func=_settings)
     return parser

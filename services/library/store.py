@@ -180,7 +180,7 @@ class LibraryStore:
     # ---------------------------------------------------------------------------- sessions
 
     @contextlib.contextmanager
-    def _session(self, *, write: bool = False) -> Iterator[Session]:
+    def session(self, *, write: bool = False) -> Iterator[Session]:
         try:
             bind = self._writer if write else self.engine
             with Session(bind, expire_on_commit=False) as session, session.begin():
@@ -192,7 +192,7 @@ class LibraryStore:
             ) from exc
 
     def ping(self) -> None:
-        with self._session() as session:
+        with self.session() as session:
             session.execute(select(1))
 
     # ------------------------------------------------------------------------------ helpers
@@ -213,7 +213,7 @@ class LibraryStore:
             raise NotFoundError(f"no board {board_id}")
         return row
 
-    def _bump(self, session: Session, owner: str, delta: int) -> tuple[int, int]:
+    def bump_owner(self, session: Session, owner: str, delta: int) -> tuple[int, int]:
         """Add `delta` to the owner's design count and bump its revision; (count, revision)."""
         if self.sqlite:
             from sqlalchemy.dialects.sqlite import insert
@@ -315,11 +315,11 @@ class LibraryStore:
             raise InvalidInputError("embedding holds a NaN or infinite value")
         quota = self.max_designs_per_owner
         if quota is not None:
-            with self._session() as session:
+            with self.session() as session:
                 if self._count(session, owner) >= quota:
                     raise QuotaExceededError(self._quota_message())
         if parent_id is not None:
-            with self._session() as session:
+            with self.session() as session:
                 try:
                     self._design_row(session, Scope(owner), parent_id)
                 except NotFoundError:
@@ -351,8 +351,8 @@ class LibraryStore:
             embedding_dim=None if vector is None else len(vector),
         )
         try:
-            with self._session(write=True) as session:
-                count, revision = self._bump(session, owner, +1)
+            with self.session(write=True) as session:
+                count, revision = self.bump_owner(session, owner, +1)
                 if quota is not None and count > quota:
                     raise QuotaExceededError(self._quota_message())
                 session.add(row)
@@ -373,7 +373,7 @@ class LibraryStore:
         return self._design(row, [])
 
     def get_design(self, scope: Scope, design_id: str) -> Design:
-        with self._session() as session:
+        with self.session() as session:
             row = self._design_row(session, scope, design_id)
             return self._designs(session, [row])[0]
 
@@ -388,7 +388,7 @@ class LibraryStore:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInputError(f"limit must be 1 to {MAX_PAGE}")
         after = decode_cursor(cursor) if cursor else None
-        with self._session() as session:
+        with self.session() as session:
             statement = select(DesignRow)
             if filters.motif is not None:
                 # Walk design_motifs' (owner, motif, created_us, id) index in page order.
@@ -436,7 +436,7 @@ class LibraryStore:
 
     def update_design(self, scope: Scope, design_id: str, changes: dict[str, Any]) -> Design:
         """Set the fields in `changes` (title, notes, tags, favorite); others stay as they are."""
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             row = self._design_row(session, scope, design_id)
             for name in ("title", "notes", "tags", "favorite"):
                 if name in changes:
@@ -449,7 +449,7 @@ class LibraryStore:
             return self._designs(session, [row])[0]
 
     def delete_design(self, scope: Scope, design_id: str) -> None:
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             row = self._design_row(session, scope, design_id)
             revisions = self._delete_rows(session, [row])
             owner, sha = row.owner, row.sha256
@@ -466,12 +466,14 @@ class LibraryStore:
         per_owner: dict[str, int] = {}
         for row in rows:
             per_owner[row.owner] = per_owner.get(row.owner, 0) + 1
-        return {owner: self._bump(session, owner, -count)[1] for owner, count in per_owner.items()}
+        return {
+            owner: self.bump_owner(session, owner, -count)[1] for owner, count in per_owner.items()
+        }
 
     def _named(self, shas: set[str]) -> set[str]:
         named: set[str] = set()
         ordered = sorted(shas)
-        with self._session() as session:
+        with self.session() as session:
             for start in range(0, len(ordered), _IN_CHUNK):
                 chunk = ordered[start : start + _IN_CHUNK]
                 named.update(
@@ -487,7 +489,7 @@ class LibraryStore:
 
     def image_path(self, scope: Scope, design_id: str, size: int | None = None) -> tuple[Path, str]:
         """The PNG (or its thumbnail) to serve and its ETag."""
-        with self._session() as session:
+        with self.session() as session:
             sha = self._design_row(session, scope, design_id).sha256
         if not self.files.has(sha):
             raise MissingFileError(f"the image file of design {design_id} is missing")
@@ -511,11 +513,11 @@ class LibraryStore:
         if not np.all(np.isfinite(query)) or not np.any(query):
             raise InvalidInputError("embedding must be finite and not all zeros")
         key = owner or (ALL_OWNERS if scope.admin else scope.owner)
-        with self._session() as session:
+        with self.session() as session:
             revision = self._revision(session, key)
 
         def load() -> Iterator[tuple[str, bytes, int]]:
-            with self._session() as session:
+            with self.session() as session:
                 statement = select(
                     DesignRow.id, DesignRow.embedding, DesignRow.embedding_dim
                 ).where(DesignRow.embedding.is_not(None))
@@ -526,7 +528,7 @@ class LibraryStore:
         hits = self.embeddings.search(key, revision, load, query, limit, exclude)
         if not hits:
             return []
-        with self._session() as session:
+        with self.session() as session:
             rows = {
                 row.id: row
                 for row in session.scalars(
@@ -543,7 +545,7 @@ class LibraryStore:
 
     def similar(self, scope: Scope, design_id: str, limit: int = 10) -> list[ScoredDesign]:
         """The design owner's designs nearest to this one (itself left out)."""
-        with self._session() as session:
+        with self.session() as session:
             row = self._design_row(session, scope, design_id)
             blob, owner = row.embedding, row.owner
         if blob is None:
@@ -575,22 +577,22 @@ class LibraryStore:
 
     def create_board(self, owner: str, name: str) -> Board:
         row = BoardRow(id=new_board_id(), owner=owner, name=name, created_us=now_us())
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             session.add(row)
         return Board(id=row.id, name=name, created_at=from_us(row.created_us), design_count=0)
 
     def list_boards(self, scope: Scope) -> list[Board]:
-        with self._session() as session:
+        with self.session() as session:
             statement = self._visible(select(BoardRow), BoardRow.owner, scope)
             rows = list(session.scalars(statement.order_by(BoardRow.created_us, BoardRow.id)))
             return self._boards(session, rows)
 
     def get_board(self, scope: Scope, board_id: str) -> Board:
-        with self._session() as session:
+        with self.session() as session:
             return self._boards(session, [self._board_row(session, scope, board_id)])[0]
 
     def rename_board(self, scope: Scope, board_id: str, name: str) -> Board:
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             row = self._board_row(session, scope, board_id)
             row.name = name
             session.flush()
@@ -598,14 +600,14 @@ class LibraryStore:
 
     def delete_board(self, scope: Scope, board_id: str) -> None:
         """The board goes; its designs stay."""
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             self._board_row(session, scope, board_id)
             session.execute(delete(BoardDesignRow).where(BoardDesignRow.board_id == board_id))
             session.execute(delete(BoardRow).where(BoardRow.id == board_id))
 
     def add_to_board(self, scope: Scope, board_id: str, design_id: str) -> None:
         """Idempotent: a design already on the board stays there once."""
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             board = self._board_row(session, scope, board_id)
             design = self._design_row(session, scope, design_id)
             if board.owner != design.owner:
@@ -616,7 +618,7 @@ class LibraryStore:
                 )
 
     def remove_from_board(self, scope: Scope, board_id: str, design_id: str) -> None:
-        with self._session(write=True) as session:
+        with self.session(write=True) as session:
             self._board_row(session, scope, board_id)
             self._design_row(session, scope, design_id)
             session.execute(
@@ -632,7 +634,7 @@ class LibraryStore:
         cutoff = now_us() - days * 86_400 * 1_000_000
         removed = 0
         while True:
-            with self._session(write=True) as session:
+            with self.session(write=True) as session:
                 rows = list(
                     session.scalars(
                         select(DesignRow)
@@ -657,7 +659,7 @@ class LibraryStore:
 
     def stats(self) -> tuple[int, int]:
         """(designs, bytes of their PNGs) over every owner."""
-        with self._session() as session:
+        with self.session() as session:
             count, size = session.execute(
                 select(func.count(), func.coalesce(func.sum(DesignRow.size_bytes), 0)).select_from(
                     DesignRow
