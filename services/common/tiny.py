@@ -490,3 +490,74 @@ def build_tiny_multilingual(out: Path, dim: int = 16, seed: int = 0) -> Path:
     model.save(str(out))
     shutil.rmtree(backbone)
     return out
+
+
+def build_tiny_lora(
+    sd_dir: Path,
+    out: Path,
+    *,
+    seed: int = 0,
+    rank: int = 4,
+    std: float = 0.3,
+    style_name: str | None = None,
+    text_encoder: bool = False,
+) -> Path:
+    """A random LoRA for the tiny SD in diffusers' format (what `load_lora_weights` reads), as
+    `batik finetune-style` writes it, with B initialised non-zero so it changes the image. With
+    `style_name` it is a style folder (manifest.json beside the weights); without, a plain LoRA
+    like LCM-LoRA (the preview LoRA in tests)."""
+    import json
+
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+    from transformers import CLIPTextModel
+
+    from services.common.models import source_version
+    from services.generation.finetune_style.model import (
+        add_text_encoder_lora,
+        text_encoder_lora_state,
+    )
+
+    out = Path(out)
+    _seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(str(sd_dir), subfolder="unet")
+    unet.add_adapter(
+        LoraConfig(r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"])
+    )
+    layers: dict = {}
+    modules = {"unet": unet}
+    if text_encoder:
+        encoder = CLIPTextModel.from_pretrained(str(sd_dir), subfolder="text_encoder")
+        add_text_encoder_lora(
+            encoder,
+            LoraConfig(r=rank, lora_alpha=rank, target_modules=["q_proj", "k_proj", "v_proj"]),
+        )
+        modules["text_encoder"] = encoder
+    with torch.no_grad():
+        for module in modules.values():
+            for name, parameter in module.named_parameters():
+                if "lora_B" in name:
+                    parameter.normal_(0.0, std)
+    layers["unet_lora_layers"] = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    if text_encoder:
+        layers["text_encoder_lora_layers"] = convert_state_dict_to_diffusers(
+            text_encoder_lora_state(modules["text_encoder"])
+        )
+    weights = "pytorch_lora_weights.safetensors"
+    StableDiffusionPipeline.save_lora_weights(str(out), weight_name=weights, **layers)
+    if style_name:
+        manifest = {
+            "format": "batik-style/1",
+            "name": style_name,
+            "base_model": {"source": str(sd_dir), "version": source_version(str(sd_dir))},
+            "rank": rank,
+            "alpha": rank,
+            "trigger_words": ["batik nitik motif"],
+            "weights": weights,
+            "training": None,
+        }
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return out

@@ -24,12 +24,14 @@ router = APIRouter(prefix="/v1", tags=["generation"])
         ErrorType.OVERLOADED,
         ErrorType.NOT_READY,
         ErrorType.OUT_OF_MEMORY,
+        ErrorType.NOT_FOUND,
     ),
 )
 async def generate(
     body: GenerateRequest, request: Request, engine: SdGenerator = Depends(require_ready)
 ) -> GenerateResponse:
     images = checked_images(body, request.app.state.settings)
+    engine.styles.resolve(body)  # an unknown style is a 404 now, not after the queue
     result = await request.app.state.limiter.run(
         engine.generate, body, images.init, control_image=images.control
     )

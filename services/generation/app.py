@@ -12,6 +12,7 @@ from services.generation.api import router
 from services.generation.config import GenerationSettings
 from services.generation.generator import SdGenerator, load_generator
 from services.generation.jobs_api import router as jobs_router
+from services.generation.styles_api import router as styles_router
 from services.generation.worker import build_worker, job_queue
 
 
@@ -51,7 +52,7 @@ def create_app(
         settings=settings,
         load=lambda: load(settings),
         describe=lambda engine: engine.describe(),
-        routers=[router, jobs_router],
+        routers=[router, jobs_router, styles_router],
         extra_lifespan=job_runtime,
     )
 

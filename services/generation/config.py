@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.contracts.generation import MAX_NUM_IMAGES
@@ -9,6 +9,8 @@ from services.generation.acceleration import Acceleration
 
 DEFAULT_SD = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 DEFAULT_STYLE_TEMPLATE = "{name}, batik nitik motif, {facts}"
+# LCM-LoRA for SD 1.5 (latent-consistency/lcm-lora-sdv1-5): 4-8 steps at guidance 1-2.
+LCM_LORA_SD15 = "latent-consistency/lcm-lora-sdv1-5"
 
 
 class GenerationSettings(BaseServiceSettings):
@@ -77,7 +79,25 @@ class GenerationSettings(BaseServiceSettings):
     warmup: bool | None = Field(
         None, description="Run one small generation at start; unset: on CUDA only"
     )
-    # Style training (`batik finetune-style`).
+    # Styles (services/generation/styles.py) and their training (`batik finetune-style`).
+    styles_dir: str | None = Field(
+        None,
+        description="Folder of style folders from `batik finetune-style`, served by name "
+        "(`style` in requests); unset: no styles",
+    )
+    style: str | None = Field(
+        None,
+        description="A style in GENERATION_STYLES_DIR fused into the weights at load: every "
+        "answer has it, at no per-step cost",
+    )
+    preview_lora: str | None = Field(
+        None,
+        description=f"Distillation LoRA for `preview: true` (LCM scheduler, 4-8 steps), e.g. "
+        f"{LCM_LORA_SD15}; unset: previews are refused",
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for POST /v1/styles/reload; unset: reload is off"
+    )
     style_template: str = Field(
         DEFAULT_STYLE_TEMPLATE,
         description="`batik finetune-style` caption template; fields {name}, {facts}, {philosophy}",

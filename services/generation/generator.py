@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from services.common.contracts.generation import GenerateRequest, GenerationSummary
+from services.common.contracts.generation import (
+    AppliedStyle,
+    GenerateRequest,
+    GenerationSummary,
+)
 from services.common.models import resolve_device, resolve_dtype, resolve_source, source_version
 from services.generation.acceleration import Acceleration, accelerate, cuda_oom_guard
 from services.generation.pakem import (
@@ -25,7 +29,8 @@ from services.generation.pakem import (
     symmetry_callback,
 )
 from services.generation.prompts import PromptEncoding, encode_prompt
-from services.generation.schedulers import make_scheduler, scheduler_name
+from services.generation.schedulers import PREVIEW_SCHEDULER, make_scheduler, scheduler_name
+from services.generation.styles import Styles
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,9 @@ class Generation:
     symmetry_scores: dict[str, float] = field(default_factory=dict)
     tile: bool = False
     control_scale: float | None = None
+    styles: list[AppliedStyle] = field(default_factory=list)
+    model_version: str | None = None
+    preview: bool = False
 
     @property
     def seed(self) -> int:
@@ -64,6 +72,9 @@ class Generation:
             symmetry_scores=self.symmetry_scores,
             tile=self.tile,
             control_scale=self.control_scale,
+            styles=self.styles,
+            model_version=self.model_version,
+            preview=self.preview,
         )
 
 
@@ -158,6 +169,8 @@ class SdGenerator:
         # one GPU runs one UNet batch at a time anyway.
         self._lock = threading.Lock()
         self._torch = torch
+        # Style LoRAs in the shared UNet; none until `load_styles`.
+        self.styles = Styles(img2img, version)
 
     def _add_controlnet(self, source: str) -> None:
         """ControlNet pipelines sharing every component with img2img, plus the ControlNet."""
@@ -234,6 +247,8 @@ class SdGenerator:
             raise ValueError("control_scale: no ControlNet is loaded")
         images: list[Image.Image] = []
         with self._lock, self._torch.inference_mode(), cuda_oom_guard():
+            # Adapters are UNet state: set under the lock, before the text encoder runs.
+            applied = self.styles.activate(request)
             prompt = encode_prompt(
                 self.tokenizer,
                 self.img2img.text_encoder,
@@ -248,7 +263,8 @@ class SdGenerator:
             else:
                 pipe = self.img2img if init is not None else self.txt2img
             # A fresh scheduler per request: the sampler asked for, and no state from the last run.
-            pipe.scheduler = make_scheduler(request.scheduler, self.base_scheduler)
+            scheduler = PREVIEW_SCHEDULER if request.preview else request.scheduler
+            pipe.scheduler = make_scheduler(scheduler, self.base_scheduler)
             # One pipeline call per image, each with its own generator: image k with seed + k is the
             # same bytes as a one-image request with that seed (batching would change the numerics).
             for index, seed in enumerate(seeds):
@@ -259,13 +275,25 @@ class SdGenerator:
             images=images,
             seeds=seeds,
             mode=mode,
-            scheduler=request.scheduler or self.default_scheduler,
+            scheduler=scheduler or self.default_scheduler,
             prompt=prompt,
             symmetry=group,
             symmetry_scores=scores,
             tile=request.tile,
             control_scale=request.control_scale,
+            styles=applied,
+            model_version=self.styles.answer_version(self.version, applied, request.preview),
+            preview=request.preview,
         )
+
+    def load_styles(self, folder: str | None, default: str | None, preview: str | None) -> None:
+        with self._lock:
+            self.styles.configure(folder, default=default, preview=preview)
+
+    def reload_styles(self) -> dict[str, list]:
+        """Pick up styles added to or removed from the folder; waits for the running call."""
+        with self._lock:
+            return self.styles.reload()
 
     def _one_image(
         self,
@@ -332,7 +360,8 @@ class SdGenerator:
         return {
             "model": self.source,
             "controlnet": self.controlnet_source,
-            "model_version": self.version,
+            "model_version": self.styles.model_version(self.version),
+            "styles": [info.name for info in self.styles.listing()],
             "device": self.device,
             "dtype": self.dtype,
             "scheduler": self.default_scheduler,
@@ -356,6 +385,8 @@ def load_generator(settings) -> SdGenerator:
         controlnet=settings.controlnet,
         canny_thresholds=(settings.canny_low_threshold, settings.canny_high_threshold),
     )
+    if settings.styles_dir or settings.style or settings.preview_lora:
+        engine.load_styles(settings.styles_dir, settings.style, settings.preview_lora)
     warmup = settings.warmup if settings.warmup is not None else engine.device == "cuda"
     if warmup:
         engine.warm_up()

@@ -44,12 +44,16 @@ async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
         ErrorType.UNSUPPORTED_MEDIA,
         ErrorType.OVERLOADED,
         ErrorType.NO_JOB_STORE,
+        ErrorType.NOT_FOUND,
     ),
 )
 async def submit(body: GenerateRequest, request: Request, response: Response) -> JobCreated:
     queue = _queue(request)
     # Checked here as well as in the worker: bad input is a 4xx now, not a failed job later.
     checked_images(body, request.app.state.settings)
+    engine = getattr(request.app.state, "engine", None)
+    if engine is not None:
+        engine.styles.resolve(body)  # unknown style: 404 here rather than a failed job
     async with job_store_available():
         record = await queue.submit(KIND, FUNCTION, body.model_dump(mode="json"))
     status_url = f"/v1/jobs/{record.job_id}"

@@ -20,7 +20,10 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
         {"algorithm_type": "dpmsolver++", "solver_order": 2},
     ),
 }
-_NAME_BY_CLASS = {cls: name for name, (cls, _) in SCHEDULERS.items()}
+# Only with the preview LoRA (`preview: true`): not one of the samplers a request may pick.
+PREVIEW_SCHEDULER = "lcm"
+_KNOWN = {**SCHEDULERS, PREVIEW_SCHEDULER: ("LCMScheduler", {})}
+_NAME_BY_CLASS = {cls: name for name, (cls, _) in _KNOWN.items()}
 
 
 def scheduler_name(scheduler: Any) -> str:
@@ -35,7 +38,7 @@ def make_scheduler(name: str | None, base: Any) -> Any:
 
     if name is None:
         return type(base).from_config(base.config)
-    if name not in SCHEDULERS:
+    if name not in _KNOWN:
         raise ValueError(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")
-    cls, overrides = SCHEDULERS[name]
+    cls, overrides = _KNOWN[name]
     return getattr(diffusers, cls).from_config(base.config, **overrides)

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import hmac
-
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends
 
+from services.common.admin import admin_guard
 from services.common.contracts.retrieval import IndexStatus, ReloadRequest, ReloadResponse
-from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.errors import ErrorType, error_responses
 from services.common.health import require_ready
 from services.retrieval.engine import RetrievalEngine
 
 router = APIRouter(prefix="/v1/index", tags=["index"])
 
 
-def require_admin(request: Request, authorization: str | None = Header(None)) -> None:
-    """`Authorization: Bearer <RETRIEVAL_ADMIN_TOKEN>`; with no token configured, reload is off."""
-    token = request.app.state.settings.admin_token
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if token is None or not token.get_secret_value():
-        raise ServiceError(
-            ErrorType.UNAUTHORIZED,
-            "index reload is disabled: set RETRIEVAL_ADMIN_TOKEN on the service",
-            headers=challenge,
-        )
-    scheme, _, given = (authorization or "").partition(" ")
-    expected = token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-        raise ServiceError(
-            ErrorType.UNAUTHORIZED, "missing or wrong admin bearer token", headers=challenge
-        )
+# `Authorization: Bearer <RETRIEVAL_ADMIN_TOKEN>`; with no token configured, reload is off.
+require_admin = admin_guard("index reload", "RETRIEVAL_ADMIN_TOKEN")
 
 
 @router.get(

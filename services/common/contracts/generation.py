@@ -14,6 +14,13 @@ MAX_SIDE = 1024
 MAX_NUM_IMAGES = 8
 SchedulerName = Literal["ddim", "pndm", "euler", "euler_a", "dpmpp_2m"]
 SymmetryName = Literal["none", "c2", "c4", "d4", "auto"]
+# A style's name: an adapter name in the UNet (no dots) that needs no escaping in a URL.
+STYLE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+MAX_STYLE_SCALE = 2.0
+MAX_BLEND = 4
+# What the LCM-LoRA model card prescribes for previews.
+PREVIEW_STEPS = (4, 8)
+PREVIEW_GUIDANCE = (1.0, 2.0)
 
 
 class GenerationParams(BaseModel):
@@ -51,7 +58,69 @@ class PakemParams(BaseModel):
     )
 
 
-class GenerateRequest(GenerationParams, PakemParams):
+class StyleWeight(BaseModel):
+    name: str = Field(pattern=STYLE_NAME_PATTERN, description="A style GET /v1/styles lists.")
+    scale: float = Field(1.0, ge=0.0, le=MAX_STYLE_SCALE, description="0: off; 1: as trained.")
+
+
+class StyleParams(BaseModel):
+    """Style LoRAs (trained by `batik finetune-style`) and previews; shared with the RAG request."""
+
+    style: str | None = Field(
+        None,
+        pattern=STYLE_NAME_PATTERN,
+        description="A style by name (GET /v1/styles); omit for none (or the service's default).",
+    )
+    style_scale: float = Field(
+        1.0, ge=0.0, le=MAX_STYLE_SCALE, description="Strength of `style`: 0 is none, 1 as trained."
+    )
+    styles: list[StyleWeight] | None = Field(
+        None,
+        max_length=MAX_BLEND,
+        description="A blend of styles, each at its scale (instead of `style`).",
+    )
+    preview: bool = Field(
+        False,
+        description="A fast preview through the distillation LoRA (GENERATION_PREVIEW_LORA) and the "
+        f"LCM scheduler: steps {PREVIEW_STEPS[0]}-{PREVIEW_STEPS[1]} (default "
+        f"{PREVIEW_STEPS[0]}), guidance {PREVIEW_GUIDANCE[0]}-{PREVIEW_GUIDANCE[1]} (default "
+        f"{PREVIEW_GUIDANCE[0]}).",
+    )
+
+    def style_choices(self) -> list[StyleWeight]:
+        """The styles asked for, each with its scale (empty: none)."""
+        if self.styles is not None:
+            return list(self.styles)
+        return [StyleWeight(name=self.style, scale=self.style_scale)] if self.style else []
+
+    @model_validator(mode="after")
+    def _check_styles(self) -> StyleParams:
+        if self.style is not None and self.styles is not None:
+            raise ValueError("give `style` (with style_scale) or `styles`, not both")
+        names = [s.name for s in self.styles or []]
+        if len(set(names)) != len(names):
+            raise ValueError("styles: each style may appear once")
+        if self.preview:
+            # The LCM-LoRA model card's range; unset knobs get its defaults.
+            if "steps" not in self.model_fields_set:
+                self.steps = PREVIEW_STEPS[0]  # type: ignore[attr-defined]
+            if "guidance_scale" not in self.model_fields_set:
+                self.guidance_scale = PREVIEW_GUIDANCE[0]  # type: ignore[attr-defined]
+            low, high = PREVIEW_STEPS
+            if not low <= getattr(self, "steps", low) <= high:
+                raise ValueError(f"preview: steps must be {low}-{high} (the LCM scheduler's range)")
+            low_g, high_g = PREVIEW_GUIDANCE
+            if not low_g <= getattr(self, "guidance_scale", low_g) <= high_g:
+                raise ValueError(f"preview: guidance_scale must be {low_g}-{high_g}")
+            steps, strength = getattr(self, "steps", 1), getattr(self, "strength", 1.0)
+            if getattr(self, "init_image", None) is not None and int(steps * strength) == 0:
+                raise ValueError(
+                    f"preview: {steps} steps at strength={strength} leave no denoising step"
+                )
+        return self
+
+
+class GenerateRequest(GenerationParams, PakemParams, StyleParams):
     prompt: str = Field(min_length=1, max_length=2000)
     init_image: Base64Image | None = Field(
         None, description="Reference for img2img; without it the service runs txt2img."
@@ -96,6 +165,39 @@ class GenerateRequest(GenerationParams, PakemParams):
         return self
 
 
+class AppliedStyle(BaseModel):
+    name: str
+    scale: float
+    version: str
+
+
+class StyleInfo(BaseModel):
+    name: str
+    base_model: str = Field(description="The model it was trained on (source).")
+    base_version: str
+    rank: int
+    trigger_words: list[str] = Field(description="Put them in the prompt to call the style up.")
+    version: str = Field(description="Content version of the style folder.")
+    fused: bool = Field(False, description="The default style, fused into the weights at load.")
+
+
+class StyleList(BaseModel):
+    styles: list[StyleInfo]
+    default: str | None = Field(None, description="GENERATION_STYLE: fused at load.")
+    preview: bool = Field(False, description="Whether `preview: true` is available.")
+
+
+class SkippedStyle(BaseModel):
+    folder: str
+    reason: str
+
+
+class StyleReload(StyleList):
+    added: list[str]
+    removed: list[str]
+    skipped: list[SkippedStyle]
+
+
 class GenerationSummary(BaseModel):
     seed: int = Field(description="Seed of the first image.")
     # Defaults keep answers of an older service parseable by a newer client.
@@ -118,6 +220,15 @@ class GenerationSummary(BaseModel):
     )
     tile: bool = False
     control_scale: float | None = None
+    model_version: str | None = Field(
+        None,
+        description="Base model version, plus the default style fused at load and the styles this "
+        "answer used (name@version:scale), plus preview.",
+    )
+    styles: list[AppliedStyle] = Field(
+        default_factory=list, description="The styles this answer used, with their versions."
+    )
+    preview: bool = False
 
 
 class GenerateResponse(GenerationSummary):

@@ -93,13 +93,14 @@ def load_components(
         )
     )
     if train_text_encoder:
-        text_encoder.add_adapter(
+        add_text_encoder_lora(
+            text_encoder,
             LoraConfig(
                 r=rank,
                 lora_alpha=alpha,
                 init_lora_weights="gaussian",
                 target_modules=list(TEXT_ENCODER_TARGETS),
-            )
+            ),
         )
     # Trainable weights stay fp32 under mixed precision: fp16 updates would round to nothing.
     cast_training_params([unet, text_encoder], dtype=torch.float32)
@@ -120,6 +121,35 @@ def load_components(
         precision=precision,
         gradient_checkpointing=checkpointing,
     )
+
+
+def add_text_encoder_lora(text_encoder: Any, config: Any) -> None:
+    """LoRA layers in the CLIP text encoder through peft directly (transformers' `add_adapter`
+    wants a newer peft than diffusers does); `text_encoder_lora_state` reads them back."""
+    from peft import inject_adapter_in_model
+
+    inject_adapter_in_model(config, text_encoder, adapter_name="default")
+    text_encoder.lora_targets = tuple(config.target_modules)
+
+
+def has_text_encoder_lora(text_encoder: Any) -> bool:
+    return any("lora_" in name for name, _ in text_encoder.named_parameters())
+
+
+def text_encoder_lora_state(text_encoder: Any) -> dict[str, Any]:
+    """The text encoder's LoRA weights under peft's keys (adapter name dropped), as
+    `get_peft_model_state_dict` gives them for the UNet."""
+    return {
+        name.replace(".default", ""): value
+        for name, value in text_encoder.state_dict().items()
+        if "lora_" in name
+    }
+
+
+def set_lora_enabled(module: Any, enabled: bool) -> None:
+    from diffusers.utils.peft_utils import set_adapter_layers
+
+    set_adapter_layers(module, enabled=enabled)
 
 
 def trainable_parameters(components: Components) -> list[Any]:
@@ -151,9 +181,9 @@ def lora_state(components: Components) -> dict[str, dict[str, Any]]:
     from peft.utils import get_peft_model_state_dict
 
     layers = {"unet": convert_state_dict_to_diffusers(get_peft_model_state_dict(components.unet))}
-    if getattr(components.text_encoder, "peft_config", None):
+    if has_text_encoder_lora(components.text_encoder):
         layers["text_encoder"] = convert_state_dict_to_diffusers(
-            get_peft_model_state_dict(components.text_encoder)
+            text_encoder_lora_state(components.text_encoder)
         )
     return layers
 
@@ -163,8 +193,12 @@ def peft_state(components: Components) -> dict[str, Any]:
     from peft.utils import get_peft_model_state_dict
 
     state = {"unet": get_peft_model_state_dict(components.unet)}
-    if getattr(components.text_encoder, "peft_config", None):
-        state["text_encoder"] = get_peft_model_state_dict(components.text_encoder)
+    if has_text_encoder_lora(components.text_encoder):
+        state["text_encoder"] = {
+            name: value
+            for name, value in components.text_encoder.state_dict().items()
+            if "lora_" in name
+        }
     return state
 
 
@@ -173,4 +207,4 @@ def load_peft_state(components: Components, state: dict[str, Any]) -> None:
 
     set_peft_model_state_dict(components.unet, state["unet"])
     if "text_encoder" in state:
-        set_peft_model_state_dict(components.text_encoder, state["text_encoder"])
+        components.text_encoder.load_state_dict(state["text_encoder"], strict=False)

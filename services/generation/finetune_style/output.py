@@ -13,11 +13,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from services.common.contracts.generation import STYLE_NAME_PATTERN
+
 MANIFEST = "manifest.json"
 WEIGHTS = "pytorch_lora_weights.safetensors"
 FORMAT = "batik-style/1"
-# An adapter name in the UNet's module dict: no dots, nothing a URL would need to escape.
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NAME_PATTERN = re.compile(STYLE_NAME_PATTERN)
 
 
 def check_style_name(name: str) -> None:

@@ -15,18 +15,20 @@ GRID_FILE = "validation_grid.png"
 @contextmanager
 def _adapters(components: Any, enabled: bool):
     """LoRA on (trained) or off (exactly the base model) for the duration."""
+    from services.generation.finetune_style.model import has_text_encoder_lora, set_lora_enabled
+
     modules = [components.unet]
-    if getattr(components.text_encoder, "peft_config", None):
+    if has_text_encoder_lora(components.text_encoder):
         modules.append(components.text_encoder)
     if not enabled:
         for module in modules:
-            module.disable_adapters()
+            set_lora_enabled(module, False)
     try:
         yield
     finally:
         if not enabled:
             for module in modules:
-                module.enable_adapters()
+                set_lora_enabled(module, True)
 
 
 def held_out_loss(

@@ -1,0 +1,56 @@
+"""`GET /v1/styles` (the styles requests may name) and `POST /v1/styles/reload` (admin)."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends
+
+from services.common.admin import admin_guard
+from services.common.contracts.generation import SkippedStyle, StyleList, StyleReload
+from services.common.errors import ErrorType, error_responses
+from services.common.health import require_ready
+from services.generation.generator import SdGenerator
+
+router = APIRouter(prefix="/v1/styles", tags=["styles"])
+
+require_admin = admin_guard("style reload", "GENERATION_ADMIN_TOKEN")
+
+
+def style_list(engine: SdGenerator) -> StyleList:
+    styles = engine.styles
+    return StyleList(
+        styles=styles.listing(),
+        default=styles.default.info.name if styles.default else None,
+        preview=styles.preview_version is not None,
+    )
+
+
+@router.get(
+    "",
+    response_model=StyleList,
+    summary="Styles from GENERATION_STYLES_DIR: name, base model, rank, trigger words, version",
+    responses=error_responses(ErrorType.NOT_READY),
+)
+def list_styles(engine: SdGenerator = Depends(require_ready)) -> StyleList:
+    return style_list(engine)
+
+
+@router.post(
+    "/reload",
+    response_model=StyleReload,
+    summary="Pick up styles added to or removed from GENERATION_STYLES_DIR (admin)",
+    description="Loads new and changed style folders, drops removed ones, without a restart. It "
+    "waits for the generation in progress (styles are state of the shared UNet). Folders that "
+    "cannot be served (another base model, corrupt weights) are listed in `skipped` with the "
+    "reason; the rest load. The default style (GENERATION_STYLE) is fused and stays until a restart.",
+    responses=error_responses(ErrorType.UNAUTHORIZED, ErrorType.NOT_READY),
+)
+async def reload_styles(
+    _admin: None = Depends(require_admin), engine: SdGenerator = Depends(require_ready)
+) -> StyleReload:
+    changes = await anyio.to_thread.run_sync(engine.reload_styles)
+    skipped = [
+        SkippedStyle(folder=folder, reason=reason)
+        for folder, reason in sorted(engine.styles.skipped.items())
+    ]
+    return StyleReload(**style_list(engine).model_dump(), **changes, skipped=skipped)
