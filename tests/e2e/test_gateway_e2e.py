@@ -3,6 +3,8 @@ all four logs, /metrics on every service counting that request, Server-Timing, m
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -51,8 +53,20 @@ def test_one_upload_is_traced_and_counted_by_all_four_services(running_stack, sy
     body = answer.json()
     assert len(body["images"]) == 1 and body["seed"] == 13
     for name in ROUTES:
-        log = (running_stack["logs"] / f"{name}.log").read_text()
-        assert "e2e-upload-trace-42" in log, f"{name} did not log the request id"
+        log_file = running_stack["logs"] / f"{name}.log"
+
+        def logged_and_counted(name=name, log_file=log_file) -> bool:
+            return (
+                "e2e-upload-trace-42" in log_file.read_text()
+                and requests_counted(urls[name], ROUTES[name]) == before[name] + 1
+            )
+
+        # The access line and the request count are written once the response has been sent,
+        # so they may trail the answer by a moment.
+        deadline = time.monotonic() + 10
+        while not logged_and_counted() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "e2e-upload-trace-42" in log_file.read_text(), f"{name} did not log the request id"
         counted = requests_counted(urls[name], ROUTES[name])
         assert counted == before[name] + 1, f"{name} counted {counted - before[name]} requests"
 
