@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # One lock per install target: dev (make test, make demo), one per service image (docker/), and
 # qlora (fine-tuning on a CUDA machine, docs/FINETUNING.md).
-LOCKS := dev retrieval captioning generation gateway dashboard qlora
+LOCKS := dev retrieval captioning generation gateway dashboard library qlora
 
 .PHONY: demo run test lint format bench lock system-deps clean
 

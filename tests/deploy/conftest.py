@@ -13,9 +13,10 @@ from tests.deploy.helpers import REPO, compose_config, kustomize, write_env
 
 @pytest.fixture(scope="session")
 def test_env_file(tmp_path_factory) -> Path:
-    # GATEWAY_API_KEYS is required by the compose file; a dummy hash stands in for the real ones.
+    # GATEWAY_API_KEYS and POSTGRES_PASSWORD are required by the compose file; dummies stand in.
     return write_env(
-        tmp_path_factory.mktemp("env") / "test.env", {"GATEWAY_API_KEYS": "sha256:" + "ab" * 32}
+        tmp_path_factory.mktemp("env") / "test.env",
+        {"GATEWAY_API_KEYS": "sha256:" + "ab" * 32, "POSTGRES_PASSWORD": "test-password"},
     )
 
 

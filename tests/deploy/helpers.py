@@ -31,6 +31,7 @@ PORTS = {
     "captioning": 8002,
     "generation": 8003,
     "gateway": 8000,
+    "library": 8004,
     "dashboard": 8501,
 }
 HF_HOME = "/cache/huggingface"
@@ -64,6 +65,8 @@ def clean_env() -> dict[str, str]:
         "GENERATION_",
         "GATEWAY_",
         "DASHBOARD_",
+        "LIBRARY_",
+        "POSTGRES_",
         "BATIK_",
         "HF_",
     )

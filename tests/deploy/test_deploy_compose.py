@@ -26,7 +26,8 @@ COMPOSE = REPO / "docker-compose.yml"
 CPU_OVERRIDE = REPO / "docker-compose.cpu.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)S?$")
-UPSTREAMS = (*MODEL_SERVICES, "redis")
+UPSTREAMS = (*MODEL_SERVICES, "library", "redis")  # what the gateway calls
+REQUIRED_SECRETS = {"GATEWAY_API_KEYS", "POSTGRES_PASSWORD"}  # compose refuses to start without
 JOBS = ("ingest", "finetune")
 GPU_USERS = (*MODEL_SERVICES, *JOBS)
 
@@ -42,6 +43,8 @@ FIXED_SETTINGS = {
     "DASHBOARD_GATEWAY_URL",
     "GENERATION_REDIS_URL",
     "CAPTIONING_ADAPTERS_DIR",
+    "LIBRARY_DB_URL",
+    "LIBRARY_DIR",
 }
 
 
@@ -76,7 +79,7 @@ def settings_fields() -> dict[str, set[str]]:
         return classes
 
     common = fields(REPO / "services/common/settings.py")["BaseServiceSettings"][1]
-    modules = [REPO / f"services/{s}/config.py" for s in MODEL_SERVICES] + [
+    modules = [REPO / f"services/{s}/config.py" for s in (*MODEL_SERVICES, "library")] + [
         REPO / "gateway/config.py",
         REPO / "dashboard/config.py",
     ]
@@ -88,12 +91,17 @@ def settings_fields() -> dict[str, set[str]]:
                 inherited = common - {"host", "port"}  # the container's command line sets these
                 if prefix == "DASHBOARD_":
                     inherited = set()  # not a service: its settings are all its own
-                if prefix == "GATEWAY_":
-                    inherited -= {"device", "dtype", "torch_threads"}  # no model in the gateway
+                if prefix in ("GATEWAY_", "LIBRARY_"):
+                    inherited -= {"device", "dtype", "torch_threads"}  # no model there
                 result[prefix] = {f"{prefix}{n.upper()}" for n in (names | inherited) - {"port"}}
-    assert set(result) == {"RETRIEVAL_", "CAPTIONING_", "GENERATION_", "GATEWAY_", "DASHBOARD_"}, (
-        result
-    )
+    assert set(result) == {
+        "RETRIEVAL_",
+        "CAPTIONING_",
+        "GENERATION_",
+        "GATEWAY_",
+        "LIBRARY_",
+        "DASHBOARD_",
+    }, result
     return result
 
 
@@ -101,13 +109,23 @@ def settings_fields() -> dict[str, set[str]]:
 
 
 def test_compose_resolves_with_every_service(compose_gpu):
-    assert set(compose_gpu["services"]) == {"redis", *MODEL_SERVICES, "gateway", "dashboard", *JOBS}
+    assert set(compose_gpu["services"]) == {
+        "redis",
+        *MODEL_SERVICES,
+        "gateway",
+        "library",
+        "postgres",
+        "dashboard",
+        *JOBS,
+    }
 
 
-def test_compose_refuses_to_start_without_api_keys(tmp_path):
-    result = compose_config([COMPOSE], write_env(tmp_path / "empty.env", {}), check=False)
+@pytest.mark.parametrize("missing", sorted(REQUIRED_SECRETS))
+def test_compose_refuses_to_start_without_a_required_secret(tmp_path, missing):
+    given = {name: "x" for name in REQUIRED_SECRETS - {missing}}
+    result = compose_config([COMPOSE], write_env(tmp_path / "partial.env", given), check=False)
     assert result.returncode != 0
-    assert "GATEWAY_API_KEYS" in result.stderr
+    assert missing in result.stderr
 
 
 @pytest.mark.parametrize("name", GPU_USERS)
@@ -118,7 +136,7 @@ def test_model_services_and_jobs_reserve_an_nvidia_gpu(compose_gpu, name):
     assert "gpu" in devices[0]["capabilities"]
 
 
-@pytest.mark.parametrize("name", ["gateway", "dashboard", "redis"])
+@pytest.mark.parametrize("name", ["gateway", "dashboard", "redis", "library", "postgres"])
 def test_other_services_reserve_no_gpu(compose_gpu, name):
     assert "deploy" not in compose_gpu["services"][name]
 
@@ -129,12 +147,13 @@ def test_gateway_waits_for_healthy_upstreams_and_dashboard_for_gateway(compose_g
         name: {"condition": "service_healthy"} for name in UPSTREAMS
     }
     assert services["dashboard"]["depends_on"] == {"gateway": {"condition": "service_healthy"}}
-    for name in (*UPSTREAMS, "gateway"):
+    assert services["library"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in (*UPSTREAMS, "postgres", "gateway"):
         test = services[name]["healthcheck"]["test"]
         assert test[0] == "CMD", f"{name}: healthcheck must be an exec form"
 
 
-@pytest.mark.parametrize("name", [*MODEL_SERVICES, "gateway", "dashboard"])
+@pytest.mark.parametrize("name", [*MODEL_SERVICES, "gateway", "library", "dashboard"])
 def test_healthchecks_probe_the_liveness_route_on_the_service_port(compose_gpu, name):
     test = " ".join(compose_gpu["services"][name]["healthcheck"]["test"])
     path = "/_stcore/health" if name == "dashboard" else "/healthz"
@@ -152,7 +171,7 @@ def test_only_gateway_and_dashboard_publish_ports_on_loopback_by_default(compose
 def test_upstreams_live_on_the_internal_network_the_dashboard_cannot_reach(compose_gpu):
     services, declared = compose_gpu["services"], compose_gpu["networks"]
     assert declared["backend"].get("internal") is True
-    for name in UPSTREAMS:
+    for name in (*UPSTREAMS, "postgres"):
         attached = networks(services[name])
         assert "backend" in attached
         # Any other network must be internal or publish nothing that is shared with the public side.
@@ -160,6 +179,8 @@ def test_upstreams_live_on_the_internal_network_the_dashboard_cannot_reach(compo
     assert networks(services["gateway"]) == {"frontend", "backend"}
     assert networks(services["dashboard"]) == {"frontend"}
     assert networks(services["redis"]) == {"backend"}
+    # The library and its database need no route out at all.
+    assert networks(services["library"]) == networks(services["postgres"]) == {"backend"}
 
 
 @pytest.mark.parametrize("name", JOBS)
@@ -191,8 +212,21 @@ def test_hf_home_is_a_named_volume(compose_gpu, name):
     assert not cache["read_only"]
 
 
+def test_designs_live_on_named_volumes_and_in_the_compose_postgresql(compose_gpu):
+    services = compose_gpu["services"]
+    assert mounts(services["library"])["/data/library"] == {
+        "source": "library-files", "type": "volume", "read_only": False,
+    }  # fmt: skip
+    assert mounts(services["postgres"])["/var/lib/postgresql/data"]["source"] == "postgres-data"
+    env = services["library"]["environment"]
+    assert env["LIBRARY_DIR"] == "/data/library"
+    assert env["LIBRARY_DB_URL"] == "postgresql://batik:test-password@postgres:5432/library"
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "test-password"
+
+
 def test_gateway_reaches_upstreams_by_service_name(compose_gpu):
     env = compose_gpu["services"]["gateway"]["environment"]
+    assert env["GATEWAY_LIBRARY_URL"] == "http://library:8004"
     for name in MODEL_SERVICES:
         assert env[f"GATEWAY_{name.upper()}_URL"] == f"http://{name}:{PORTS[name]}"
     assert env["GATEWAY_REDIS_URL"] == "redis://redis:6379/0"
@@ -211,7 +245,7 @@ def test_no_secret_value_is_written_in_the_compose_files():
 def test_secrets_resolve_empty_without_an_env_file(compose_gpu):
     for service in compose_gpu["services"].values():
         for name, value in (service.get("environment") or {}).items():
-            if SECRET_NAME.search(name) and name != "GATEWAY_API_KEYS":
+            if SECRET_NAME.search(name) and name not in REQUIRED_SECRETS:
                 assert value in ("", None), f"{name} has a value baked in"
 
 
@@ -233,7 +267,7 @@ def test_env_example_holds_nothing_compose_ignores():
     known = set().union(*settings_fields().values())
     for name in env_example():
         assert f"${{{name}" in text, f".env.example: {name} is not used by docker-compose.yml"
-        if re.match(r"(RETRIEVAL|CAPTIONING|GENERATION|GATEWAY|DASHBOARD)_", name):
+        if re.match(r"(RETRIEVAL|CAPTIONING|GENERATION|GATEWAY|LIBRARY|DASHBOARD)_", name):
             assert name in known, f".env.example: {name} is no setting of any service"
 
 
@@ -252,6 +286,7 @@ def test_every_setting_in_env_example_reaches_its_service(tmp_path):
         "CAPTIONING_": "captioning",
         "GENERATION_": "generation",
         "GATEWAY_": "gateway",
+        "LIBRARY_": "library",
         "DASHBOARD_": "dashboard",
     }
     for name in values:

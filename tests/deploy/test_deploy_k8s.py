@@ -9,9 +9,11 @@ import pytest
 from tests.deploy.helpers import HF_HOME, MODEL_SERVICES, PORTS, REPO, run, tool
 
 OVERLAYS = ("dev", "gpu")
-APP_DEPLOYMENTS = (*MODEL_SERVICES, "gateway", "dashboard")
-JOBS = ("batik-ingest", "batik-finetune")
-GPU_WORKLOADS = {("Deployment", n) for n in MODEL_SERVICES} | {("Job", n) for n in JOBS}
+APP_DEPLOYMENTS = (*MODEL_SERVICES, "gateway", "library", "dashboard")
+JOBS = ("batik-ingest", "batik-finetune", "batik-db-migrate")
+GPU_WORKLOADS = {("Deployment", n) for n in MODEL_SERVICES} | {
+    ("Job", n) for n in ("batik-ingest", "batik-finetune")
+}
 
 
 def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -23,7 +25,7 @@ def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def workloads(docs):
-    for kind in ("Deployment", "Job"):
+    for kind in ("Deployment", "StatefulSet", "Job"):
         for name, doc in of_kind(docs, kind).items():
             yield kind, name, doc
 
@@ -59,7 +61,8 @@ def test_overlay_holds_every_component(rendered, overlay):
     docs = rendered[overlay]
     assert set(of_kind(docs, "Deployment")) == {*APP_DEPLOYMENTS, "redis"}
     assert set(of_kind(docs, "Job")) == set(JOBS)
-    assert {"model-cache", "index"} <= set(of_kind(docs, "PersistentVolumeClaim"))
+    assert {"model-cache", "index", "library-files"} <= set(of_kind(docs, "PersistentVolumeClaim"))
+    assert set(of_kind(docs, "StatefulSet")) == {"postgres"}
     assert set(of_kind(docs, "HorizontalPodAutoscaler")) == set(APP_DEPLOYMENTS)
     assert set(of_kind(docs, "PodDisruptionBudget")) == set(APP_DEPLOYMENTS)
     assert len(of_kind(docs, "ConfigMap")) == 1 and len(of_kind(docs, "Secret")) == 1
@@ -187,12 +190,18 @@ def test_network_policies_let_only_the_gateway_reach_upstreams(rendered, overlay
                     return True
         return False
 
-    upstream_ports = {**{n: PORTS[n] for n in MODEL_SERVICES}, "redis": 6379}
+    upstream_ports = {
+        **{n: PORTS[n] for n in (*MODEL_SERVICES, "library")},
+        "redis": 6379,
+        "postgres": 5432,
+    }
     callers = {
         "retrieval": {"gateway", "batik-ingest"},
         "captioning": {"gateway"},
         "generation": {"gateway"},
+        "library": {"gateway"},  # it trusts the owner id it is sent: nobody else may send one
         "redis": {"gateway", *MODEL_SERVICES},
+        "postgres": {"library", "batik-db-migrate"},
     }
     for target, port in upstream_ports.items():
         reach = {source for source in pods if source != target and allowed(source, target, port)}
@@ -242,8 +251,38 @@ def test_settings_point_at_the_services_and_secrets_are_placeholders(rendered, o
     (secret,) = of_kind(docs, "Secret").values()
     assert "GATEWAY_API_KEYS" in secret["stringData"]
     assert secret["metadata"]["annotations"]["batik.example.com/placeholder"] == "true"
-    for key in ("GATEWAY_API_KEYS", "RETRIEVAL_ADMIN_TOKEN"):
+    assert data["GATEWAY_LIBRARY_URL"] == f"http://library:{PORTS['library']}"
+    assert "POSTGRES_PASSWORD" in secret["stringData"]
+    for key in ("GATEWAY_API_KEYS", "RETRIEVAL_ADMIN_TOKEN", "POSTGRES_PASSWORD", "LIBRARY_DB_URL"):
         assert key not in data, f"{key} belongs in the Secret, not the ConfigMap"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_library_keeps_designs_on_claims_and_reaches_postgres_with_the_secret(rendered, overlay):
+    docs = rendered[overlay]
+    library = pod_spec(of_kind(docs, "Deployment")["library"])
+    migrate = pod_spec(of_kind(docs, "Job")["batik-db-migrate"])
+    postgres = of_kind(docs, "StatefulSet")["postgres"]
+    (files,) = [v for v in library["volumes"] if v["name"] == "library-files"]
+    assert files["persistentVolumeClaim"]["claimName"] == "library-files"
+    (data,) = postgres["spec"]["volumeClaimTemplates"]
+    assert data["metadata"]["name"] == "data"
+    assert {"name": "data", "mountPath": "/var/lib/postgresql/data"} in pod_spec(postgres)[
+        "containers"
+    ][0]["volumeMounts"]
+    for spec in (library, migrate, pod_spec(postgres)):
+        env = {e["name"]: e for e in spec["containers"][0]["env"]}
+        assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "POSTGRES_PASSWORD"
+    for spec in (library, migrate):
+        env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+        # Defined after POSTGRES_PASSWORD, so that Kubernetes expands $(POSTGRES_PASSWORD).
+        names = [e["name"] for e in spec["containers"][0]["env"]]
+        assert names.index("POSTGRES_PASSWORD") < names.index("LIBRARY_DB_URL")
+        assert (
+            env["LIBRARY_DB_URL"] == "postgresql://batik:$(POSTGRES_PASSWORD)@postgres:5432/library"
+        )
+    assert migrate["containers"][0]["command"] == ["batik", "db", "upgrade"]
+    assert migrate["containers"][0]["image"].startswith("batik/library")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
