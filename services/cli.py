@@ -107,7 +107,6 @@ def _up(args: argparse.Namespace) -> int:
     from services.captioning.config import CaptioningSettings
     from services.generation.config import GenerationSettings
     from services.retrieval.config import RetrievalSettings
-    from services.retrieval.ingest import ingest
 
     clip, blip2, sd = (
         RetrievalSettings().model,
@@ -115,11 +114,13 @@ def _up(args: argparse.Namespace) -> int:
         GenerationSettings().model,
     )
     dataset = Path(args.dataset) if args.dataset else launcher.SHARED_SAMPLE
-    index_dir = Path(args.index) if args.index else launcher.CACHE_DIR / "index-real"
-    if not (index_dir / "manifest.json").is_file():
-        images = Path(args.images) if args.images else dataset / launcher.SAMPLE_IMAGES
-        workbook = Path(args.metadata) if args.metadata else dataset / launcher.SAMPLE_WORKBOOK
-        ingest(images, workbook, index_dir, model_source=clip)
+    # The ingest runs in a child process: its GPU memory is released before the services start.
+    index_dir = launcher.prepare_index(
+        Path(args.index) if args.index else launcher.CACHE_DIR / "index-real",
+        Path(args.images) if args.images else dataset / launcher.SAMPLE_IMAGES,
+        Path(args.metadata) if args.metadata else dataset / launcher.SAMPLE_WORKBOOK,
+        model=clip,
+    )
     services = launcher.stack(
         clip=clip,
         blip2=blip2,

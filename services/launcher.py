@@ -90,6 +90,24 @@ def wait_ready(services: list[ServiceProcess], deadline_s: float) -> None:
         time.sleep(0.25)
 
 
+def ingest_in_child(images: Path, workbook: Path, index_dir: Path, *, model: str) -> None:
+    """`batik ingest` in a child process. CLIP's CUDA context and the allocator's cached memory die
+    with the child, so the three model services start on an empty GPU; the parent (`batik up`) never
+    imports torch at all."""
+    command = [sys.executable, "-m", "services.cli", "ingest", "--images", str(images)]
+    command += ["--metadata", str(workbook), "--out", str(index_dir), "--model", model]
+    result = subprocess.run(command, cwd=REPO_ROOT, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ingest failed (exit {result.returncode}); see its output above")
+
+
+def prepare_index(index_dir: Path, images: Path, workbook: Path, *, model: str) -> Path:
+    """The index `batik up` serves: kept when it exists, else built by a child ingest."""
+    if not (index_dir / "manifest.json").is_file():
+        ingest_in_child(images, workbook, index_dir, model=model)
+    return index_dir
+
+
 def redis_url_if_running(url: str = "redis://127.0.0.1:6379/0") -> str | None:
     import redis
 

@@ -15,7 +15,7 @@ from services.common.models import configure_torch
 
 
 def default_loader(settings: CaptioningSettings) -> Blip2Captioner:
-    configure_torch(settings.torch_threads)
+    configure_torch(settings.torch_threads, settings.cuda_memory_fraction)
     return Blip2Captioner(
         settings.model,
         adapter=settings.adapter,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import BaseServiceSettings
+from services.common.settings import BaseServiceSettings, CudaMemoryFraction
 
 DEFAULT_BLIP2 = "Salesforce/blip2-opt-2.7b"
 DEFAULT_TRAIN_TEMPLATE = "{name}, a Batik Nitik motif. {facts}"
@@ -25,6 +25,7 @@ class CaptioningSettings(BaseServiceSettings):
         description="Directory of adapters from `batik finetune` that requests may name "
         "(GET /v1/adapters)",
     )
+    cuda_memory_fraction: CudaMemoryFraction = None
     max_inflight: int = Field(
         4, ge=1, description="Requests running or waiting; past it the service answers 429"
     )

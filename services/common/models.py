@@ -38,11 +38,16 @@ def source_version(source: str) -> str:
     return f"{path.name}@{digest.hexdigest()[:12]}"
 
 
-def configure_torch(threads: int | None) -> None:
+def configure_torch(threads: int | None, cuda_memory_fraction: float | None = None) -> None:
+    """CPU threads, and the share of the GPU's memory this process's allocator may take: several
+    model services on one GPU each get a budget, so one that grows fails alone (out of memory, a
+    503) instead of starving the others (docker-compose.one-gpu.yml, k8s/overlays/one-gpu)."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
+    if cuda_memory_fraction and torch.cuda.is_available():
+        torch.cuda.set_per_process_memory_fraction(cuda_memory_fraction)
 
 
 def resolve_device(preference: str = "auto") -> str:

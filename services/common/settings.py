@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLimits
+
+# A model service's budget on a shared GPU (torch.cuda.set_per_process_memory_fraction); declared by
+# the three model services, not the gateway or the library, which hold no model.
+CudaMemoryFraction = Annotated[
+    float | None,
+    Field(
+        gt=0,
+        le=1,
+        description="Share of the GPU's memory this service's allocator may take (several services "
+        "on one GPU); unset: no limit",
+    ),
+]
 
 
 class BaseServiceSettings(BaseSettings):

@@ -4,7 +4,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.contracts.generation import MAX_NUM_IMAGES
-from services.common.settings import BaseServiceSettings
+from services.common.settings import BaseServiceSettings, CudaMemoryFraction
 from services.generation.acceleration import Acceleration
 
 DEFAULT_SD = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -39,6 +39,7 @@ class GenerationSettings(BaseServiceSettings):
         description="Canny edges: upper hysteresis threshold (stronger gradients are always edges; "
         "between the two, only when connected to one)",
     )
+    cuda_memory_fraction: CudaMemoryFraction = None
     max_inflight: int = Field(
         2,
         ge=1,

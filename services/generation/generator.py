@@ -374,7 +374,7 @@ def load_generator(settings) -> SdGenerator:
     default on CUDA only: there the first call pays for kernel selection and compilation)."""
     from services.common.models import configure_torch
 
-    configure_torch(settings.torch_threads)
+    configure_torch(settings.torch_threads, settings.cuda_memory_fraction)
     engine = SdGenerator(
         settings.model,
         device=settings.device,

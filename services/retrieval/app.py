@@ -16,7 +16,7 @@ from services.retrieval.searcher import Ranking
 
 
 def default_loader(settings: RetrievalSettings) -> RetrievalEngine:
-    configure_torch(settings.torch_threads)
+    configure_torch(settings.torch_threads, settings.cuda_memory_fraction)
     return RetrievalEngine.load(
         settings.model,
         settings.index_dir,

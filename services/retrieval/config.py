@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import BaseServiceSettings
+from services.common.settings import BaseServiceSettings, CudaMemoryFraction
 
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
 
@@ -28,6 +28,7 @@ class RetrievalSettings(BaseServiceSettings):
         None,
         description="Bearer token for `POST /v1/index/reload`; unset: reload is refused",
     )
+    cuda_memory_fraction: CudaMemoryFraction = None
     max_inflight: int = Field(
         64,
         ge=1,
