@@ -46,7 +46,9 @@ def _split_overrides(tree: Any, path: tuple = ()) -> tuple[Any, list[tuple[tuple
 def merged_one_gpu(tmp_path, env: dict[str, str]) -> dict[str, Any]:
     """base + one-gpu override as Compose v2 merges them: v1 merges all but the `!override` keys,
     which then replace the base's value; the result must resolve on its own."""
-    env_file = write_env(tmp_path / "test.env", {"GATEWAY_API_KEYS": "sha256:" + "ab" * 32, **env})
+    # the compose file's required values (see conftest's test_env_file), then the test's own
+    required = {"GATEWAY_API_KEYS": "sha256:" + "ab" * 32, "POSTGRES_PASSWORD": "test-password"}
+    env_file = write_env(tmp_path / "test.env", {**required, **env})
     tree = yaml.load(ONE_GPU.read_text(), _OverrideLoader)
     # x- keys only hold the anchors; their values are already expanded where they are used
     override, replaced = _split_overrides({k: v for k, v in tree.items() if not k.startswith("x-")})
