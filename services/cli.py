@@ -188,10 +188,19 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _settings(_args: argparse.Namespace) -> int:
-    from services.settings_table import markdown_table
+def _settings(args: argparse.Namespace) -> int:
+    from services import settings_table
 
-    print(markdown_table(), end="")
+    if args.write:
+        for path in settings_table.write():
+            print(f"rewrote {path.relative_to(settings_table.REPO)}")
+        return 0
+    if args.check:
+        stale = settings_table.stale_files()
+        for path in stale:
+            print(f"{path.relative_to(settings_table.REPO)}: stale, run `batik settings --write`")
+        return 1 if stale else 0
+    print(settings_table.markdown_table(), end="")
     return 0
 
 
@@ -316,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     library_commands(commands)
     settings = commands.add_parser("settings", help="print every environment variable (Markdown)")
+    mode = settings.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--write",
+        action="store_true",
+        help="regenerate the settings tables in README.md, docs/*.md and .env.example",
+    )
+    mode.add_argument("--check", action="store_true", help="exit 1 if any of them is stale")
     settings.set_defaults(func=_settings)
     return parser
 

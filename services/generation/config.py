@@ -72,13 +72,21 @@ class GenerationSettings(BaseServiceSettings):
     job_timeout_s: int = Field(1800, ge=1, description="Longest a job may run before it fails")
     job_queue_name: str = Field("batik:generation:queue", description="arq queue name in Redis")
     job_poll_s: float = Field(0.2, gt=0, description="How often an idle worker polls the queue")
-    sdpa: bool = Field(True, description="Scaled-dot-product attention (false: classic attention)")
-    channels_last: bool = Field(True, description="channels_last memory format on CUDA")
+    sdpa: bool = Field(
+        True,
+        description="scaled_dot_product_attention (flash / memory-efficient kernels); false: classic attention",
+    )
+    channels_last: bool = Field(
+        True, description="NHWC (channels_last) layout for UNet and VAE, on CUDA only"
+    )
     vae_slicing: bool = Field(False, description="Decode images one at a time (less memory)")
     vae_tiling: bool = Field(False, description="Decode large images in tiles (less memory)")
-    compile: bool = Field(False, description="torch.compile the UNet (slow start, faster steps)")
+    compile: bool = Field(
+        False,
+        description="torch.compile the UNet (mode max-autotune-no-cudagraphs): slow start, faster steps",
+    )
     warmup: bool | None = Field(
-        None, description="Run one small generation at start; unset: on CUDA only"
+        None, description="One 2-step 512 px txt2img before /readyz says ready; unset: on CUDA only"
     )
     # Styles (services/generation/styles.py) and their training (`batik finetune-style`).
     styles_dir: str | None = Field(
