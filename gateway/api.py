@@ -8,11 +8,13 @@ Every `/v1` route first checks the API key and the caller's rate limit (`guard`)
 from __future__ import annotations
 
 import base64
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from gateway.composition import Gateway
 from gateway.security import Caller
 from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.errors import ErrorType, ServiceError, error_responses
@@ -36,6 +38,8 @@ def caller_of(request: Request) -> Caller:
 
 
 router = APIRouter(prefix="/v1", tags=["rag"], dependencies=[Depends(guard)])
+# The running gateway (clients, cache, orchestrator), or 503 not_ready while it loads.
+ReadyGateway = Annotated[Gateway, Depends(require_ready)]
 _GUARD_ERRORS = (ErrorType.UNAUTHORIZED, ErrorType.FORBIDDEN, ErrorType.OVERLOADED)
 _RAG_ERRORS = error_responses(
     *_GUARD_ERRORS,
@@ -58,7 +62,11 @@ def server_timing(timings_ms: dict[str, float], cache_hit: bool) -> str:
 
 
 async def _answer(
-    body: RagRequest, raw_image: bytes | None, request: Request, response: Response, gateway
+    body: RagRequest,
+    raw_image: bytes | None,
+    request: Request,
+    response: Response,
+    gateway: Gateway,
 ) -> RagResponse:
     image_sha256 = None
     if raw_image is not None:
@@ -78,7 +86,7 @@ async def _answer(
     responses=_RAG_ERRORS,
 )
 async def rag(
-    body: RagRequest, request: Request, response: Response, gateway=Depends(require_ready)
+    body: RagRequest, request: Request, response: Response, gateway: ReadyGateway
 ) -> RagResponse:
     limits = request.app.state.settings.image_limits
     raw = decode_base64(body.image, limits=limits) if body.image is not None else None
@@ -112,6 +120,7 @@ def _described(name: str) -> str | None:
 async def rag_upload(
     request: Request,
     response: Response,
+    gateway: ReadyGateway,
     image: UploadFile | None = File(None, description="A query image (PNG, JPEG or WebP)."),
     text: str | None = Form(None, description=_described("text")),
     top_k: int | None = Form(None, description="References to retrieve (default 5)."),
@@ -130,7 +139,6 @@ async def rag_upload(
     lexical_weight: float | None = Form(None, description=_described("lexical_weight")),
     motifs: str | None = Form(None, description="Comma-separated motif numbers to search in."),
     save: bool | None = Form(None, description=_described("save")),
-    gateway=Depends(require_ready),
 ) -> RagResponse:
     raw = await read_upload(image, request.app.state.settings.image_limits)
     fields = {
@@ -177,9 +185,9 @@ async def rag_upload(
     },
 )
 async def reference_image(
+    gateway: ReadyGateway,
     item_id: int = Path(ge=0),
     size: int = Query(224, description="Side in pixels: 224 or 512."),
-    gateway=Depends(require_ready),
 ) -> Response:
     if size not in (224, 512):
         raise ServiceError(ErrorType.VALIDATION, "size must be 224 or 512")

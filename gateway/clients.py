@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from gateway.breaker import CircuitBreaker
+from gateway.ports import ProgressReporter
 from services.common.contracts.captioning import CaptionRequest, CaptionResponse
 from services.common.contracts.generation import (
     GenerateRequest,
@@ -196,14 +197,6 @@ class CaptioningClient(UpstreamClient):
         return CaptionResponse.model_validate_json(response.content)
 
 
-class GenerationTracker(Protocol):
-    """Where a tracked generation reports (gateway/jobs.py); either method may raise to stop it."""
-
-    async def generation_submitted(self, job_id: str) -> None: ...
-
-    async def generation_progress(self, step: int, total: int) -> None: ...
-
-
 class GenerationClient(UpstreamClient):
     poll_s = 0.2  # how often generate_tracked polls its generation job
 
@@ -215,12 +208,12 @@ class GenerationClient(UpstreamClient):
         return GenerateResponse.model_validate_json(response.content)
 
     async def generate_tracked(
-        self, request: GenerateRequest, tracker: GenerationTracker
+        self, request: GenerateRequest, progress: ProgressReporter
     ) -> GenerateResponse:
-        """The same answer as `generate`, run as a generation job whose progress goes to `tracker`.
+        """The same answer as `generate`, run as a generation job whose progress goes to `progress`.
 
         Submits `POST /v1/jobs`, polls `GET /v1/jobs/{id}` every `poll_s`, then fetches the PNGs.
-        Whatever stops this call before the job ends (the tracker's cancel, a time limit, a stopping
+        Whatever stops this call before the job ends (a cancel from `progress`, a time limit, a stopping
         worker, an upstream error) cancels the generation job too, so no GPU keeps working for nobody.
         A generation service without jobs (503 `no_job_store`: no Redis there) is called
         synchronously instead.
@@ -237,12 +230,12 @@ class GenerationClient(UpstreamClient):
         job_id = str(submitted.json()["job_id"])
         ended = False
         try:
-            await tracker.generation_submitted(job_id)
+            await progress.generation_submitted(job_id)
             while True:
                 response = await self.request("GET", f"/v1/jobs/{job_id}")
                 job = GenerationJob.model_validate_json(response.content)
                 ended = job.state in ("succeeded", "failed", "cancelled")
-                await tracker.generation_progress(job.progress.step, job.progress.total)
+                await progress.generation_progress(job.progress.step, job.progress.total)
                 if job.state == "succeeded":
                     if job.result is None:
                         raise ServiceError(

@@ -28,7 +28,7 @@ from services.common.jobs import (
     JobQueue,
     JobStore,
     JobTimedOut,
-    StepReporter,
+    StepProgressReporter,
     connect_redis,
     new_job_id,
     run_tracked,
@@ -91,8 +91,8 @@ class RagJobStore(JobStore):
         return await self.rag_job(job_id)  # type: ignore[return-value]
 
 
-class JobTracker:
-    """The orchestrator's `FlowTracker` for one job: writes stage and progress, stops on cancel.
+class JobProgressReporter:
+    """The orchestrator's `ProgressReporter` for one job: writes stage and progress, stops on cancel.
 
     Every report is one Redis round trip that also reads the cancel flag. A stopping worker and the
     time limit stop the flow the same way (`run_tracked` turns each into the right final state).
@@ -148,9 +148,9 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
     # Upstream calls and log lines carry the id of the request that submitted the job.
     _request_id.set(payload.get("request_id") or job_id)
 
-    async def work(_steps: StepReporter) -> dict[str, Any]:
+    async def work(_steps: StepProgressReporter) -> dict[str, Any]:
         gateway = ctx["gateway"]
-        tracker = JobTracker(
+        tracker = JobProgressReporter(
             store, job_id, stopping=ctx["stopping"], timeout_s=settings.job_timeout_s
         )
         request = RagRequest.model_validate(payload["request"])

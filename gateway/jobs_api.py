@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from gateway.api import _GUARD_ERRORS, caller_of, guard
+from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard
 from gateway.jobs import FUNCTION, KIND, RagJobStore
 from gateway.orchestrator import with_seed
 from services.common.contracts.gateway import RagJob, RagRequest
 from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
-from services.common.health import require_ready
 from services.common.images import decode_base64, load_image, sha256_hex
 from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
 from services.common.logging import current_request_id
@@ -56,7 +55,7 @@ async def _job(store: RagJobStore, job_id: str) -> RagJob:
     ),
 )
 async def submit(
-    body: RagRequest, request: Request, response: Response, gateway=Depends(require_ready)
+    body: RagRequest, request: Request, response: Response, gateway: ReadyGateway
 ) -> JobCreated:
     queue = _queue(request)
     image_sha256 = None

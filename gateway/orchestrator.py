@@ -12,9 +12,9 @@ constructor, so the flow is the same whatever carries it.
 8. save       keep each image as a design of the caller (gateway/saving.py), on a hit too; a
               library that fails only adds `library` to `degraded`
 
-Run as a job (`run(..., tracker=...)`, gateway/jobs.py), the flow tells its tracker as each stage
-(retrieval, captioning, fusion, generation) starts, and the tracker may stop it there (a cancel); the
-generate step then runs as a generation job whose progress the tracker records step by step. A job
+Run as a job (`run(..., tracker=<a ProgressReporter>)`, gateway/jobs.py), the flow reports as each
+stage (retrieval, captioning, fusion, generation) starts, and the reporter may stop it there (a cancel);
+the generate step then runs as a generation job whose progress it records step by step. A job
 skips single flight: its progress and cancel are its own.
 """
 
@@ -26,10 +26,18 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 import anyio.to_thread
 
+from gateway.ports import (
+    AnswerCache,
+    Captioning,
+    DesignSaving,
+    Generation,
+    ProgressReporter,
+    Retrieval,
+)
 from gateway.singleflight import SingleFlight
 from services.common.contracts.captioning import CaptionRequest
 from services.common.contracts.gateway import (
@@ -39,8 +47,13 @@ from services.common.contracts.gateway import (
     RagRequest,
     RagResponse,
 )
-from services.common.contracts.generation import GenerateRequest
-from services.common.contracts.retrieval import RetrievalOptions, SearchRequest, SearchResponse
+from services.common.contracts.generation import GenerateRequest, GenerateResponse
+from services.common.contracts.retrieval import (
+    Hit,
+    RetrievalOptions,
+    SearchRequest,
+    SearchResponse,
+)
 from services.common.errors import DomainError, ErrorType, ServiceError
 from services.common.images import repeat_preview
 from services.common.text import sentences
@@ -50,27 +63,14 @@ log = logging.getLogger(__name__)
 Fuse = Callable[..., FusedPrompt]
 
 
-class FlowTracker(Protocol):
-    """What a flow run as a job reports to; each method may raise to stop the flow (a cancel)."""
-
-    async def stage(self, name: str) -> None:
-        """A stage (retrieval, captioning, fusion, generation) starts."""
-
-    async def generation_submitted(self, job_id: str) -> None:
-        """The generate step runs as this generation job."""
-
-    async def generation_progress(self, step: int, total: int) -> None:
-        """Denoising steps done by the generation job."""
-
-
 class RagOrchestrator:
     def __init__(
         self,
         *,
-        retrieval: Any,
-        captioning: Any,
-        generation: Any,
-        cache: Any,
+        retrieval: Retrieval,
+        captioning: Captioning,
+        generation: Generation,
+        cache: AnswerCache,
         fuse: Fuse,
         versions: Callable[[], Awaitable[dict[str, str]]],
         key_of: Callable[[dict[str, Any], str | None, dict[str, str]], str],
@@ -79,7 +79,7 @@ class RagOrchestrator:
         max_facts: int = 3,
         flights: SingleFlight[RagResponse] | None = None,
         admit: Callable[[Awaitable[RagResponse]], Awaitable[RagResponse]] | None = None,
-        saver: Any = None,
+        saver: DesignSaving | None = None,
     ) -> None:
         self.retrieval = retrieval
         self.captioning = captioning
@@ -101,7 +101,7 @@ class RagOrchestrator:
         request: RagRequest,
         image_sha256: str | None,
         *,
-        tracker: FlowTracker | None = None,
+        tracker: ProgressReporter | None = None,
         owner: Any = None,
         parent_id: str | None = None,
     ) -> RagResponse:
@@ -167,7 +167,7 @@ class RagOrchestrator:
         request: RagRequest,
         key: str,
         seed: int | None,
-        tracker: FlowTracker | None = None,
+        tracker: ProgressReporter | None = None,
     ) -> RagResponse:
         """Steps 2-7: the flow behind a cache miss."""
         started = time.perf_counter()
@@ -181,104 +181,112 @@ class RagOrchestrator:
         # 2-3. retrieve, then fetch the top reference image
         await stage("retrieval")
         found, reference_b64 = await self._retrieve(request, timed)
-        references = found.hits
-        top = references[0] if references else None
+        top = found.hits[0] if found.hits else None
 
         # 4. caption the image generation starts from (the top reference unless the query is)
         degraded: list[str] = []
-        captions: list[Caption] = []
         subject, subject_id = (
             (request.image, None)
             if request.init_source == "query"
             else (reference_b64, top.id if top else None)
         )
+        captions: list[Caption] = []
         if subject is not None:
             await stage("captioning")
             with timed("captioning"):
-                try:
-                    answer = await self.captioning.caption(
-                        CaptionRequest(image=subject, prompt=self.caption_prompt)
-                    )
-                    if answer.caption:
-                        captions.append(Caption(reference_id=subject_id, text=answer.caption))
-                except (ServiceError, DomainError) as exc:  # an error answer, or its breaker open
-                    log.warning("captioning degraded: %s", exc.message)
-                    degraded.append("captioning")
+                captions = await self._caption(subject, subject_id, degraded)
 
         # 5. fuse
         await stage("fusion")
         with timed("fusion"):
-            facts = sentences(top.motif.description_en)[: self.max_facts] if top else []
-            prompt = self.fuse(
-                query=request.text,
-                motif_name=top.motif.name if top else None,
-                captions=[c.text for c in captions],
-                facts=facts,
-            )
+            prompt = self._fuse(request, top, captions)
 
         # 6. generate
-        images: list[str] = []
+        generated: GenerateResponse | None = None
         previews: list[str] = []
-        mode = symmetry = model = scheduler = None
-        symmetry_scores: dict[str, float] = {}
         if request.generate:
-            init = {"reference": reference_b64, "query": request.image, "none": None}[
-                request.init_source
-            ]
             await stage("generation")
             with timed("generation"):
-                generate_request = GenerateRequest(
-                    prompt=prompt.text or (request.text or "Batik Nitik motif"),
-                    negative_prompt=request.negative_prompt,
-                    init_image=init,
-                    strength=request.strength,
-                    guidance_scale=request.guidance_scale,
-                    steps=request.steps,
-                    seed=seed,
-                    width=self.generation_size,
-                    height=self.generation_size,
-                    tile=request.tile,
-                    symmetry=request.symmetry,
-                    control_scale=request.control_scale,
-                    # Without img2img, a ControlNet still follows the reference's edges.
-                    control_image=reference_b64
-                    if request.control_scale is not None and init is None
-                    else None,
-                )
-                generated = await (
-                    self.generation.generate(generate_request)
-                    if tracker is None
-                    else self.generation.generate_tracked(generate_request, tracker)
-                )
-            images, mode = generated.images, generated.mode
-            model, scheduler = generated.model, generated.scheduler
-            symmetry, symmetry_scores = generated.symmetry, generated.symmetry_scores
+                generated = await self._generate(request, prompt, reference_b64, seed, tracker)
             if request.preview_repeat:
                 with timed("preview"):
-                    previews = [await _preview(image) for image in images]
+                    previews = [await _preview(image) for image in generated.images]
 
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         answer = RagResponse(
-            references=references,
+            references=found.hits,
             captions=captions,
             prompt=prompt,
-            images=images,
             seed=seed,
-            mode=mode,
-            model=model,
-            scheduler=scheduler,
             previews=previews,
-            symmetry=symmetry,
-            symmetry_scores=symmetry_scores,
             timings_ms=timings,
             cache=CacheInfo(hit=False, key=key),
             degraded=degraded,
+            **_generated_fields(generated),
         )
 
         # 7. store: a degraded answer would outlive the outage that caused it.
         if not degraded:
             await self.cache.set(key, answer.model_dump(mode="json"))
         return answer
+
+    async def _caption(
+        self, subject: str, subject_id: int | None, degraded: list[str]
+    ) -> list[Caption]:
+        """Step 4: the subject's caption; a failing captioner adds `captioning` to `degraded`."""
+        try:
+            answer = await self.captioning.caption(
+                CaptionRequest(image=subject, prompt=self.caption_prompt)
+            )
+        except (ServiceError, DomainError) as exc:  # an error answer, or its breaker open
+            log.warning("captioning degraded: %s", exc.message)
+            degraded.append("captioning")
+            return []
+        return [Caption(reference_id=subject_id, text=answer.caption)] if answer.caption else []
+
+    def _fuse(self, request: RagRequest, top: Hit | None, captions: list[Caption]) -> FusedPrompt:
+        """Step 5: query, motif name, captions and the motif's first facts in one prompt."""
+        facts = sentences(top.motif.description_en)[: self.max_facts] if top else []
+        return self.fuse(
+            query=request.text,
+            motif_name=top.motif.name if top else None,
+            captions=[c.text for c in captions],
+            facts=facts,
+        )
+
+    async def _generate(
+        self,
+        request: RagRequest,
+        prompt: FusedPrompt,
+        reference_b64: str | None,
+        seed: int | None,
+        tracker: ProgressReporter | None,
+    ) -> GenerateResponse:
+        """Step 6: img2img from the reference or the query image, or txt2img."""
+        init = {"reference": reference_b64, "query": request.image, "none": None}[
+            request.init_source
+        ]
+        generate_request = GenerateRequest(
+            prompt=prompt.text or (request.text or "Batik Nitik motif"),
+            negative_prompt=request.negative_prompt,
+            init_image=init,
+            strength=request.strength,
+            guidance_scale=request.guidance_scale,
+            steps=request.steps,
+            seed=seed,
+            width=self.generation_size,
+            height=self.generation_size,
+            tile=request.tile,
+            symmetry=request.symmetry,
+            control_scale=request.control_scale,
+            # Without img2img, a ControlNet still follows the reference's edges.
+            control_image=reference_b64
+            if request.control_scale is not None and init is None
+            else None,
+        )
+        if tracker is None:
+            return await self.generation.generate(generate_request)
+        return await self.generation.generate_tracked(generate_request, tracker)
 
     async def _retrieve(self, request: RagRequest, timed) -> tuple[SearchResponse, str | None]:
         """The search and, unless generation starts from the query image, the top reference (base64).
@@ -309,6 +317,20 @@ class RagOrchestrator:
                 raise
             return found, base64.b64encode(raw).decode("ascii")
         raise AssertionError("unreachable")
+
+
+def _generated_fields(generated: GenerateResponse | None) -> dict[str, Any]:
+    """The answer's fields that come from step 6 (no images when nothing was generated)."""
+    if generated is None:
+        return {"images": []}
+    return {
+        "images": generated.images,
+        "mode": generated.mode,
+        "model": generated.model,
+        "scheduler": generated.scheduler,
+        "symmetry": generated.symmetry,
+        "symmetry_scores": generated.symmetry_scores,
+    }
 
 
 def with_seed(request: RagRequest) -> RagRequest:

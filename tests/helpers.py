@@ -132,7 +132,8 @@ def gateway_app(tiny_models, apps, **overrides):
     missing from `apps` is reached over the network at its `*_url` override."""
     import httpx
 
-    from gateway.app import Gateway, create_app, load_token_counter
+    from gateway.app import create_app
+    from gateway.composition import Gateway, load_token_counter
     from gateway.config import GatewaySettings
 
     settings = GatewaySettings(

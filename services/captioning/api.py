@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 
 from services.captioning.captioner import Blip2Captioner
@@ -16,6 +18,7 @@ from services.common.health import require_ready
 from services.common.images import decode_image
 
 router = APIRouter(prefix="/v1", tags=["captioning"])
+ReadyEngine = Annotated[Blip2Captioner, Depends(require_ready)]  # 503 not_ready while loading
 
 _IMAGE_ERRORS = (
     ErrorType.PAYLOAD_TOO_LARGE,
@@ -32,9 +35,7 @@ _IMAGE_ERRORS = (
     summary="Describe one motif image, or a batch of them",
     responses=error_responses(*_IMAGE_ERRORS),
 )
-async def caption(
-    body: CaptionRequest, request: Request, engine: Blip2Captioner = Depends(require_ready)
-) -> CaptionResponse:
+async def caption(body: CaptionRequest, request: Request, engine: ReadyEngine) -> CaptionResponse:
     settings = request.app.state.settings
     payloads = body.all_images()
     if len(payloads) > settings.max_batch:
@@ -72,9 +73,7 @@ async def caption(
     summary="Answer a question about a motif image",
     responses=error_responses(*_IMAGE_ERRORS),
 )
-async def vqa(
-    body: VqaRequest, request: Request, engine: Blip2Captioner = Depends(require_ready)
-) -> VqaResponse:
+async def vqa(body: VqaRequest, request: Request, engine: ReadyEngine) -> VqaResponse:
     image = decode_image(body.image, limits=request.app.state.settings.image_limits)
     engine.registry.resolve(body.adapter)
     outcome, adapter = await request.app.state.limiter.run(
@@ -96,5 +95,5 @@ async def vqa(
     summary="The LoRA adapters a request may name, and the default",
     responses=error_responses(ErrorType.NOT_READY),
 )
-def adapters(engine: Blip2Captioner = Depends(require_ready)) -> AdaptersResponse:
+def adapters(engine: ReadyEngine) -> AdaptersResponse:
     return AdaptersResponse(model=engine.source, default=engine.adapter, adapters=engine.adapters())

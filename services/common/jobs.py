@@ -18,7 +18,7 @@ Two halves, so the gateway's RAG jobs can reuse them as they are:
   keeps no progress and its abort only cancels the asyncio task, not a model call in a thread.
 
 Cancelling: `DELETE` marks a queued job cancelled at once (the worker skips it) and sets
-`cancel_requested` on a running one; the worker's step callback (`StepReporter`) reads that flag in
+`cancel_requested` on a running one; the worker's step callback (`StepProgressReporter`) reads that flag in
 the same round trip that records progress, after every step, and stops the run.
 
 redis and arq are imported inside functions: importing this module stays cheap.
@@ -288,7 +288,7 @@ class JobQueue:
         return await self.redis.zcard(self.queue_name)
 
 
-class StepReporter:
+class StepProgressReporter:
     """The per-step callback of a job running in a worker thread (started by `anyio.to_thread`).
 
     Each call records progress and reads the cancel flag in one Redis round trip, so a cancel takes
@@ -323,7 +323,7 @@ class StepReporter:
 async def run_tracked(
     store: JobStore,
     job_id: str,
-    work: Callable[[StepReporter], Awaitable[dict[str, Any]]],
+    work: Callable[[StepProgressReporter], Awaitable[dict[str, Any]]],
     *,
     stopping: threading.Event | None = None,
     timeout_s: float | None = None,
@@ -339,7 +339,7 @@ async def run_tracked(
         log.info("job %s skipped: cancelled or expired before it started", job_id)
         return "skipped"
     try:
-        result = await work(StepReporter(store, job_id, stopping, timeout_s))
+        result = await work(StepProgressReporter(store, job_id, stopping, timeout_s))
     except JobCancelled:
         await store.finish(job_id, "cancelled")
         return "cancelled"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 
 from services.common.contracts.generation import GenerateRequest, GenerateResponse
@@ -10,6 +12,7 @@ from services.generation.generator import SdGenerator
 from services.generation.inputs import checked_images
 
 router = APIRouter(prefix="/v1", tags=["generation"])
+ReadyEngine = Annotated[SdGenerator, Depends(require_ready)]  # 503 not_ready while loading
 
 
 @router.post(
@@ -28,7 +31,7 @@ router = APIRouter(prefix="/v1", tags=["generation"])
     ),
 )
 async def generate(
-    body: GenerateRequest, request: Request, engine: SdGenerator = Depends(require_ready)
+    body: GenerateRequest, request: Request, engine: ReadyEngine
 ) -> GenerateResponse:
     images = checked_images(body, request.app.state.settings)
     engine.styles.resolve(body)  # an unknown style is a 404 now, not after the queue

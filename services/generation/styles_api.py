@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import anyio.to_thread
 from fastapi import APIRouter, Depends
 
 from services.common.admin import admin_guard
 from services.common.contracts.generation import SkippedStyle, StyleList, StyleReload
 from services.common.errors import ErrorType, error_responses
-from services.common.health import require_ready
+from services.generation.api import ReadyEngine
 from services.generation.generator import SdGenerator
 
 router = APIRouter(prefix="/v1/styles", tags=["styles"])
 
 require_admin = admin_guard("style reload", "GENERATION_ADMIN_TOKEN")
+Admin = Annotated[None, Depends(require_admin)]
 
 
 def style_list(engine: SdGenerator) -> StyleList:
@@ -31,7 +34,7 @@ def style_list(engine: SdGenerator) -> StyleList:
     summary="Styles from GENERATION_STYLES_DIR: name, base model, rank, trigger words, version",
     responses=error_responses(ErrorType.NOT_READY),
 )
-def list_styles(engine: SdGenerator = Depends(require_ready)) -> StyleList:
+def list_styles(engine: ReadyEngine) -> StyleList:
     return style_list(engine)
 
 
@@ -45,9 +48,7 @@ def list_styles(engine: SdGenerator = Depends(require_ready)) -> StyleList:
     "reason; the rest load. The default style (GENERATION_STYLE) is fused and stays until a restart.",
     responses=error_responses(ErrorType.UNAUTHORIZED, ErrorType.NOT_READY),
 )
-async def reload_styles(
-    _admin: None = Depends(require_admin), engine: SdGenerator = Depends(require_ready)
-) -> StyleReload:
+async def reload_styles(_admin: Admin, engine: ReadyEngine) -> StyleReload:
     changes = await anyio.to_thread.run_sync(engine.reload_styles)
     skipped = [
         SkippedStyle(folder=folder, reason=reason)

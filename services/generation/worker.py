@@ -17,7 +17,13 @@ import anyio.to_thread
 
 from services.common.contracts.generation import GenerateJobResult, GenerateRequest
 from services.common.images import encode_png
-from services.common.jobs import JobQueue, JobStore, StepReporter, connect_redis, run_tracked
+from services.common.jobs import (
+    JobQueue,
+    JobStore,
+    StepProgressReporter,
+    connect_redis,
+    run_tracked,
+)
 from services.generation.config import GenerationSettings
 from services.generation.generator import SdGenerator
 from services.generation.inputs import checked_images
@@ -51,7 +57,7 @@ async def generate_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]
     store: JobStore = ctx["store"]
     settings: GenerationSettings = ctx["settings"]
 
-    async def work(report: StepReporter) -> dict[str, Any]:
+    async def work(report: StepProgressReporter) -> dict[str, Any]:
         request = GenerateRequest.model_validate(payload)
         images = checked_images(request, settings)
         # The model call runs in a thread; `report` hops back to this loop after every step.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse
 
@@ -17,6 +19,8 @@ from services.retrieval.engine import RetrievalEngine
 from services.retrieval.index import IMAGE_SIZES
 
 router = APIRouter(prefix="/v1", tags=["retrieval"])
+# The loaded engine, or 503 not_ready while it loads: every model route takes it.
+ReadyEngine = Annotated[RetrievalEngine, Depends(require_ready)]
 
 # Image ids are only stable within one index version, and a reload can change them: clients may
 # reuse an image for a minute, then revalidate with the ETag (a 304 costs no image bytes).
@@ -58,9 +62,7 @@ def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -
         ErrorType.NOT_READY,
     ),
 )
-async def search(
-    body: SearchRequest, request: Request, engine: RetrievalEngine = Depends(require_ready)
-) -> SearchResponse:
+async def search(body: SearchRequest, request: Request, engine: ReadyEngine) -> SearchResponse:
     limits = request.app.state.settings.image_limits
     return await request.app.state.limiter.run(_search, engine, body, limits)
 
@@ -87,9 +89,7 @@ def _embed(engine: RetrievalEngine, body: EmbedRequest, limits: ImageLimits) -> 
         ErrorType.NOT_READY,
     ),
 )
-async def embed(
-    body: EmbedRequest, request: Request, engine: RetrievalEngine = Depends(require_ready)
-) -> EmbedResponse:
+async def embed(body: EmbedRequest, request: Request, engine: ReadyEngine) -> EmbedResponse:
     limits = request.app.state.settings.image_limits
     return await request.app.state.limiter.run(_embed, engine, body, limits)
 
@@ -115,6 +115,7 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 )
 def get_image(
     item_id: int,
+    engine: ReadyEngine,
     size: int = Query(512, description="224 (CLIP input) or 512 (SD input)"),
     index_version: str | None = Query(
         None,
@@ -122,7 +123,6 @@ def get_image(
         "version, so after a reload to another one the answer is 404 instead of another image.",
     ),
     if_none_match: str | None = Header(None),
-    engine: RetrievalEngine = Depends(require_ready),
 ) -> Response:
     if size not in IMAGE_SIZES:
         raise ServiceError(ErrorType.VALIDATION, f"size must be one of {list(IMAGE_SIZES)}")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import anyio.to_thread
 from fastapi import APIRouter, Depends
 
 from services.common.admin import admin_guard
 from services.common.contracts.retrieval import IndexStatus, ReloadRequest, ReloadResponse
 from services.common.errors import ErrorType, error_responses
-from services.common.health import require_ready
-from services.retrieval.engine import RetrievalEngine
+from services.retrieval.api import ReadyEngine
 
 router = APIRouter(prefix="/v1/index", tags=["index"])
 
@@ -18,13 +19,16 @@ router = APIRouter(prefix="/v1/index", tags=["index"])
 require_admin = admin_guard("index reload", "RETRIEVAL_ADMIN_TOKEN")
 
 
+Admin = Annotated[None, Depends(require_admin)]
+
+
 @router.get(
     "",
     response_model=IndexStatus,
     summary="The index this replica serves: version, type, size, model, load time",
     responses=error_responses(ErrorType.NOT_READY),
 )
-def index_status(engine: RetrievalEngine = Depends(require_ready)) -> IndexStatus:
+def index_status(engine: ReadyEngine) -> IndexStatus:
     return engine.served.status()
 
 
@@ -42,8 +46,8 @@ def index_status(engine: RetrievalEngine = Depends(require_ready)) -> IndexStatu
 )
 async def reload_index(
     body: ReloadRequest,
-    _admin: None = Depends(require_admin),
-    engine: RetrievalEngine = Depends(require_ready),
+    _admin: Admin,
+    engine: ReadyEngine,
 ) -> ReloadResponse:
     # Loading reads and checksums the whole index: a worker thread, outside the search limiter, so
     # a busy replica still accepts the reload that an operator or the publish job sends.

@@ -91,7 +91,7 @@ def test_real_sd_tokenizer_window(tiny_models):
 
 def real_counter(real_config_models):
     """The gateway's own token counter, loading the real CLIP tokenizer as it loads SD's."""
-    from gateway.app import load_token_counter
+    from gateway.composition import load_token_counter
     from gateway.config import GatewaySettings
 
     settings = GatewaySettings(

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from gateway.jobs import KIND, JobTracker, RagJobStore
+from gateway.jobs import KIND, JobProgressReporter, RagJobStore
 from services.common.jobs import (
     JobCancelled,
     JobInterrupted,
@@ -33,7 +33,7 @@ def test_stage_and_generation_job_are_recorded_while_running(redis_server):
     async def body(store: RagJobStore, client):
         job_id = new_job_id()
         await store.create(job_id, KIND)
-        tracker = JobTracker(store, job_id)
+        tracker = JobProgressReporter(store, job_id)
         # Not running yet: nothing is written, and the flow is told to stop.
         with pytest.raises(JobCancelled):
             await tracker.stage("retrieval")
@@ -59,7 +59,7 @@ def test_a_cancel_stops_the_flow_at_the_next_report(redis_server):
     async def body(store: RagJobStore, _client):
         job_id = new_job_id()
         await store.create(job_id, KIND)
-        tracker = JobTracker(store, job_id)
+        tracker = JobProgressReporter(store, job_id)
 
         async def work(_steps):
             await tracker.stage("retrieval")
@@ -80,12 +80,12 @@ def test_a_stopping_worker_and_the_time_limit_stop_the_flow(redis_server):
         await store.create(job_id, KIND)
         await store.start(job_id)
         stopping = threading.Event()
-        tracker = JobTracker(store, job_id, stopping=stopping)
+        tracker = JobProgressReporter(store, job_id, stopping=stopping)
         await tracker.generation_progress(1, 10)
         stopping.set()
         with pytest.raises(JobInterrupted):
             await tracker.generation_progress(2, 10)
-        late = JobTracker(store, job_id, timeout_s=1e-9)
+        late = JobProgressReporter(store, job_id, timeout_s=1e-9)
         with pytest.raises(JobTimedOut):
             await late.stage("fusion")
 

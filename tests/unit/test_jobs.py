@@ -19,7 +19,7 @@ from services.common.errors import (
 from services.common.jobs import (
     JobQueue,
     JobStore,
-    StepReporter,
+    StepProgressReporter,
     connect_redis,
     new_job_id,
     run_tracked,
@@ -179,7 +179,7 @@ def test_a_step_after_cancel_stops_the_work_in_its_thread(redis_server):
         await store.create(job_id, "generation")
         steps_done = []
 
-        def model_call(report: StepReporter):
+        def model_call(report: StepProgressReporter):
             for step in range(1, 101):
                 steps_done.append(step)
                 report(step, 100)
@@ -231,7 +231,7 @@ def test_a_job_past_its_time_limit_stops_and_fails(redis_server):
         await store.create(job_id, "generation")
         steps_done = []
 
-        def model_call(report: StepReporter):
+        def model_call(report: StepProgressReporter):
             for step in range(1, 10_001):
                 steps_done.append(step)
                 report(step, 10_000)

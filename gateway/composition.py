@@ -1,0 +1,138 @@
+"""The gateway's composition root: the upstream clients, the cache, the rate limiter and the
+orchestrator, built from settings, and what the app holds on `app.state.engine` while it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import httpx
+
+from gateway.breaker import CircuitBreaker
+from gateway.cache import ResponseCache, cache_key, make_cache
+from gateway.clients import (
+    CaptioningClient,
+    GenerationClient,
+    LibraryClient,
+    RetrievalClient,
+    UpstreamClient,
+)
+from gateway.config import GatewaySettings
+from gateway.fusion import fuse_prompt
+from gateway.orchestrator import RagOrchestrator
+from gateway.saving import DesignSaver
+from gateway.security import RateLimiter
+from gateway.versions import UpstreamVersions
+from services.common.concurrency import InflightLimiter
+from services.common.models import resolve_source
+
+
+class Gateway:
+    """What the gateway holds while it runs: upstream clients, the cache and the orchestrator."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        count_tokens: Callable[[str], int],
+        transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        """`transports` (by upstream name) replace the network, e.g. to call apps in process."""
+        transports = transports or {}
+
+        def client(cls: type[UpstreamClient], name: str, url: str, read_timeout_s: float):
+            breaker = CircuitBreaker(
+                name,
+                failure_threshold=settings.breaker_failures,
+                reset_after_s=settings.breaker_reset_s,
+            )
+            return cls(
+                name,
+                url,
+                read_timeout_s=read_timeout_s,
+                connect_timeout_s=settings.connect_timeout_s,
+                retries=settings.retries,
+                transport=transports.get(name),
+                breaker=breaker,
+            )
+
+        self.retrieval = client(
+            RetrievalClient, "retrieval", settings.retrieval_url, settings.retrieval_timeout_s
+        )
+        self.captioning = client(
+            CaptioningClient, "captioning", settings.captioning_url, settings.captioning_timeout_s
+        )
+        self.generation = client(
+            GenerationClient, "generation", settings.generation_url, settings.generation_timeout_s
+        )
+        self.generation.poll_s = settings.job_poll_s
+        # The designs' owner; None when GATEWAY_LIBRARY_URL is off (nothing is saved).
+        library_url = settings.library_base_url
+        self.library: LibraryClient | None = (
+            client(LibraryClient, "library", library_url, settings.library_timeout_s)
+            if library_url
+            else None
+        )
+        self.upstreams: tuple[UpstreamClient, ...] = (
+            self.retrieval,
+            self.captioning,
+            self.generation,
+            *((self.library,) if self.library else ()),
+        )
+        self.rate_limiter = RateLimiter(
+            settings.rate_limit_per_window, settings.rate_limit_window_s, settings.redis_url
+        )
+        self.cache: ResponseCache = make_cache(
+            settings.redis_url, ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries
+        )
+        # Bounds the RAG flows that reach the upstreams (cache hits are free): past the bound a 429
+        # rather than a pile-up upstream.
+        self.limiter = InflightLimiter(settings.max_inflight)
+        versions = UpstreamVersions(
+            {
+                "retrieval": self.retrieval,
+                "captioning": self.captioning,
+                "generation": self.generation,
+            },
+            settings.version_ttl_s,
+        )
+        self.orchestrator = RagOrchestrator(
+            retrieval=self.retrieval,
+            captioning=self.captioning,
+            generation=self.generation,
+            cache=self.cache,
+            fuse=partial(fuse_prompt, count_tokens=count_tokens),
+            versions=versions,
+            key_of=cache_key,
+            generation_size=settings.generation_size,
+            caption_prompt=settings.caption_prompt,
+            max_facts=settings.max_facts,
+            admit=self.limiter.admit,
+            saver=DesignSaver(
+                library=self.library, retrieval=self.retrieval, cache=self.cache, versions=versions
+            )
+            if self.library
+            else None,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "upstreams": {c.name: c.base_url for c in self.upstreams},
+            "breakers": {c.name: str(c.breaker.state) for c in self.upstreams},
+            "cache": self.cache.describe(),
+        }
+
+    async def aclose(self) -> None:
+        for client in self.upstreams:
+            await client.aclose()
+        await self.cache.aclose()
+        await self.rate_limiter.aclose()
+
+
+def load_token_counter(settings: GatewaySettings) -> Callable[[str], int]:
+    """SD's CLIP tokenizer: fusion measures prompts in the tokens the text encoder will see."""
+    from transformers import CLIPTokenizer
+
+    kwargs = {"subfolder": settings.tokenizer_subfolder} if settings.tokenizer_subfolder else {}
+    tokenizer = CLIPTokenizer.from_pretrained(resolve_source(settings.tokenizer), **kwargs)
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
