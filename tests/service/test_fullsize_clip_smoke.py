@@ -2,7 +2,7 @@
 random weights, OpenAI's BPE vocabulary, saved in the hub layout; `batik ingest` indexes the shared
 sample with it and the retrieval service answers one search. Nothing is downloaded.
 
-It prints its time and peak memory (docs/TESTING.md keeps the figures); it asserts neither.
+It prints its time and peak memory (docs/BENCHMARKS.md keeps the figures); it asserts neither.
 """
 
 from __future__ import annotations
