@@ -137,14 +137,15 @@ def _eval(args: argparse.Namespace) -> int:
     from evaluation.run import EVALUATIONS, run_evaluation
     from services.captioning.config import CaptioningSettings
     from services.generation.config import GenerationSettings
-    from services.retrieval.config import RetrievalSettings
+    from services.retrieval.index import built_with
 
     what = set(EVALUATIONS) if args.what == "all" else {args.what}
     metrics = run_evaluation(
         what,
         index_dir=Path(args.index),
         out=Path(args.out),
-        clip=args.clip or RetrievalSettings().model,
+        # The index's vectors are only comparable with the model that made them.
+        clip=args.clip or built_with(Path(args.index)),
         blip2=args.blip2 or CaptioningSettings().model,
         sd=args.sd or GenerationSettings().model,
         adapter=args.adapter,
@@ -277,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--adapter", help="LoRA adapter from `batik finetune` (its training.json split)"
     )
-    ev.add_argument("--clip", help="CLIP source; default: the retrieval service's setting")
+    ev.add_argument("--clip", help="CLIP source; default: the model the index's manifest names")
     ev.add_argument("--blip2", help="BLIP-2 source; default: the captioning service's setting")
     ev.add_argument("--sd", help="Stable Diffusion source; default: the generation setting")
     ev.add_argument(

@@ -63,6 +63,18 @@ def image_path(root: Path, item_id: int, size: int) -> Path:
     return root / "images" / str(size) / f"{item_id}.jpg"
 
 
+def built_with(root: Path) -> str:
+    """The model source the index's manifest names: what `batik ingest` embedded it with. Reads
+    only the manifest, so a caller can pick the matching model before loading anything."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        raise InvalidIndex(f"{root} holds no {MANIFEST}: not an index made by `batik ingest`")
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["model"]["source"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidIndex(f"{path} names no model ({exc!r})") from None
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -78,3 +78,18 @@ def test_eval_generation_refuses_fid_without_weights(tmp_path, shared_index, cap
     code = main(["eval", "generation", "--index", str(shared_index), "--out", str(tmp_path)])
     assert code == 2
     assert "--features clip" in capsys.readouterr().err
+
+
+def test_eval_defaults_clip_to_the_model_the_index_was_built_with(tmp_path, shared_index):
+    manifest = json.loads((shared_index / "manifest.json").read_text())
+    code = main(["eval", "retrieval", "--index", str(shared_index), "--out", str(tmp_path)])
+    assert code == 0
+    provenance = json.loads((tmp_path / "metrics.json").read_text())["provenance"]
+    assert provenance["models"]["clip"]["source"] == manifest["model"]["source"]
+    assert provenance["models"]["clip"]["version"] == manifest["model"]["version"]
+
+
+def test_eval_without_a_manifest_says_so(tmp_path, capsys):
+    code = main(["eval", "retrieval", "--index", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "holds no manifest.json" in capsys.readouterr().err
