@@ -51,6 +51,16 @@ def assert_envelope(response, status: int, error_type: str) -> dict:
     return body["error"]
 
 
+def ico_wrapping_png(side: int) -> bytes:
+    """An .ico whose directory says 256x256 and whose one entry is a `side` x `side` PNG of one
+    colour (a few hundred KB at most): Pillow's ICO plugin decodes that PNG inside `Image.open()`."""
+    png = image_bytes(Image.new("RGB", (side, side), (200, 30, 30)), "PNG")
+    directory = struct.pack("<HHH", 0, 1, 1) + struct.pack(
+        "<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 22
+    )
+    return directory + png
+
+
 def bad_image_corpus() -> dict[str, tuple[str, int, str]]:
     """name -> (base64 payload, expected status, expected error type)."""
     jpeg = image_bytes(Image.new("RGB", (64, 64), (120, 60, 30)), "JPEG")

@@ -4,11 +4,14 @@ without limit.
 Handlers never run a model on the event loop. `InflightLimiter.run` moves a blocking call to a worker
 thread and counts calls in flight (running or waiting for the engine's lock); `InflightLimiter.admit`
 counts awaitables that stay on the loop (the gateway's RAG flows, which wait on upstreams).
+`PixelBudget` bounds the memory that image decoding may take at once in one process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -53,3 +56,42 @@ class InflightLimiter:
             return await work
         finally:
             self.inflight -= 1
+
+
+class PixelBudget:
+    """Decoded pixels this process may hold in full-size decode buffers at once.
+
+    The pixel cap bounds one image and the byte cap one body, but a 4096x4096 PNG is 130 KB, so
+    16 of them decoded at once take gigabytes. A decoder takes its image's pixel count from the
+    budget before it allocates and gives it back once the model-sized copy exists; when the
+    budget is spent it waits up to `wait_s`, then refuses with 429 and `Retry-After` (as the
+    in-flight bound does). Decoders run in worker threads, so this is a thread-side budget.
+    """
+
+    def __init__(self, capacity_pixels: int, wait_s: float = 5.0, retry_after_s: int = 1) -> None:
+        self.capacity = capacity_pixels
+        self.wait_s = wait_s
+        self.retry_after_s = retry_after_s
+        self.held = 0
+        self._room = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        # One image larger than the whole budget may still run, alone.
+        pixels = min(pixels, self.capacity)
+        with self._room:
+            if not self._room.wait_for(
+                lambda: self.held + pixels <= self.capacity, timeout=self.wait_s
+            ):
+                raise BusyError(
+                    f"images being decoded hold {self.held} of this service's "
+                    f"{self.capacity} decoded pixels; retry shortly",
+                    retry_after_s=self.retry_after_s,
+                )
+            self.held += pixels
+        try:
+            yield
+        finally:
+            with self._room:
+                self.held -= pixels
+                self._room.notify_all()

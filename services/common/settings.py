@@ -7,7 +7,12 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageLimits
+from services.common.images import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    HARD_MAX_PIXELS,
+    ImageLimits,
+)
 
 # A model service's budget on a shared GPU (torch.cuda.set_per_process_memory_fraction); declared by
 # the three model services, not the gateway or the library, which hold no model.
@@ -44,7 +49,9 @@ class BaseServiceSettings(BaseSettings):
     max_image_pixels: int = Field(
         DEFAULT_MAX_PIXELS,
         ge=64 * 64,
-        description="Largest image in pixels, checked before decoding",
+        le=HARD_MAX_PIXELS,
+        description="Largest image in pixels, checked before decoding (at most Pillow's own "
+        "decompression-bomb guard, which stays on)",
     )
     max_inflight: int = Field(
         4, ge=1, description="Requests running or waiting; past it the service answers 429"
