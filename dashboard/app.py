@@ -28,6 +28,11 @@ def gateway_client() -> GatewayClient:
     return GatewayClient(settings.gateway_url, settings.api_key, settings.timeout_s)
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def style_names() -> list[str]:
+    return gateway_client().styles()
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def thumbnail(base_url: str, item_id: int) -> bytes | None:
     return gateway_client().reference_image(item_id)
@@ -74,6 +79,18 @@ def sidebar() -> tuple[str, Query | None]:
             label("symmetry", language), ["none", "auto", "c2", "c4", "d4"], key="symmetry"
         )
         preview_repeat = st.checkbox(label("preview_repeat", language), value=True, key="preview")
+        style, style_scale = None, 1.0
+        if names := style_names():
+            style = st.selectbox(
+                label("style", language),
+                [None, *names],
+                format_func=lambda name: name or label("no_style", language),
+                key="style",
+            )
+            if style:
+                style_scale = st.slider(
+                    label("style_scale", language), 0.0, 2.0, 1.0, 0.1, key="style_scale"
+                )
         with st.expander(label("advanced", language)):
             steps = st.slider(label("steps", language), 10, 50, 30, key="steps")
             negative = st.text_input(label("negative", language), key="negative")
@@ -93,6 +110,8 @@ def sidebar() -> tuple[str, Query | None]:
         tile=bool(tile),
         symmetry=str(symmetry),
         preview_repeat=bool(preview_repeat),
+        style=style,
+        style_scale=float(style_scale),
     )
 
 

@@ -38,6 +38,8 @@ class Query:
     tile: bool = False
     symmetry: str = "none"
     preview_repeat: bool = False
+    style: str | None = None
+    style_scale: float = 1.0
 
     def fields(self) -> dict[str, object]:
         values = {
@@ -51,6 +53,8 @@ class Query:
             "tile": self.tile or None,
             "symmetry": self.symmetry if self.symmetry != "none" else None,
             "preview_repeat": self.preview_repeat or None,
+            "style": self.style,
+            "style_scale": self.style_scale if self.style else None,
         }
         return {k: v for k, v in values.items() if v not in (None, "")}
 
@@ -142,6 +146,15 @@ class GatewayClient:
 
     def cancel_job(self, job_id: str) -> None:
         self._send("DELETE", f"/v1/jobs/{job_id}")
+
+    def styles(self) -> list[str]:
+        """The names of the styles the generation service serves (GET /v1/styles on the gateway);
+        empty when there are none or the list cannot be had (the style picker then hides)."""
+        try:
+            listing = self._send("GET", "/v1/styles").json()
+        except (GatewayError, ValueError):
+            return []
+        return [style["name"] for style in listing.get("styles", []) if not style.get("fused")]
 
     def reference_image(self, item_id: int, size: int = 224) -> bytes | None:
         """A reference photo, or None when it cannot be had (the cards show text alone then)."""

@@ -47,6 +47,8 @@ def _generated(answer: RagResponse, language: str) -> None:
     caption = f"seed {answer.seed} · {answer.mode}"
     if answer.symmetry and answer.symmetry != "none":
         caption += f" · {answer.symmetry}"
+    for style in answer.styles:
+        caption += f" · {style.name} x{style.scale:g}"
     if answer.previews:
         # Each image fills its own column: a fixed width would spill into the next one.
         single, repeated = st.columns([1, 2])

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from gateway.composition import Gateway
 from gateway.security import Caller
 from services.common.contracts.gateway import RagRequest, RagResponse
+from services.common.contracts.generation import StyleList
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.images import decode_base64, load_image, sha256_hex
@@ -109,6 +110,15 @@ def _described(name: str) -> str | None:
     return RagRequest.model_fields[name].description
 
 
+def _blend(text: str) -> list[dict[str, str]]:
+    """`nitik:1,kawung:0.5` as the JSON body's `styles` (validated there; a bare name is scale 1)."""
+    blend = []
+    for part in text.split(","):
+        name, _, scale = part.strip().partition(":")
+        blend.append({"name": name.strip(), **({"scale": scale.strip()} if scale else {})})
+    return blend
+
+
 @router.post(
     "/rag/upload",
     response_model=RagResponse,
@@ -139,6 +149,12 @@ async def rag_upload(
     lexical_weight: float | None = Form(None, description=_described("lexical_weight")),
     motifs: str | None = Form(None, description="Comma-separated motif numbers to search in."),
     save: bool | None = Form(None, description=_described("save")),
+    style: str | None = Form(None, description=_described("style")),
+    style_scale: float | None = Form(None, description=_described("style_scale")),
+    styles: str | None = Form(
+        None, description="A blend as `name:scale,name:scale` (instead of `style`)."
+    ),
+    preview: bool | None = Form(None, description=_described("preview")),
 ) -> RagResponse:
     raw = await read_upload(image, request.app.state.settings.image_limits)
     fields = {
@@ -160,6 +176,10 @@ async def rag_upload(
         "motifs": [part.strip() for part in motifs.split(",") if part.strip()] if motifs else None,
         "image": base64.b64encode(raw).decode("ascii") if raw else None,
         "save": save,
+        "style": style,
+        "style_scale": style_scale,
+        "styles": _blend(styles) if styles else None,
+        "preview": preview,
     }
     try:
         body = RagRequest.model_validate({k: v for k, v in fields.items() if v is not None})
@@ -196,3 +216,19 @@ async def reference_image(
     return Response(
         raw, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
     )
+
+
+@router.get(
+    "/styles",
+    response_model=StyleList,
+    summary="The styles the generation service serves (for `style` / `styles` in /v1/rag)",
+    responses=error_responses(
+        *_GUARD_ERRORS,
+        ErrorType.NOT_READY,
+        ErrorType.BREAKER_OPEN,
+        ErrorType.UPSTREAM,
+        ErrorType.UPSTREAM_TIMEOUT,
+    ),
+)
+async def list_styles(gateway: ReadyGateway) -> StyleList:
+    return await gateway.generation.styles()

@@ -23,6 +23,7 @@ from services.common.contracts.generation import (
     GenerateRequest,
     GenerateResponse,
     GenerationJob,
+    StyleList,
 )
 from services.common.contracts.library import (
     ADMIN_HEADER,
@@ -199,6 +200,11 @@ class CaptioningClient(UpstreamClient):
 
 class GenerationClient(UpstreamClient):
     poll_s = 0.2  # how often generate_tracked polls its generation job
+
+    async def styles(self) -> StyleList:
+        """The styles the generation service serves (GET /v1/styles)."""
+        response = await self.request("GET", "/v1/styles")
+        return StyleList.model_validate_json(response.content)
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         # Not retried: a generation is expensive, and a timeout usually means it is still running.

@@ -279,6 +279,10 @@ class RagOrchestrator:
             tile=request.tile,
             symmetry=request.symmetry,
             control_scale=request.control_scale,
+            style=request.style,
+            style_scale=request.style_scale,
+            styles=request.styles,
+            preview=request.preview,
             # Without img2img, a ControlNet still follows the reference's edges.
             control_image=reference_b64
             if request.control_scale is not None and init is None
@@ -330,6 +334,8 @@ def _generated_fields(generated: GenerateResponse | None) -> dict[str, Any]:
         "scheduler": generated.scheduler,
         "symmetry": generated.symmetry,
         "symmetry_scores": generated.symmetry_scores,
+        "model_version": generated.model_version,
+        "styles": generated.styles,
     }
 
 

@@ -59,7 +59,8 @@ def provenance(
         "symmetry_scores": answer.symmetry_scores,
         "control_scale": request.control_scale,
         "init_source": request.init_source,
-        "versions": {**versions, "model": answer.model},
+        "styles": [style.model_dump(mode="json") for style in answer.styles],
+        "versions": {**versions, "model": answer.model, "model_version": answer.model_version},
         "timings_ms": answer.timings_ms,
     }
 

@@ -6,7 +6,6 @@ tests/unit/test_finetune_style.py checks that a trained one loads the same way."
 
 from __future__ import annotations
 
-import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,50 +15,20 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import wait_ready
 from tests.helpers import assert_envelope
+from tests.service.conftest import STYLE_ADMIN_TOKEN as TOKEN
 
 BASE = {"prompt": "batik nitik motif, kawung", "width": 64, "height": 64, "steps": 4, "seed": 3}
-TOKEN = "style-admin-token"
 
 
 @pytest.fixture(scope="module")
-def style_folders(tmp_path_factory, tiny_models):
-    from services.common.tiny import build_tiny_lora
-
-    root = tmp_path_factory.mktemp("style-lib")
-    styles = root / "styles"
-    sd = tiny_models["sd"]
-    build_tiny_lora(sd, styles / "nitik", seed=1, style_name="nitik")
-    build_tiny_lora(sd, styles / "kawung", seed=2, style_name="kawung", text_encoder=True)
-    foreign = build_tiny_lora(sd, styles / "foreign", seed=4, style_name="foreign")
-    manifest = json.loads((foreign / "manifest.json").read_text())
-    manifest["base_model"] = {"source": "runwayml/sd-xl", "version": "sdxl@0123"}
-    (foreign / "manifest.json").write_text(json.dumps(manifest))
-    broken = build_tiny_lora(sd, styles / "broken", seed=5, style_name="broken")
-    (broken / "pytorch_lora_weights.safetensors").write_bytes(b"not a safetensors file" * 8)
-    spare = build_tiny_lora(sd, root / "spare" / "truntum", seed=6, style_name="truntum")
-    preview = build_tiny_lora(sd, root / "lcm", seed=7, std=0.2)
-    return {"styles": styles, "spare": spare, "preview": preview}
+def client(styled_generation_client):
+    return styled_generation_client
 
 
 def styled_app(tiny_models, style_folders, **overrides):
-    from services.generation.app import create_app
-    from services.generation.config import GenerationSettings
+    from tests.service.conftest import styled_generation_app
 
-    values = dict(
-        model=str(tiny_models["sd"]),
-        styles_dir=str(style_folders["styles"]),
-        preview_lora=str(style_folders["preview"]),
-        admin_token=TOKEN,
-        max_inflight=8,
-    )
-    return create_app(GenerationSettings(**(values | overrides)))
-
-
-@pytest.fixture(scope="module")
-def client(tiny_models, style_folders):
-    with TestClient(styled_app(tiny_models, style_folders), raise_server_exceptions=False) as c:
-        wait_ready(c)
-        yield c
+    return styled_generation_app(tiny_models, style_folders, **overrides)
 
 
 def generate(client, **overrides) -> dict:

@@ -7,7 +7,12 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from services.common.contracts.common import Base64Image, QueryText
-from services.common.contracts.generation import GenerationParams, PakemParams
+from services.common.contracts.generation import (
+    AppliedStyle,
+    GenerationParams,
+    PakemParams,
+    StyleParams,
+)
 from services.common.contracts.retrieval import Hit, RetrievalOptions
 from services.common.jobs import JobRecord
 
@@ -17,7 +22,7 @@ Stage = Literal["retrieval", "captioning", "fusion", "generation"]
 Degraded = Literal["retrieval", "captioning", "fusion", "generation", "library"]
 
 
-class RagRequest(GenerationParams, PakemParams, RetrievalOptions):
+class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
     text: QueryText | None = Field(None, description="What the user is looking for.")
     image: Base64Image | None = Field(None, description="A query image (base64).")
     top_k: int = Field(5, ge=1, le=MAX_RAG_TOP_K, description="References to retrieve.")
@@ -116,6 +121,12 @@ class RagResponse(BaseModel):
     )
     model: str | None = Field(None, description="The generation model that ran.")
     scheduler: str | None = Field(None, description="The sampler that ran.")
+    model_version: str | None = Field(
+        None, description="The generation model's version with the styles it ran (name@version)."
+    )
+    styles: list[AppliedStyle] = Field(
+        default_factory=list, description="The styles the images were made with."
+    )
     timings_ms: dict[str, float]
     cache: CacheInfo
     degraded: list[Degraded] = Field(

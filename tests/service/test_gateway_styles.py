@@ -1,0 +1,117 @@
+"""Styles through the gateway: GET /v1/styles, `style` / `styles` in /v1/rag and /v1/rag/upload and
+RAG jobs, the style in the answer and in the cache key, and the dashboard's style picker."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import wait_ready
+from tests.helpers import assert_envelope, gateway_app
+
+BODY = {"text": "kawung nitik", "seed": 5, "steps": 4, "top_k": 2}
+
+
+@pytest.fixture(scope="module")
+def gateway(tiny_models, retrieval_client, captioning_client, styled_generation_client):
+    apps = {
+        "retrieval": retrieval_client.app,
+        "captioning": captioning_client.app,
+        "generation": styled_generation_client.app,
+    }
+    with TestClient(gateway_app(tiny_models, apps), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        yield client
+
+
+def rag(gateway, **overrides) -> dict:
+    answer = gateway.post("/v1/rag", json={**BODY, **overrides})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_gateway_lists_the_generation_styles(gateway):
+    listing = gateway.get("/v1/styles").json()
+    assert [s["name"] for s in listing["styles"]] == ["kawung", "nitik"]
+
+
+def test_style_passes_through_rag_and_keys_the_cache(gateway):
+    plain = rag(gateway)
+    styled = rag(gateway, style="nitik")
+    assert styled["styles"][0]["name"] == "nitik" and plain["styles"] == []
+    assert "+nitik@" in styled["model_version"]
+    assert styled["images"] != plain["images"] and not styled["cache"]["hit"]
+    again = rag(gateway, style="nitik")
+    assert again["cache"]["hit"] and again["images"] == styled["images"]
+    # Another scale is another answer, not the cached one.
+    half = rag(gateway, style="nitik", style_scale=0.5)
+    assert not half["cache"]["hit"] and half["images"] != styled["images"]
+    assert rag(gateway, style="nitik", style_scale=0)["images"] == plain["images"]
+
+
+def test_upload_takes_style_fields(gateway, synthetic_dataset):
+    images, _ = synthetic_dataset
+    photo = sorted(images.glob("*.jpg"))[0].read_bytes()
+    form = {"text": "kawung", "seed": "5", "steps": "4", "top_k": "2"}
+    blend = gateway.post(
+        "/v1/rag/upload",
+        files={"image": ("q.jpg", photo, "image/jpeg")},
+        data={**form, "styles": "nitik:1,kawung:0.5"},
+    )
+    assert blend.status_code == 200, blend.text
+    assert [(s["name"], s["scale"]) for s in blend.json()["styles"]] == [
+        ("nitik", 1.0),
+        ("kawung", 0.5),
+    ]
+    single = gateway.post(
+        "/v1/rag/upload",
+        files={"image": ("q.jpg", photo, "image/jpeg")},
+        data={**form, "style": "kawung", "style_scale": "1.5"},
+    )
+    assert single.json()["styles"][0] == {
+        "name": "kawung",
+        "scale": 1.5,
+        "version": single.json()["styles"][0]["version"],
+    }
+
+
+def test_bad_styles_through_the_gateway(gateway):
+    error = assert_envelope(
+        gateway.post("/v1/rag", json={**BODY, "style": "batik-x"}), 404, "not_found"
+    )
+    assert "no style 'batik-x'" in error["message"]
+    assert_envelope(
+        gateway.post("/v1/rag", json={**BODY, "style": "nitik", "style_scale": 3}),
+        422,
+        "validation",
+    )
+
+
+def test_the_dashboard_offers_the_served_styles(
+    tiny_models, retrieval_client, captioning_client, styled_generation_client, monkeypatch
+):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers import REPO_ROOT
+    from tests.service.test_gateway_dashboard import served
+
+    apps = {
+        "retrieval": retrieval_client.app,
+        "captioning": captioning_client.app,
+        "generation": styled_generation_client.app,
+    }
+    with served(gateway_app(tiny_models, apps)) as url:
+        monkeypatch.setenv("DASHBOARD_GATEWAY_URL", url)
+        st.cache_resource.clear()
+        st.cache_data.clear()
+        at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=180).run()
+        assert at.selectbox(key="style").options == ["none", "kawung", "nitik"]
+        at.text_area(key="query_text").set_value("kawung")
+        at.number_input(key="seed").set_value(3)
+        at.slider(key="steps").set_value(10)
+        at.selectbox(key="style").set_value("nitik").run()
+        at.slider(key="style_scale").set_value(1.5)
+        at.button(key="run").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert at.image[0].captions == ["seed 3 · img2img · nitik x1.5"]
