@@ -134,5 +134,14 @@ def load_token_counter(settings: GatewaySettings) -> Callable[[str], int]:
     from transformers import CLIPTokenizer
 
     kwargs = {"subfolder": settings.tokenizer_subfolder} if settings.tokenizer_subfolder else {}
-    tokenizer = CLIPTokenizer.from_pretrained(resolve_source(settings.tokenizer), **kwargs)
+    tokenizer = CLIPTokenizer.from_pretrained(
+        resolve_source(settings.tokenizer), revision=settings.tokenizer_revision, **kwargs
+    )
+    # Without vocab.json/merges.txt (a wrong folder or revision) transformers silently builds a
+    # tokenizer of the two special tokens, which would count every prompt wrong.
+    if len(tokenizer) <= 2:
+        raise OSError(
+            f"no CLIP vocabulary in {settings.tokenizer} (subfolder {settings.tokenizer_subfolder}, "
+            f"revision {settings.tokenizer_revision or 'default'}): check GATEWAY_TOKENIZER*"
+        )
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])

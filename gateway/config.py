@@ -48,6 +48,10 @@ class GatewaySettings(BaseServiceSettings):
         DEFAULT_SD, description="SD model whose tokenizer measures fused prompts (77 tokens)"
     )
     tokenizer_subfolder: str | None = Field("tokenizer", description="Tokenizer folder in it")
+    tokenizer_revision: str | None = Field(
+        None,
+        description="Hub revision of GATEWAY_TOKENIZER (pin it with GENERATION_MODEL_REVISION)",
+    )
     generation_size: int = Field(
         512, ge=64, le=1024, multiple_of=8, description="Width and height of generated images"
     )

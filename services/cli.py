@@ -34,12 +34,16 @@ def _ingest(args: argparse.Namespace) -> int:
     from services.retrieval.config import RetrievalSettings
     from services.retrieval.ingest import ingest
 
-    model = args.model or RetrievalSettings().model
+    settings = RetrievalSettings()
+    model = args.model or settings.model
+    # The service's pinned revision goes with the service's model (`batik up` names it).
+    revision = args.revision or (settings.model_revision if model == settings.model else None)
     report = ingest(
         Path(args.images),
         Path(args.metadata),
         Path(args.out),
         model_source=model,
+        model_revision=revision,
         batch_size=args.batch_size,
         device=args.device,
         index_type=args.index_type,
@@ -238,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--metadata", required=True, help="the metadata workbook (.xlsx)")
     ing.add_argument("--out", required=True, help="index directory to write (atomically)")
     ing.add_argument("--model", help="CLIP source; default: the retrieval service's setting")
+    ing.add_argument(
+        "--revision",
+        help="hub revision of the CLIP model; default: RETRIEVAL_MODEL_REVISION (for the "
+        "service's own model)",
+    )
     ing.add_argument("--batch-size", type=int, default=32)
     ing.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ing.add_argument(

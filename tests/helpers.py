@@ -278,3 +278,21 @@ def design_provenance(prompt: str, motifs: list[int], seed: int = 7) -> dict:
         "guidance_scale": 7.5,
         "versions": {"model": "tiny-sd", "index": "v1"},
     }
+
+
+def publish_to_hub_cache(cache: Path, repo_id: str, revisions: dict[str, Path]) -> dict[str, str]:
+    """Lay model directories out as the Hugging Face hub cache holds downloaded revisions
+    (`models--org--name/snapshots/<commit>/`, `refs/<revision>` naming the commit), so that
+    `from_pretrained(repo_id, revision=...)` in offline mode loads them. Returns the commits."""
+    import hashlib
+    import shutil
+
+    root = Path(cache) / f"models--{repo_id.replace('/', '--')}"
+    commits = {}
+    for revision, source in revisions.items():
+        commit = hashlib.sha1(f"{repo_id}@{revision}".encode()).hexdigest()
+        shutil.copytree(source, root / "snapshots" / commit)
+        (root / "refs").mkdir(parents=True, exist_ok=True)
+        (root / "refs" / revision).write_text(commit)
+        commits[revision] = commit
+    return commits

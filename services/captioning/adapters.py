@@ -23,6 +23,7 @@ TRAINING_REPORT = "training.json"
 class AdapterEntry:
     name: str
     source: str
+    revision: str | None = None  # of a hub adapter (the configured default only)
 
     @property
     def is_local(self) -> bool:
@@ -37,16 +38,18 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 class AdapterRegistry:
-    def __init__(self, root: str | None, default: str | None) -> None:
+    def __init__(
+        self, root: str | None, default: str | None, default_revision: str | None = None
+    ) -> None:
         self.root = Path(root).expanduser().resolve() if root else None
-        self.default = self._default_entry(default) if default else None
+        self.default = self._default_entry(default, default_revision) if default else None
 
-    def _default_entry(self, default: str) -> AdapterEntry:
+    def _default_entry(self, default: str, revision: str | None) -> AdapterEntry:
         if self.root is not None and (self.root / default / ADAPTER_CONFIG).is_file():
             return AdapterEntry(default, str(self.root / default))
         source = resolve_source(default)
         name = Path(source).name if Path(source).is_dir() else default.replace("/", "--")
-        return AdapterEntry(name, source)
+        return AdapterEntry(name, source, revision)
 
     def _scan_root(self) -> list[AdapterEntry]:
         if self.root is None or not self.root.is_dir():
@@ -85,7 +88,7 @@ class AdapterRegistry:
             "name": entry.name,
             "default": self.default is not None and entry.name == self.default.name,
             "source": entry.source,
-            "version": source_version(entry.source),
+            "version": source_version(entry.source, entry.revision),
             "base_model": (config or {}).get("base_model_name_or_path"),
             "r": (config or {}).get("r"),
             "target_modules": sorted(targets) if isinstance(targets, list) else None,

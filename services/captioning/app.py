@@ -30,6 +30,8 @@ def default_loader(settings: CaptioningSettings) -> Blip2Captioner:
         min_caption_words=settings.min_caption_words,
         min_answer_words=settings.min_answer_words,
         max_batch=settings.max_batch,
+        revision=settings.model_revision,
+        adapter_revision=settings.adapter_revision,
     )
 
 

@@ -34,6 +34,8 @@ class Blip2Captioner:
         min_caption_words: int = 3,
         min_answer_words: int = 1,
         max_batch: int = 8,
+        revision: str | None = None,
+        adapter_revision: str | None = None,
     ) -> None:
         import torch
         from transformers import (
@@ -51,23 +53,25 @@ class Blip2Captioner:
         self.min_answer_words = min_answer_words
         self.max_batch = max_batch
         local = resolve_source(source)
-        model = Blip2ForConditionalGeneration.from_pretrained(local, dtype=self.dtype)
+        model = Blip2ForConditionalGeneration.from_pretrained(
+            local, dtype=self.dtype, revision=revision
+        )
         self.model = model.to(self.device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(local)
+        tokenizer = AutoTokenizer.from_pretrained(local, revision=revision)
         # Without num_query_tokens the processor adds no image tokens and the model ignores the image.
         self.processor = Blip2Processor(
-            image_processor=BlipImageProcessorPil.from_pretrained(local),
+            image_processor=BlipImageProcessorPil.from_pretrained(local, revision=revision),
             tokenizer=tokenizer,
             num_query_tokens=self.model.config.num_query_tokens,
         )
-        self.registry = AdapterRegistry(adapters_dir, adapter)
+        self.registry = AdapterRegistry(adapters_dir, adapter, adapter_revision)
         self.lora = LoraSwitcher(self.model)
         if self.registry.default is not None:
             self.lora.merge(self.registry.default)
         default = self.registry.default
         self.adapter = default.name if default else None
-        self.version = source_version(source) + (
-            f"+{source_version(default.source)}" if default else ""
+        self.version = source_version(source, revision) + (
+            f"+{source_version(default.source, default.revision)}" if default else ""
         )
         self._lock = threading.Lock()
         self._torch = torch

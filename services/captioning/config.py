@@ -15,6 +15,14 @@ class CaptioningSettings(BaseServiceSettings):
     )
 
     model: str = Field(DEFAULT_BLIP2, description="BLIP-2 model: hub id or local directory")
+    model_revision: str | None = Field(
+        None,
+        description="Hub revision (commit, tag or branch) of CAPTIONING_MODEL; in the model version "
+        "and so in cache keys. Unset: unpinned",
+    )
+    adapter_revision: str | None = Field(
+        None, description="Hub revision of CAPTIONING_ADAPTER when it is a hub id"
+    )
     adapter: str | None = Field(
         None,
         description="Default LoRA adapter: a name under CAPTIONING_ADAPTERS_DIR, a directory or a "

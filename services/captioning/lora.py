@@ -32,9 +32,11 @@ class LoraSwitcher:
 
         source = resolve_source(entry.source)
         if self.peft is None:
-            self.peft = PeftModel.from_pretrained(self.base, source, adapter_name=entry.name)
+            self.peft = PeftModel.from_pretrained(
+                self.base, source, adapter_name=entry.name, revision=entry.revision
+            )
         else:
-            self.peft.load_adapter(source, adapter_name=entry.name)
+            self.peft.load_adapter(source, adapter_name=entry.name, revision=entry.revision)
         self.peft.eval()
         self.loaded.add(entry.name)
 

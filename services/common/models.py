@@ -19,16 +19,19 @@ def resolve_source(source: str) -> str:
 _HASHED_FILE_LIMIT = 64 * 1024 * 1024
 
 
-def source_version(source: str) -> str:
+def source_version(source: str, revision: str | None = None) -> str:
     """A short, stable version of a model source, the same wherever the files are copied.
 
-    A hub id is its own version. A local directory is versioned by its files: small ones (configs,
-    tokenizers, LoRA adapters) by content, large weight files by name and size, so a retrained adapter
-    changes every cache key that depends on it without hashing gigabytes at startup.
+    A hub id is its own version, with the `revision` it is pinned to (`id@revision`): an unpinned
+    repository that moves on changes no cache key, so deployments pin one (`*_REVISION` settings).
+    A local directory has no revision (`from_pretrained` ignores it there); it is versioned by its
+    files: small ones (configs, tokenizers, LoRA adapters) by content, large weight files by name and
+    size, so a retrained adapter changes every cache key that depends on it without hashing
+    gigabytes at startup.
     """
     path = Path(source).expanduser()
     if not path.is_dir():
-        return source
+        return f"{source}@{revision}" if revision else source
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         size = file.stat().st_size

@@ -19,6 +19,11 @@ class GenerationSettings(BaseServiceSettings):
     )
 
     model: str = Field(DEFAULT_SD, description="Stable Diffusion 1.5: hub id or local directory")
+    model_revision: str | None = Field(
+        None,
+        description="Hub revision (commit, tag or branch) of GENERATION_MODEL; in the model version "
+        "and so in cache keys. Unset: the hub's main, unpinned",
+    )
     variant: str | None = Field(
         None, description="Weights variant to download, e.g. fp16 (half the download on GPU)"
     )
@@ -26,6 +31,9 @@ class GenerationSettings(BaseServiceSettings):
         None,
         description="ControlNet for SD 1.5 (hub id or local directory, e.g. "
         "lllyasviel/control_v11p_sd15_canny); unset: control_scale is refused",
+    )
+    controlnet_revision: str | None = Field(
+        None, description="Hub revision of GENERATION_CONTROLNET, as GENERATION_MODEL_REVISION"
     )
     canny_low_threshold: int = Field(
         100,

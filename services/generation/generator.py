@@ -103,6 +103,8 @@ class SdGenerator:
         max_prompt_chunks: int = 3,
         controlnet: str | None = None,
         canny_thresholds: tuple[int, int] = (CANNY_LOW, CANNY_HIGH),
+        revision: str | None = None,
+        controlnet_revision: str | None = None,
     ) -> None:
         from diffusers import StableDiffusionImg2ImgPipeline
 
@@ -113,13 +115,15 @@ class SdGenerator:
             resolve_source(source),
             dtype=resolve_dtype(resolved_device, dtype),
             variant=variant,
+            revision=revision,
             safety_checker=None,
             feature_extractor=None,
             requires_safety_checker=False,
         ).to(resolved_device)
-        self._adopt(img2img, source, source_version(source), acceleration, max_prompt_chunks)
+        version = source_version(source, revision)
+        self._adopt(img2img, source, version, acceleration, max_prompt_chunks)
         if controlnet:
-            self._add_controlnet(controlnet)
+            self._add_controlnet(controlnet, controlnet_revision)
 
     @classmethod
     def from_pipeline(
@@ -172,7 +176,7 @@ class SdGenerator:
         # Style LoRAs in the shared UNet; none until `load_styles`.
         self.styles = Styles(img2img, version)
 
-    def _add_controlnet(self, source: str) -> None:
+    def _add_controlnet(self, source: str, revision: str | None = None) -> None:
         """ControlNet pipelines sharing every component with img2img, plus the ControlNet."""
         from diffusers import (
             ControlNetModel,
@@ -181,9 +185,9 @@ class SdGenerator:
         )
 
         dtype = self._requested_dtype
-        controlnet = ControlNetModel.from_pretrained(resolve_source(source), dtype=dtype).to(
-            self.device
-        )
+        controlnet = ControlNetModel.from_pretrained(
+            resolve_source(source), dtype=dtype, revision=revision
+        ).to(self.device)
         self.controlled = {
             "img2img": StableDiffusionControlNetImg2ImgPipeline.from_pipe(
                 self.img2img, controlnet=controlnet, dtype=dtype
@@ -195,7 +199,7 @@ class SdGenerator:
         for pipe in self.controlled.values():
             pipe.set_progress_bar_config(disable=True)
         self.controlnet_source = source
-        self.version = f"{self.version}+{source_version(source)}"
+        self.version = f"{self.version}+{source_version(source, revision)}"
 
     def component_dtypes(self) -> dict[str, str]:
         """The dtype of every model of every pipeline view, as it is now (not as it was asked)."""
@@ -384,6 +388,8 @@ def load_generator(settings) -> SdGenerator:
         max_prompt_chunks=settings.max_prompt_chunks,
         controlnet=settings.controlnet,
         canny_thresholds=(settings.canny_low_threshold, settings.canny_high_threshold),
+        revision=settings.model_revision,
+        controlnet_revision=settings.controlnet_revision,
     )
     if settings.styles_dir or settings.style or settings.preview_lora:
         engine.load_styles(settings.styles_dir, settings.style, settings.preview_lora)

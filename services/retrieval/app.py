@@ -25,6 +25,8 @@ def default_loader(settings: RetrievalSettings) -> RetrievalEngine:
         batch_size=settings.batch_size,
         batch_wait_ms=settings.batch_wait_ms,
         text_model=settings.text_model,
+        model_revision=settings.model_revision,
+        text_model_revision=settings.text_model_revision,
         ranking=Ranking(
             lexical_weight=settings.lexical_weight,
             lexical_min_ratio=settings.lexical_min_ratio,

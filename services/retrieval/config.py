@@ -14,6 +14,11 @@ class RetrievalSettings(BaseServiceSettings):
     )
 
     model: str = Field(DEFAULT_CLIP, description="CLIP model: hub id or local directory")
+    model_revision: str | None = Field(
+        None,
+        description="Hub revision (commit, tag or branch) of RETRIEVAL_MODEL; in the model version, "
+        "so in cache keys and the index manifest (`batik ingest` reads it too). Unset: unpinned",
+    )
     index_dir: str = Field("data/index", description="Index directory written by `batik ingest`")
     batch_size: int = Field(
         32, ge=1, le=512, description="Embedding batch size; also the largest micro-batch"
@@ -40,6 +45,9 @@ class RetrievalSettings(BaseServiceSettings):
         description="Multilingual text tower aligned to CLIP's space (sentence-transformers): hub "
         "id (sentence-transformers/clip-ViT-B-32-multilingual-v1) or local directory; unset: "
         "CLIP's own text tower",
+    )
+    text_model_revision: str | None = Field(
+        None, description="Hub revision of RETRIEVAL_TEXT_MODEL, as RETRIEVAL_MODEL_REVISION"
     )
     lexical_weight: float = Field(
         0.5,

@@ -14,21 +14,28 @@ CLIP_MAX_TOKENS = 77
 
 class ClipEncoder:
     def __init__(
-        self, source: str, *, device: str = "auto", dtype: str = "auto", batch_size: int = 32
+        self,
+        source: str,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 32,
+        revision: str | None = None,
     ) -> None:
         import torch
         from transformers import CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 
         self.source = source
-        self.version = source_version(source)
+        self.version = source_version(source, revision)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(self.device, dtype)
         self.batch_size = batch_size
         local = resolve_source(source)
-        self.model = CLIPModel.from_pretrained(local, dtype=self.dtype).to(self.device).eval()
-        self.tokenizer = CLIPTokenizer.from_pretrained(local)
+        model = CLIPModel.from_pretrained(local, dtype=self.dtype, revision=revision)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = CLIPTokenizer.from_pretrained(local, revision=revision)
         # The Pil processor: the default one needs torchvision, which the CPU build lacks.
-        self.image_processor = CLIPImageProcessorPil.from_pretrained(local)
+        self.image_processor = CLIPImageProcessorPil.from_pretrained(local, revision=revision)
         self.dim = int(self.model.config.projection_dim)
         self._torch = torch
 

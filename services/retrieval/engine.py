@@ -39,6 +39,8 @@ class RetrievalEngine:
         batch_wait_ms: float = 2.0,
         text_model: str | None = None,
         ranking: Ranking | None = None,
+        model_revision: str | None = None,
+        text_model_revision: str | None = None,
     ) -> RetrievalEngine:
         # The index is read first: a missing index fails in milliseconds, not after a model load.
         loaded = load_index(Path(index_dir), device)
@@ -49,6 +51,8 @@ class RetrievalEngine:
             batch_size=batch_size,
             batch_wait_ms=batch_wait_ms,
             text_model=text_model,
+            model_revision=model_revision,
+            text_model_revision=text_model_revision,
         )
         clip = encoder.clip
         model_identity = ModelIdentity(clip.source, clip.version, clip.dim)

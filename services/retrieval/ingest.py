@@ -63,6 +63,7 @@ def ingest(
     out: Path,
     *,
     model_source: str,
+    model_revision: str | None = None,
     batch_size: int = 32,
     device: str = "auto",
     progress: bool = True,
@@ -79,7 +80,9 @@ def ingest(
         raise FileNotFoundError(f"metadata workbook not found: {metadata}")
     motifs = read_metadata(metadata)
     records, skipped = _select_files(images_dir, set(motifs))
-    encoder = ClipEncoder(model_source, device=device, batch_size=batch_size)
+    encoder = ClipEncoder(
+        model_source, device=device, batch_size=batch_size, revision=model_revision
+    )
 
     writer = IndexWriter(out)
     items: list[IndexItem] = []
@@ -126,7 +129,7 @@ def ingest(
             matrix,
             items,
             {n: m.to_dict() for n, m in motifs.items()},
-            {"source": model_source, "version": encoder.version},
+            {"source": model_source, "revision": model_revision, "version": encoder.version},
             report,
             index_type=index_type,
             index_params=index_params,

@@ -22,17 +22,25 @@ class MultilingualTextEncoder:
     """Texts -> L2-normalised vectors in CLIP's space, through a sentence-transformers model."""
 
     def __init__(
-        self, source: str, *, device: str = "auto", dtype: str = "auto", batch_size: int = 32
+        self,
+        source: str,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 32,
+        revision: str | None = None,
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
         self.source = source
-        self.version = source_version(source)
+        self.version = source_version(source, revision)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(self.device, dtype)
         self.batch_size = batch_size
-        self.model = SentenceTransformer(resolve_source(source), device=self.device).eval()
+        self.model = SentenceTransformer(
+            resolve_source(source), device=self.device, revision=revision
+        ).eval()
         if self.dtype != torch.float32:
             self.model = self.model.to(self.dtype)
         # sentence-transformers 6 renamed get_sentence_embedding_dimension

@@ -64,14 +64,22 @@ class QueryEncoder:
         batch_size: int,
         batch_wait_ms: float = 2.0,
         text_model: str | None = None,
+        model_revision: str | None = None,
+        text_model_revision: str | None = None,
     ) -> QueryEncoder:
-        clip = ClipEncoder(model, device=device, dtype=dtype, batch_size=batch_size)
+        clip = ClipEncoder(
+            model, device=device, dtype=dtype, batch_size=batch_size, revision=model_revision
+        )
         text_encoder = None
         if text_model:
             from services.retrieval.multilingual import MultilingualTextEncoder
 
             text_encoder = MultilingualTextEncoder(
-                text_model, device=device, dtype=dtype, batch_size=batch_size
+                text_model,
+                device=device,
+                dtype=dtype,
+                batch_size=batch_size,
+                revision=text_model_revision,
             )
         return cls(clip, text_encoder=text_encoder, batch_wait_ms=batch_wait_ms)
 
