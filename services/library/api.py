@@ -6,6 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import BaseModel
 
 from services.common.contracts.library import (
     ADMIN_HEADER,
@@ -57,6 +58,12 @@ def scope(
     if not OWNER_ID.fullmatch(owner):
         raise ServiceError(ErrorType.VALIDATION, f"{OWNER_HEADER} is not a valid owner id")
     return Scope(owner=owner, admin=(admin or "").strip().lower() == "true")
+
+
+def _json(model: BaseModel) -> Response:
+    """A page already built from validated rows, serialised once: FastAPI would validate the
+    response model a second time (a page of 50 designs with their provenance)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def _png(raw: bytes, field: str) -> bytes:
@@ -124,9 +131,9 @@ def list_designs(
     q: str | None = Query(None, max_length=200, description="Words in prompt, title or tags."),
     who: Scope = Depends(scope),
     store: LibraryStore = Depends(require_ready),
-) -> DesignPage:
+) -> Response:
     filters = DesignFilter(motif, board, favorite, created_after, created_before, q)
-    return store.list_designs(who, limit=limit, cursor=cursor, filters=filters)
+    return _json(store.list_designs(who, limit=limit, cursor=cursor, filters=filters))
 
 
 @router.post(
@@ -139,8 +146,8 @@ def nearest(
     body: NearestRequest,
     who: Scope = Depends(scope),
     store: LibraryStore = Depends(require_ready),
-) -> NearestResponse:
-    return NearestResponse(designs=store.nearest(who, body.embedding, body.limit))
+) -> Response:
+    return _json(NearestResponse(designs=store.nearest(who, body.embedding, body.limit)))
 
 
 @router.post(
@@ -254,8 +261,8 @@ def similar(
     limit: int = Query(10, ge=1, le=MAX_PAGE),
     who: Scope = Depends(scope),
     store: LibraryStore = Depends(require_ready),
-) -> NearestResponse:
-    return NearestResponse(designs=store.similar(who, design_id, limit))
+) -> Response:
+    return _json(NearestResponse(designs=store.similar(who, design_id, limit)))
 
 
 # ----------------------------------------------------------------------------------- boards

@@ -57,6 +57,20 @@ class _Matrix:
         return True
 
 
+def _build(rows: Iterable[tuple[str, bytes, int]]) -> dict[int, _Matrix]:
+    """One matrix per embedding size, each filled with a single copy of the joined blobs."""
+    ids: dict[int, list[str]] = {}
+    blobs: dict[int, list[bytes]] = {}
+    for design_id, blob, dim in rows:
+        ids.setdefault(dim, []).append(design_id)
+        blobs.setdefault(dim, []).append(blob)
+    matrices = {}
+    for dim, names in ids.items():
+        data = np.frombuffer(b"".join(blobs[dim]), dtype=np.float32).reshape(len(names), dim)
+        matrices[dim] = _Matrix(dim, names, data.copy())  # writable: appends and removes patch it
+    return matrices
+
+
 @dataclass
 class _Entry:
     revision: int
@@ -81,10 +95,7 @@ class EmbeddingCache:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.revision != revision:
-                entry = _Entry(revision, {})
-                for design_id, blob, dim in load():
-                    matrix = entry.matrices.setdefault(dim, _Matrix(dim))
-                    matrix.append(design_id, np.frombuffer(blob, dtype=np.float32))
+                entry = _Entry(revision, _build(load()))
                 self._entries[key] = entry
             matrix = entry.matrices.get(len(query))
             if matrix is None or not matrix.ids:
