@@ -145,7 +145,7 @@ def build_full_size(device: str, dtype: str, options: Acceleration, tokenizer_di
     ).to(device, getattr(torch, dtype))
     params = sum(p.numel() for m in (unet, vae, text_encoder) for p in m.parameters())
     print(f"  built SD 1.5 architecture with random weights: {params / 1e6:.0f} M parameters")
-    return SdGenerator.from_pipeline(pipe, source="sd15-random", acceleration=options)
+    return SdGenerator("sd15-random", pipeline=pipe, acceleration=options)
 
 
 def time_img2img(engine: SdGenerator, steps: int, repeat: int, size: int) -> list[float]:

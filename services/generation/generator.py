@@ -16,7 +16,9 @@ from services.common.contracts.generation import (
     AppliedStyle,
     GenerateRequest,
     GenerationSummary,
+    check_denoising_steps,
 )
+from services.common.errors import InvalidInputError
 from services.common.models import resolve_device, resolve_dtype, resolve_source, source_version
 from services.generation.acceleration import Acceleration, accelerate, cuda_oom_guard
 from services.generation.pakem import (
@@ -34,9 +36,9 @@ from services.generation.styles import Styles
 
 log = logging.getLogger(__name__)
 
-# Called after every denoising step with (steps done, steps in all) over every image of the request;
-# it may raise to stop the run (a cancelled job).
-OnStep = Callable[[int, int], None]
+# `on_step` below, a job's StepProgressReporter (services/common/jobs.py), is called after every
+# denoising step with (steps done, steps in all) over every image of the request; it may raise to
+# stop the run (a cancelled job).
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,11 @@ class Pakem:
 
 
 class SdGenerator:
-    # (low, high) hysteresis thresholds of the Canny edges a ControlNet request is guided by.
-    canny_thresholds: tuple[int, int] = (CANNY_LOW, CANNY_HIGH)
-
     def __init__(
         self,
         source: str,
         *,
+        pipeline=None,
         device: str = "auto",
         dtype: str = "auto",
         variant: str | None = None,
@@ -106,53 +106,21 @@ class SdGenerator:
         revision: str | None = None,
         controlnet_revision: str | None = None,
     ) -> None:
-        from diffusers import StableDiffusionImg2ImgPipeline
-
-        self.canny_thresholds = canny_thresholds
-
-        resolved_device = resolve_device(device)
-        img2img = StableDiffusionImg2ImgPipeline.from_pretrained(
-            resolve_source(source),
-            dtype=resolve_dtype(resolved_device, dtype),
-            variant=variant,
-            revision=revision,
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
-        ).to(resolved_device)
-        version = source_version(source, revision)
-        self._adopt(img2img, source, version, acceleration, max_prompt_chunks)
-        if controlnet:
-            self._add_controlnet(controlnet, controlnet_revision)
-
-    @classmethod
-    def from_pipeline(
-        cls,
-        img2img,
-        *,
-        source: str,
-        acceleration: Acceleration | None = None,
-        max_prompt_chunks: int = 3,
-    ) -> SdGenerator:
-        """An engine around a pipeline built in memory (the full-size benchmark's random weights)."""
-        engine = cls.__new__(cls)
-        engine._adopt(img2img, source, source, acceleration, max_prompt_chunks)
-        return engine
-
-    def _adopt(
-        self,
-        img2img,
-        source: str,
-        version: str,
-        acceleration: Acceleration | None,
-        max_prompt_chunks: int,
-    ) -> None:
+        """Loads `source` (a hub id or a directory) on `device` in `dtype`; or, given `pipeline`,
+        serves that img2img pipeline as it is (built in memory: the full-size benchmark's random
+        weights), and `source` only names it."""
         import torch
         from diffusers import StableDiffusionPipeline
 
+        img2img = (
+            pipeline
+            if pipeline is not None
+            else _load_img2img(source, device, dtype, variant, revision)
+        )
         self.source = source
-        self.version = version
+        self.version = source_version(source, revision) if pipeline is None else source
         self.device = img2img.device.type
+        self.canny_thresholds = canny_thresholds
         # The dtype asked for at load: every pipeline view below must keep it.
         self._requested_dtype = img2img.unet.dtype
         self.max_prompt_chunks = max_prompt_chunks
@@ -174,7 +142,9 @@ class SdGenerator:
         self._lock = threading.Lock()
         self._torch = torch
         # Style LoRAs in the shared UNet; none until `load_styles`.
-        self.styles = Styles(img2img, version)
+        self.styles = Styles(img2img, self.version)
+        if controlnet:
+            self._add_controlnet(controlnet, controlnet_revision)
 
     def _add_controlnet(self, source: str, revision: str | None = None) -> None:
         """ControlNet pipelines sharing every component with img2img, plus the ControlNet."""
@@ -227,9 +197,10 @@ class SdGenerator:
         self,
         request: GenerateRequest,
         init_image: Image.Image | None,
-        on_step: OnStep | None = None,
+        on_step: Callable[[int, int], None] | None = None,
         control_image: Image.Image | None = None,
     ) -> Generation:
+        self.check_inputs(request, init_image, control_image)
         first = request.seed if request.seed is not None else secrets.randbelow(2**32)
         seeds = [(first + k) % 2**32 for k in range(request.num_images)]
         size = (request.width, request.height)
@@ -247,8 +218,6 @@ class SdGenerator:
             if control_image is not None and request.control_scale is not None
             else None,
         )
-        if pakem.edges is not None and not self.controlled:
-            raise ValueError("control_scale: no ControlNet is loaded")
         images: list[Image.Image] = []
         with self._lock, self._torch.inference_mode(), cuda_oom_guard():
             # Adapters are UNet state: set under the lock, before the text encoder runs.
@@ -290,6 +259,29 @@ class SdGenerator:
             preview=request.preview,
         )
 
+    def check_inputs(
+        self,
+        request: GenerateRequest,
+        init_image: Image.Image | None,
+        control_image: Image.Image | None = None,
+    ) -> None:
+        """Refuse, before any model work, what this engine cannot run (as diffusers' check_inputs).
+
+        The wire contract checks most of this too; the engine checks again because it is also
+        called directly (jobs, the benchmark, evaluation), and a diffusers pipeline fails late and
+        cryptically on it."""
+        for name in ("width", "height"):
+            if getattr(request, name) % 8:
+                raise InvalidInputError(
+                    f"{name} must be a multiple of 8 (SD's VAE downsamples by 8)"
+                )
+        if request.symmetry != "none" and request.width != request.height:
+            raise InvalidInputError(f"symmetry={request.symmetry} needs a square image")
+        if init_image is not None:
+            check_denoising_steps(request.steps, request.strength)
+        if request.control_scale is not None and control_image is not None and not self.controlled:
+            raise InvalidInputError("control_scale: no ControlNet is loaded")
+
     def load_styles(self, folder: str | None, default: str | None, preview: str | None) -> None:
         with self._lock:
             self.styles.configure(folder, default=default, preview=preview)
@@ -307,7 +299,7 @@ class SdGenerator:
         prompt: PromptEncoding,
         seed: int,
         index: int,
-        on_step: OnStep | None,
+        on_step: Callable[[int, int], None] | None,
         pakem: Pakem,
     ) -> Image.Image:
         # A CPU generator gives the same noise on every device, so a seed means the same image.
@@ -371,6 +363,21 @@ class SdGenerator:
             "scheduler": self.default_scheduler,
             "optimisations": self.optimisations,
         }
+
+
+def _load_img2img(source: str, device: str, dtype: str, variant: str | None, revision: str | None):
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    resolved_device = resolve_device(device)
+    return StableDiffusionImg2ImgPipeline.from_pretrained(
+        resolve_source(source),
+        dtype=resolve_dtype(resolved_device, dtype),
+        variant=variant,
+        revision=revision,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    ).to(resolved_device)
 
 
 def load_generator(settings) -> SdGenerator:

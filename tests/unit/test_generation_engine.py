@@ -186,3 +186,29 @@ def test_out_of_memory_is_a_503_and_the_engine_keeps_serving(engine):
 def test_other_errors_pass_the_oom_guard_unchanged():
     with pytest.raises(RuntimeError, match="not memory"), cuda_oom_guard():
         raise RuntimeError("not memory")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "init", "needle"),
+    [
+        ({"steps": 3, "strength": 0.2}, INIT, "no denoising step"),
+        ({"width": 60}, None, "multiple of 8"),
+        ({"symmetry": "d4", "width": 64, "height": 128}, None, "square"),
+        ({"control_scale": 0.5}, INIT, "no ControlNet is loaded"),
+    ],
+)
+def test_the_engine_checks_its_own_inputs(engine, overrides, init, needle):
+    # model_construct skips the wire contract's checks: the engine is called directly by jobs,
+    # benchmarks and evaluation, and refuses before any model work (a ValueError: 422 / validation).
+    request = GenerateRequest.model_construct(
+        **{**GenerateRequest(**BASE).model_dump(), **overrides}
+    )
+    with pytest.raises(ValueError, match=needle):
+        engine.generate(request, init, control_image=init)
+
+
+def test_an_in_memory_pipeline_takes_the_same_construction_path(engine):
+    wrapped = SdGenerator("in-memory", pipeline=engine.img2img)
+    assert (wrapped.source, wrapped.version) == ("in-memory", "in-memory")
+    assert wrapped.canny_thresholds == engine.canny_thresholds
+    assert pixels(run(wrapped)) == pixels(run(engine))

@@ -12,6 +12,7 @@ from services.common.contracts.generation import (
     GenerationParams,
     PakemParams,
     StyleParams,
+    check_denoising_steps,
 )
 from services.common.contracts.retrieval import Hit, RetrievalOptions
 from services.common.jobs import JobRecord
@@ -62,11 +63,8 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
             raise ValueError("give `text`, `image` or both")
         if self.init_source == "query" and self.image is None:
             raise ValueError("init_source='query' needs an `image`")
-        if self.generate and self.init_source != "none" and int(self.steps * self.strength) == 0:
-            raise ValueError(
-                f"steps={self.steps} at strength={self.strength} leaves no denoising step "
-                "(int(steps * strength) must be at least 1)"
-            )
+        if self.generate and self.init_source != "none":
+            check_denoising_steps(self.steps, self.strength)
         return self
 
 

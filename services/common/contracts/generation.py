@@ -23,6 +23,18 @@ PREVIEW_STEPS = (4, 8)
 PREVIEW_GUIDANCE = (1.0, 2.0)
 
 
+def check_denoising_steps(steps: int, strength: float) -> None:
+    """img2img runs `int(steps * strength)` denoising steps; at 0 diffusers fails cryptically.
+
+    The one statement of the rule: the generation and gateway contracts and the engine's
+    check_inputs all call it."""
+    if int(steps * strength) == 0:
+        raise ValueError(
+            f"steps={steps} at strength={strength} leaves no denoising step "
+            "(int(steps * strength) must be at least 1)"
+        )
+
+
 class GenerationParams(BaseModel):
     """The knobs a client turns; shared with the gateway's RAG request."""
 
@@ -155,11 +167,8 @@ class GenerateRequest(GenerationParams, PakemParams, StyleParams):
         for name in ("width", "height"):
             if getattr(self, name) % 8:
                 raise ValueError(f"{name} must be a multiple of 8 (SD's VAE downsamples by 8)")
-        if self.init_image is not None and int(self.steps * self.strength) == 0:
-            raise ValueError(
-                f"steps={self.steps} at strength={self.strength} leaves no denoising step "
-                "(int(steps * strength) must be at least 1)"
-            )
+        if self.init_image is not None:
+            check_denoising_steps(self.steps, self.strength)
         if not self.prompt.strip():
             raise ValueError("prompt is blank")
         return self
