@@ -41,12 +41,14 @@ def real_config_models(tmp_path_factory) -> dict[str, Path]:
     real token ids, image sizes, query tokens and vocabularies, and CLIP's real BPE vocabulary."""
     from services.common.fullsize.blip2 import build_blip2
     from services.common.fullsize.clip import build_clip, write_real_clip_tokenizer
+    from services.common.fullsize.multilingual import build_multilingual
 
     root = tmp_path_factory.mktemp("real-config-models")
     return {
         "clip": build_clip(root / "clip", tiny=True),
         "blip2": build_blip2(root / "blip2", tiny=True),
         "clip_tokenizer": write_real_clip_tokenizer(root / "clip-tokenizer"),
+        "multilingual": build_multilingual(root / "multilingual"),
     }
 
 

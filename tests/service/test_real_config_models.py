@@ -170,3 +170,45 @@ def test_gateway_fuses_with_the_real_clip_vocabulary(
     prompt = answer.json()["prompt"]
     assert prompt["tokens"] == len(tokenizer(prompt["text"])["input_ids"]) <= 77
     assert prompt["truncated"]
+
+
+def test_retrieval_with_the_multilingual_tower_in_its_published_layout(
+    real_config_models, real_index
+):
+    """The published sentence-transformers layout (modules, pooling, bias-free 512-d Dense) loads
+    beside the real-configuration CLIP: both speak 512-d, and text queries go through the tower."""
+    from services.common.fullsize.hubfiles import REAL_CONFIGS, read_json
+    from services.retrieval.app import create_app
+    from services.retrieval.config import RetrievalSettings
+    from services.retrieval.index import MotifIndex
+    from services.retrieval.multilingual import MultilingualTextEncoder
+
+    tower = real_config_models["multilingual"]
+    published = REAL_CONFIGS / "clip-ViT-B-32-multilingual-v1"
+    for name in ("modules.json", "sentence_bert_config.json", "1_Pooling/config.json"):
+        built, real = read_json(tower / name), read_json(published / name)
+        if name.startswith("1_"):
+            built, real = (
+                {k: v for k, v in d.items() if k != "word_embedding_dimension"}
+                for d in (built, real)
+            )
+        assert built == real, name
+    dense = read_json(tower / "2_Dense" / "config.json")
+    assert dense["out_features"] == 512 and dense["bias"] is False
+
+    settings = RetrievalSettings(
+        model=str(real_config_models["clip"]), index_dir=str(real_index), text_model=str(tower)
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        answer = client.post(
+            "/v1/search", json={"text": "bunga sekar coklat", "top_k": 3, "lexical_weight": 0}
+        )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["query"]["text_model"] == str(tower)
+    query = MultilingualTextEncoder(str(tower), device="cpu").embed_texts(["bunga sekar coklat"])[0]
+    index = MotifIndex(real_index)
+    for hit in body["hits"]:
+        expected = float(np.dot(query, index.index.reconstruct(hit["id"])))
+        assert hit["score"] == pytest.approx(expected, abs=1e-5)

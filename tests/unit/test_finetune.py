@@ -30,11 +30,24 @@ def trainable_blip2(tmp_path_factory, tiny_models):
     tiny model, whose loss therefore cannot fall far below ln(vocab). Scaling its (tied) embeddings
     to std 0.18 gives it the real model's range, so overfitting is possible, as it is for the real one.
     """
+    return with_opt_logit_range(
+        tiny_models["blip2"], tmp_path_factory.mktemp("trainable") / "blip2"
+    )
+
+
+@pytest.fixture(scope="module")
+def real_trainable_blip2(tmp_path_factory, real_config_models):
+    """The same for the tiny-width BLIP-2 built from the published opt-2.7b configuration."""
+    return with_opt_logit_range(
+        real_config_models["blip2"], tmp_path_factory.mktemp("real-trainable") / "blip2"
+    )
+
+
+def with_opt_logit_range(source, out):
     import torch
     from transformers import Blip2ForConditionalGeneration
 
-    out = tmp_path_factory.mktemp("trainable") / "blip2"
-    shutil.copytree(tiny_models["blip2"], out)
+    shutil.copytree(source, out)
     model = Blip2ForConditionalGeneration.from_pretrained(str(out))
     with torch.no_grad():
         model.get_input_embeddings().weight.mul_(9.0)
@@ -264,6 +277,38 @@ def test_training_targets_end_with_the_token_the_served_model_stops_on(
         target = row[row != -100]
         assert int(target[-1]) in stops, tokenizer.convert_ids_to_tokens(target[-3:].tolist())
         assert 2 not in target.tolist()[1:]  # `</s>` opens the text (bos), it does not end it
+
+
+def test_a_model_fine_tuned_on_the_real_configuration_stops_its_captions(
+    tmp_path, synthetic_index, real_trainable_blip2
+):
+    """The bug end to end: trained with targets ending in `</s>`, the served model (which stops on
+    50118) wrote 30 of 30 tokens on every training image; trained with the stop it serves with, it
+    writes the few tokens it learned and stops."""
+    import torch
+    from PIL import Image
+
+    from services.captioning.captioner import Blip2Captioner
+
+    out = tmp_path / "adapter"
+    lora = LoraOptions(r=8, alpha=16, dropout=0.0, targets=ALL_OPT_LINEAR)
+    train(
+        config(
+            synthetic_index, out, real_trainable_blip2, epochs=20, lr=3e-2, grad_accum=1,
+            limit=4, max_target_tokens=8, lora=lora,
+        ),
+        progress=False,
+    )  # fmt: skip
+    pairs, _ = build_pairs(synthetic_index, DEFAULT_TRAIN_TEMPLATE, facts=1)
+    train_pairs, _ = split_by_photo(pairs, 0.25, 0)
+    served = Blip2Captioner(str(real_trainable_blip2), adapter=str(out), device="cpu")
+    images = [Image.open(p.image).convert("RGB") for p in train_pairs[:4]]
+    inputs = served.processor(images=images, text=[""] * 4, return_tensors="pt")
+    with torch.inference_mode():
+        output = served.model.generate(**inputs, max_new_tokens=30, do_sample=False)
+    for row in output[:, inputs["input_ids"].shape[1] :].tolist():
+        assert 50118 in row, row  # it stopped ...
+        assert len(row) < 30, row  # ... well before max_new_tokens
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,10 @@
 The tokenizer is OpenAI's: `bpe_simple_vocab_16e6.txt.gz` turned into `vocab.json` / `merges.txt` the
 way `simple_tokenizer.py` defines the vocabulary (256 byte symbols, the same with `</w>`, one token per
 merge, then `<|startoftext|>` 49406 and `<|endoftext|>` 49407). The model is `CLIPModel` at the real
-size (about 151 M parameters) or at a tiny width that keeps the real image size (224), patch size (32),
-vocabulary (49408), 77 positions and the config's token ids; weights are random. The directory has
-the hub's layout, including the old-format `preprocessor_config.json` (`"size": 224`).
+size (about 151 M parameters) or at a tiny width that keeps the real image size (224), patch size
+(32), vocabulary (49408), 77 positions, the 512-d projection and the config's token ids; weights are
+random. The directory has the hub's layout, including the old-format `preprocessor_config.json`
+(`"size": 224`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ START, END = "<|startoftext|>", "<|endoftext|>"
 # Tiny width: every size that is not part of the interface shrinks.
 TINY_TEXT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
 TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
-TINY_PROJECTION = 16
+# The projection is part of the interface: the index dimension and the multilingual tower's output.
+TINY_PROJECTION = 512
 
 
 def _symbols_in_openai_order() -> list[str]:
