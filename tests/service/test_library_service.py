@@ -10,6 +10,8 @@ from PIL import Image, PngImagePlugin
 
 from services.library.app import create_app
 from services.library.config import LibrarySettings
+from services.library.files import FileStore
+from services.library.store import LibraryStore, now_us
 from tests.conftest import wait_ready
 from tests.helpers import assert_envelope, b64, design_png, design_provenance, image_bytes
 
@@ -295,11 +297,23 @@ def test_restart_keeps_every_design_and_retention_runs_at_start(library_db_url, 
         wait_ready(client)
         design = save(client)
         before = client.get(design["url"], headers=ALICE).content
-    with TestClient(create_app(_settings(library_db_url, tmp_path))) as client:
+    # A design from 40 days ago, written straight into the same store.
+    store = LibraryStore(library_db_url, FileStore(tmp_path / "library"))
+    old = store.create_design(
+        "key-alice",
+        png=design_png(77),
+        provenance=design_provenance("old", [1]),
+        created_us=now_us() - 40 * 86_400 * 1_000_000,
+    )
+    store.close()
+    settings = _settings(library_db_url, tmp_path, retention_days=30)
+    with TestClient(create_app(settings)) as client:
         wait_ready(client)
         assert client.get(f"/v1/designs/{design['id']}", headers=ALICE).json() == design
         assert client.get(design["url"], headers=ALICE).content == before
         assert client.get("/readyz").json()["database"] in ("sqlite", "postgresql")
+        assert_envelope(client.get(f"/v1/designs/{old.id}", headers=ALICE), 404, "not_found")
+        assert not (tmp_path / "library" / "objects" / old.sha256[:2] / f"{old.sha256}.png").exists()
 
 
 def test_database_down_answers_503_not_500(tmp_path):
