@@ -103,6 +103,16 @@ def markdown(metrics: dict[str, Any]) -> str:
             f"{_fmt(generation['rag_img2img']['clip_score'])} | 100 * max(cos, 0), each image "
             "against its own prompt |",
         ]
+        style = generation.get("style")
+        if style:
+            lines += [
+                f"| {style['distance']} without / with style `{style['style']}` | "
+                f"{_fmt(style['without']['distance'])} / {_fmt(style['with']['distance'])} | "
+                f"{style['images_per_arm']} images per arm against the {style['real_images']} "
+                "held-out images of its training split |",
+                f"| CLIP score without / with style | {_fmt(style['without']['clip_score'])} / "
+                f"{_fmt(style['with']['clip_score'])} | each image against its training caption |",
+            ]
     channels = (retrieval or {}).get("text_channels")
     if channels:
         configs = list(next(iter(channels.values())))

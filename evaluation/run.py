@@ -45,6 +45,7 @@ def run_evaluation(
     blip2: str,
     sd: str,
     adapter: str | None = None,
+    style: str | None = None,
     features: str = "inception",
     inception_weights: str | None = None,
     queries: tuple[str, ...] | None = None,
@@ -83,6 +84,7 @@ def run_evaluation(
                 "sd": {"source": sd, "version": source_version(sd)},
             },
             "adapter": adapter,
+            "style": style,
             "libraries": _versions(),
         },
         "plots": [],
@@ -162,6 +164,23 @@ def run_evaluation(
         )
         grid(pairs).save(out / "generation_grid.png")
         metrics["plots"].append("generation_grid.png")
+        if style:
+            from evaluation.style_metrics import evaluate_style
+
+            metrics["generation"]["style"] = evaluate_style(
+                style_dir=Path(style),
+                index_dir=index_dir,
+                sd=sd,
+                encoder=encoder,
+                seeds=seeds,
+                size=size,
+                steps=steps,
+                features=features,
+                inception_weights=inception_weights,
+                device=device,
+                out=out,
+            )
+            metrics["plots"].append("style_grid.png")
 
     write_report(metrics, out)
     return metrics

@@ -153,6 +153,7 @@ def _eval(args: argparse.Namespace) -> int:
         blip2=args.blip2 or CaptioningSettings().model,
         sd=args.sd or GenerationSettings().model,
         adapter=args.adapter,
+        style=args.style,
         features=args.features,
         inception_weights=args.inception_weights,
         queries=tuple(args.query) if args.query else None,
@@ -286,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", required=True, help="report directory (metrics.json, report.md, PNGs)")
     ev.add_argument(
         "--adapter", help="LoRA adapter from `batik finetune` (its training.json split)"
+    )
+    ev.add_argument(
+        "--style",
+        help="generation: also a style folder from `batik finetune-style`, with and without it "
+        "on its held-out photos",
     )
     ev.add_argument("--clip", help="CLIP source; default: the model the index's manifest names")
     ev.add_argument("--blip2", help="BLIP-2 source; default: the captioning service's setting")

@@ -93,3 +93,37 @@ def test_eval_without_a_manifest_says_so(tmp_path, capsys):
     code = main(["eval", "retrieval", "--index", str(tmp_path), "--out", str(tmp_path / "out")])
     assert code == 2
     assert "holds no manifest.json" in capsys.readouterr().err
+
+
+def test_eval_generation_with_a_style(tmp_path, shared_index, tiny_models):
+    """`--style`: the held-out photos of the style's split, with and without it, in the report."""
+    style = tmp_path / "styles" / "nitik"
+    base = ["--index", str(shared_index), "--model", str(tiny_models["sd"]), "--no-progress"]
+    code = main(
+        ["finetune-style", *base, "--out", str(style), "--rank", "4", "--steps", "6",
+         "--lr", "3e-3", "--batch-size", "2", "--grad-accum", "1", "--resolution", "64",
+         "--validation-steps", "2"]
+    )  # fmt: skip
+    assert code == 0
+    out = tmp_path / "report"
+    code = main(
+        ["eval", "generation", "--index", str(shared_index), "--out", str(out),
+         "--clip", str(tiny_models["clip"]), "--blip2", str(tiny_models["blip2"]),
+         "--sd", str(tiny_models["sd"]), "--features", "clip", "--size", "64", "--steps", "3",
+         "--query", "kawung", "--seed", "0", "--seed", "1", "--style", str(style)]
+    )  # fmt: skip
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    result = metrics["generation"]["style"]
+    training = json.loads((style / "training.json").read_text())
+    assert result["style"] == "nitik" and result["held_out_photos"] == 6
+    assert result["real_images"] == 4 * len(training["data"]["val_photos"]) == 24
+    assert result["images_per_arm"] == 12
+    for arm in ("with", "without"):
+        assert result[arm]["distance"] > 0 and 0 <= result[arm]["clip_score"] <= 100
+    # The style changes the images, so the two arms differ.
+    assert result["with"] != result["without"]
+    report = (out / "report.md").read_text()
+    assert "without / with style `nitik`" in report
+    assert (out / "style_grid.png").stat().st_size > 0
+    assert metrics["provenance"]["style"] == str(style)

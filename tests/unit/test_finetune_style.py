@@ -188,3 +188,30 @@ def test_index_without_images_and_foreign_out_are_refused(
     assert code == 2 and "holds the style 'kawung'" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index", "other"]
     assert [p.name for p in other.iterdir()] == ["manifest.json"]
+
+
+def test_text_encoder_lora_trains_and_loads(tmp_path, synthetic_index, tiny_models):
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from safetensors.torch import load_file
+
+    out = tmp_path / "te"
+    config = style_config(
+        synthetic_index, out, tiny_models["sd"], steps=3, train_text_encoder=True, val_fraction=0.25
+    )
+    report = train_style(config, progress=False)
+    assert report["steps"] == 3
+    keys = load_file(str(out / "pytorch_lora_weights.safetensors")).keys()
+    assert any(k.startswith("text_encoder.") for k in keys)
+    assert any(k.startswith("unet.") for k in keys)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["targets"]["text_encoder"] == ["q_proj", "k_proj", "v_proj", "out_proj"]
+    pipe = StableDiffusionPipeline.from_pretrained(str(tiny_models["sd"]), safety_checker=None)
+    pipe.load_lora_weights(str(out), adapter_name="te")
+    assert set(pipe.get_list_adapters()) == {"unet", "text_encoder"}
+    ids = pipe.tokenizer(["kawung"], return_tensors="pt").input_ids
+    with torch.no_grad():
+        styled = pipe.text_encoder(ids)[0]
+        pipe.disable_lora()
+        plain = pipe.text_encoder(ids)[0]
+    assert not torch.equal(styled, plain)  # the trained text-encoder LoRA acts
