@@ -104,9 +104,12 @@ def _private_redis() -> Iterator[str | None]:
 
 
 @contextlib.contextmanager
-def tiny_stack(extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
-    """The four services as real processes on the tiny models and a synthetic index, with a Redis
-    of their own; yields their base URLs by name."""
+def tiny_stack(
+    extra_env: dict[str, str] | None = None, *, library: bool = False
+) -> Iterator[dict[str, str]]:
+    """The four services (with `library`, five: the library on SQLite in the work directory) as
+    real processes on the tiny models and a synthetic index, with a Redis of their own; yields
+    their base URLs by name."""
     from services.common.tiny import build_tiny_models
     from services.retrieval.ingest import ingest
     from services.retrieval.sample_data import write_sample_dataset
@@ -115,7 +118,8 @@ def tiny_stack(extra_env: dict[str, str] | None = None) -> Iterator[dict[str, st
     models = build_tiny_models(work / "models")
     images, workbook = write_sample_dataset(work / "data")
     ingest(images, workbook, work / "index", model_source=str(models["clip"]), progress=False)
-    ports = {n: _free_port() for n in ("gateway", "retrieval", "captioning", "generation")}
+    names = ("gateway", "retrieval", "captioning", "generation", *(("library",) if library else ()))
+    ports = {n: _free_port() for n in names}
     with _private_redis() as redis_url:
         services = launcher.stack(
             clip=str(models["clip"]),
@@ -125,6 +129,7 @@ def tiny_stack(extra_env: dict[str, str] | None = None) -> Iterator[dict[str, st
             redis_url=redis_url,
             ports=ports,
             extra_env={**BENCH_ENV, **(extra_env or {})},
+            library_dir=work / "library" if library else None,
         )
         for service in services:
             service.start(dict(os.environ), work / "logs")

@@ -1,7 +1,9 @@
 """Batik Nitik dashboard (Streamlit): `streamlit run dashboard/app.py`.
 
 A client of the gateway only (DASHBOARD_GATEWAY_URL, DASHBOARD_API_KEY). The sidebar holds the query
-and the knobs; the page shows the generated motif, the retrieved references and the fused prompt.
+and the knobs; the Generate page shows the generated motif, the retrieved references and the fused
+prompt; the Library page (dashboard/library.py) the caller's saved designs. Remix on a design fills
+the sidebar with its settings, and the next run is its remix.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import streamlit as st
 from dashboard.client import GatewayClient, GatewayError, Query, run_query
 from dashboard.config import DashboardSettings
 from dashboard.labels import LANGUAGES, label
+from dashboard.library import render_library
 from dashboard.views import render_error, render_result
 
 st.set_page_config(page_title="Batik Nitik", page_icon="🪡", layout="wide")
@@ -36,6 +39,15 @@ def style_names() -> list[str]:
 @st.cache_data(max_entries=256, show_spinner=False)
 def thumbnail(base_url: str, item_id: int) -> bytes | None:
     return gateway_client().reference_image(item_id)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def design_thumbnail(base_url: str, design_id: str) -> bytes | None:
+    # A design's image never changes under its id: cached for the life of the process.
+    try:
+        return gateway_client().design_image(design_id, size=256)
+    except GatewayError:
+        return None
 
 
 def sidebar() -> tuple[str, Query | None]:
@@ -94,6 +106,12 @@ def sidebar() -> tuple[str, Query | None]:
         with st.expander(label("advanced", language)):
             steps = st.slider(label("steps", language), 10, 50, 30, key="steps")
             negative = st.text_input(label("negative", language), key="negative")
+        remix_of = st.session_state.get("remix_of")
+        if remix_of:
+            st.info(f"{label('remixing', language)} `{remix_of}`", icon="🔁")
+            if st.button(label("remix_clear", language), key="remix_clear"):
+                del st.session_state["remix_of"]
+                st.rerun()
         pressed = st.button(label("run", language), type="primary", key="run", width="stretch")
     if not pressed:
         return language, None
@@ -112,11 +130,11 @@ def sidebar() -> tuple[str, Query | None]:
         preview_repeat=bool(preview_repeat),
         style=style,
         style_scale=float(style_scale),
+        remix_of=remix_of,
     )
 
 
-def main() -> None:
-    language, query = sidebar()
+def generate_page(language: str, query: Query | None) -> None:
     st.title(label("title", language))
     st.caption(label("intro", language))
     state = st.session_state
@@ -151,6 +169,32 @@ def main() -> None:
         render_result(state.result, language, lambda item_id: thumbnail(base_url, item_id))
     else:
         st.info(label("empty", language))
+
+
+def library_page(language: str) -> None:
+    base_url = gateway_client().base_url
+    render_library(
+        gateway_client(), language, lambda design_id: design_thumbnail(base_url, design_id)
+    )
+
+
+def main() -> None:
+    language, query = sidebar()
+    generate = st.Page(
+        lambda: generate_page(language, query or st.session_state.pop("pending_query", None)),
+        title=label("nav.generate", language),
+        url_path="generate",
+        default=True,
+    )
+    library = st.Page(
+        lambda: library_page(language), title=label("nav.library", language), url_path="library"
+    )
+    page = st.navigation([generate, library], position="top")
+    if query is not None and page.url_path != "generate":
+        # A run started from the library shows its answer on the Generate page.
+        st.session_state.pending_query = query
+        st.switch_page(generate)
+    page.run()
 
 
 main()

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from services.common.contracts.gateway import RagJob, RagResponse
+from services.common.contracts.library import Board, BoardList, Design, DesignPage
 
 # stage ("queued", "retrieval", "captioning", "fusion", "generation") and the generation's fraction
 # of steps done, when known
@@ -40,6 +41,12 @@ class Query:
     preview_repeat: bool = False
     style: str | None = None
     style_scale: float = 1.0
+    remix_of: str | None = None  # a design id: run as its remix (the new design's parent)
+
+    def remix_fields(self) -> dict[str, object]:
+        """The overrides a remix takes (POST /v1/designs/{id}/remix)."""
+        keep = ("text", "seed", "strength", "guidance_scale", "steps", "symmetry", "tile")
+        return {k: v for k, v in self.fields().items() if k in keep}
 
     def fields(self) -> dict[str, object]:
         values = {
@@ -156,6 +163,43 @@ class GatewayClient:
             return []
         return [style["name"] for style in listing.get("styles", []) if not style.get("fused")]
 
+    # ---- the design library ----
+
+    def designs(self, **filters: object) -> DesignPage:
+        params = {k: v for k, v in filters.items() if v not in (None, "", False)}
+        return DesignPage.model_validate_json(
+            self._send("GET", "/v1/designs", params=params).content
+        )
+
+    def design(self, design_id: str) -> Design:
+        return Design.model_validate_json(self._send("GET", f"/v1/designs/{design_id}").content)
+
+    def design_image(self, design_id: str, size: int | None = None) -> bytes:
+        params = {"size": size} if size else None
+        return self._send("GET", f"/v1/designs/{design_id}/image", params=params).content
+
+    def update_design(self, design_id: str, **fields: object) -> Design:
+        response = self._send("PATCH", f"/v1/designs/{design_id}", json=fields)
+        return Design.model_validate_json(response.content)
+
+    def delete_design(self, design_id: str) -> None:
+        self._send("DELETE", f"/v1/designs/{design_id}")
+
+    def boards(self) -> list[Board]:
+        return BoardList.model_validate_json(self._send("GET", "/v1/boards").content).boards
+
+    def create_board(self, name: str) -> Board:
+        return Board.model_validate_json(
+            self._send("POST", "/v1/boards", json={"name": name}).content
+        )
+
+    def add_to_board(self, board_id: str, design_id: str) -> None:
+        self._send("PUT", f"/v1/boards/{board_id}/designs/{design_id}")
+
+    def remix(self, design_id: str, overrides: dict[str, object]) -> RagResponse:
+        response = self._send("POST", f"/v1/designs/{design_id}/remix", json=overrides)
+        return RagResponse.model_validate_json(response.content)
+
     def reference_image(self, item_id: int, size: int = 224) -> bytes | None:
         """A reference photo, or None when it cannot be had (the cards show text alone then)."""
         try:
@@ -171,7 +215,12 @@ def _has_no_jobs(error: GatewayError) -> bool:
 
 def run_query(client: GatewayClient, query: Query, progress: Progress | None = None) -> RagResponse:
     """One RAG answer for `query`: as a job with `progress(stage, fraction)` while it runs, or
-    synchronously when the gateway has no jobs."""
+    synchronously when the gateway has no jobs. A remix (`query.remix_of`) asks the gateway to run
+    the design's recorded request with the sidebar's overrides, so the new design keeps its parent."""
+    if query.remix_of and query.image is None:
+        if progress is not None:
+            progress("queued", None)
+        return client.remix(query.remix_of, query.remix_fields())
     try:
         job_id = client.submit_job(query)
     except GatewayError as error:

@@ -58,6 +58,12 @@ def _generated(answer: RagResponse, language: str) -> None:
         )
     else:
         st.image(png, caption=caption, width=384)
+    if answer.designs:
+        design = answer.designs[0]
+        with st.container(key="saved"):
+            st.markdown(f"{label('saved', language)} [`{design.id}`](library?design={design.id})")
+    elif "library" in answer.degraded:
+        st.caption(label("not_saved", language))
     st.download_button(
         label("download", language),
         data=png,

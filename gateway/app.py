@@ -16,6 +16,7 @@ from gateway.composition import Gateway, load_token_counter
 from gateway.config import GatewaySettings
 from gateway.jobs import build_worker, job_queue
 from gateway.jobs_api import router as jobs_router
+from gateway.library_api import router as library_router
 from gateway.metrics import GatewayMetrics
 from gateway.security import API_KEY_HEADER, ApiKeyAuth
 from services.common.app import create_service_app
@@ -64,7 +65,7 @@ def create_app(
         settings=settings,
         load=lambda: load(settings),
         describe=lambda gateway: gateway.describe(),
-        routers=[router, jobs_router],
+        routers=[router, jobs_router, library_router],
         extra_lifespan=job_runtime,
     )
     # Keys are checked before anything else on /v1, even while the engine loads.

@@ -27,7 +27,7 @@ from typing import Any
 from services.common.contracts.gateway import DesignRef, RagRequest, RagResponse
 from services.common.contracts.library import DesignCreate
 from services.common.contracts.retrieval import EmbedRequest
-from services.common.errors import ErrorType, ServiceError
+from services.common.errors import DomainError, ErrorType, ServiceError
 
 log = logging.getLogger(__name__)
 DESIGNS_KEY_PREFIX = "designs:v1:"  # inside the answer cache's own key space
@@ -93,7 +93,7 @@ class DesignSaver:
                 designs = await self._create(request, answer, owner, parent_id)
                 if known_key is not None:
                     await self.cache.set(known_key, {"designs": [d.model_dump() for d in designs]})
-        except ServiceError as exc:
+        except (ServiceError, DomainError) as exc:  # DomainError: its breaker is open
             log.warning("designs not saved, library unavailable: %s", exc.message)
             return answer.model_copy(update={"degraded": [*answer.degraded, "library"]})
         spent = round((time.perf_counter() - started) * 1000, 2)
@@ -126,7 +126,7 @@ class DesignSaver:
         """The images' CLIP vectors; None (saved, but not found by similarity) if retrieval fails."""
         try:
             return (await self.retrieval.embed(EmbedRequest(images=images))).images
-        except ServiceError as exc:
+        except (ServiceError, DomainError) as exc:
             log.warning("designs saved without embeddings: %s", exc.message)
             return None
 

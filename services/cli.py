@@ -94,6 +94,7 @@ def _demo(args: argparse.Namespace) -> int:
         index_dir=index_dir,
         redis_url=redis_url,
         base_port=args.port,
+        library_dir=launcher.CACHE_DIR / "library",
         extra_env={
             "RETRIEVAL_TORCH_THREADS": "1",
             "CAPTIONING_TORCH_THREADS": "1",
@@ -132,6 +133,7 @@ def _up(args: argparse.Namespace) -> int:
         index_dir=index_dir,
         redis_url=launcher.redis_url_if_running(),
         base_port=args.port,
+        library_dir=launcher.CACHE_DIR / "library",
     )
     # First start downloads about 20 GB of weights; loading BLIP-2 on a CPU takes minutes.
     return launcher.run_until_stopped(services, ready_deadline_s=3600)
@@ -267,14 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     ing.set_defaults(func=_ingest)
 
     demo = commands.add_parser(
-        "demo", help="run all four services and the dashboard offline on tiny models"
+        "demo", help="run every service (library included) and the dashboard offline on tiny models"
     )
     demo.add_argument("--dataset", help="a Batik Nitik 960 folder; default: the shared sample")
     demo.add_argument("--port", type=int, default=8000, help="gateway port; services use +1..+3")
     demo.add_argument("--dashboard-port", type=int, default=8501, help="Streamlit dashboard port")
     demo.set_defaults(func=_demo)
 
-    up = commands.add_parser("up", help="run all four services on the real models (downloads)")
+    up = commands.add_parser("up", help="run every service on the real models (downloads)")
     up.add_argument("--dataset", help="a Batik Nitik 960 folder; default: the shared sample")
     up.add_argument("--images", help="images folder, when not in --dataset's layout")
     up.add_argument("--metadata", help="metadata workbook, when not in --dataset's layout")

@@ -1,4 +1,4 @@
-"""Run the four services as local processes: `batik demo` (tiny models, offline) and `batik up`.
+"""Run the services as local processes: `batik demo` (tiny models, offline) and `batik up`.
 
 Each service is a real uvicorn process on a loopback port; the launcher polls `/readyz` with a
 deadline, prints where everything is, and stops every child on Ctrl-C or SIGTERM.
@@ -128,17 +128,34 @@ def stack(
     base_port: int = 8000,
     ports: dict[str, int] | None = None,
     extra_env: dict[str, str] | None = None,
+    library_dir: Path | None = None,
 ) -> list[ServiceProcess]:
-    """The four services; the gateway on `base_port` and the others on the next three ports."""
+    """The services; the gateway on `base_port` and the others on the next ports. With
+    `library_dir`, the library (designs: SQLite and files in that directory) on `base_port + 4`,
+    and the gateway saves every generated image there."""
     port = ports or {
         "gateway": base_port,
         "retrieval": base_port + 1,
         "captioning": base_port + 2,
         "generation": base_port + 3,
+        **({"library": base_port + 4} if library_dir is not None else {}),
     }
     extra = extra_env or {}
     upstream = {name: f"http://127.0.0.1:{port[name]}" for name in port}
+    library = (
+        [
+            ServiceProcess(
+                "library",
+                "services.library.app:app",
+                port["library"],
+                {"LIBRARY_DIR": str(library_dir), **extra},
+            )
+        ]
+        if library_dir is not None
+        else []
+    )
     return [
+        *library,
         ServiceProcess(
             "retrieval",
             "services.retrieval.app:app",

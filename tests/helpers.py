@@ -6,6 +6,7 @@ import base64
 import io
 import struct
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image
@@ -296,3 +297,36 @@ def publish_to_hub_cache(cache: Path, repo_id: str, revisions: dict[str, Path]) 
         (root / "refs" / revision).write_text(commit)
         commits[revision] = commit
     return commits
+
+
+@contextmanager
+def served(app, port: int | None = None):
+    """`app` on a loopback port (lifespan included) in a thread until the block ends; yields its URL.
+    The same `port` again serves a restarted app where the old one was."""
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert thread.is_alive() and time.monotonic() < deadline, f"{url} not ready"
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -1,4 +1,5 @@
-"""The whole system as a user runs it: four uvicorn processes on loopback ports and a real Redis."""
+"""The whole system as a user runs it: five uvicorn processes on loopback ports (the library on SQLite
+in a temporary directory) and a real Redis."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def stack_redis():
 
 @pytest.fixture(scope="module")
 def running_stack(tiny_models, synthetic_index, stack_redis, tmp_path_factory):
-    ports = {name: free_port() for name in ("gateway", "retrieval", "captioning", "generation")}
+    names = ("gateway", "retrieval", "captioning", "generation", "library")
+    ports = {name: free_port() for name in names}
     services = stack(
         clip=str(tiny_models["clip"]),
         blip2=str(tiny_models["blip2"]),
@@ -38,6 +40,7 @@ def running_stack(tiny_models, synthetic_index, stack_redis, tmp_path_factory):
         redis_url=stack_redis.url,
         ports=ports,
         extra_env=E2E_ENV,
+        library_dir=tmp_path_factory.mktemp("library"),
     )
     log_dir = tmp_path_factory.mktemp("service-logs")
     for service in services:

@@ -78,7 +78,7 @@ class Stack:
 @pytest.fixture(scope="package")
 def reliability_stack(tiny_models, synthetic_index, tmp_path_factory) -> Iterator[Stack]:
     redis = RedisServer().start()
-    ports = {name: free_port() for name in SERVICES}
+    ports = {name: free_port() for name in (*SERVICES, "library")}
     services = stack(
         clip=str(tiny_models["clip"]),
         blip2=str(tiny_models["blip2"]),
@@ -87,6 +87,7 @@ def reliability_stack(tiny_models, synthetic_index, tmp_path_factory) -> Iterato
         redis_url=redis.url,
         ports=ports,
         extra_env={**STACK_ENV, "GENERATION_CONTROLNET": str(tiny_models["controlnet"])},
+        library_dir=tmp_path_factory.mktemp("reliability-library"),
     )
     logs = tmp_path_factory.mktemp("reliability-logs")
     for service in services:

@@ -7,46 +7,15 @@ its upstreams are the three service apps on tiny models (in process, through htt
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
-from contextlib import contextmanager
 
-import httpx
 import pytest
 import streamlit as st
-import uvicorn
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import REPO_ROOT, free_port, gateway_app
+from tests.helpers import REPO_ROOT, free_port, gateway_app, served
 
 KEY = "dashboard-test-key"
 APP = str(REPO_ROOT / "dashboard" / "app.py")
-
-
-@contextmanager
-def served(app):
-    """`app` on a loopback port (lifespan included) until the block ends; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "gateway not ready"
-        time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
