@@ -106,6 +106,10 @@ class Sources:
     generation: str
     controlnet: str | None = None
     text_model: str | None = None
+    # role -> the pinned hub revision (*_MODEL_REVISION); unset: the default branch
+    revisions: dict[str, str | None] = field(default_factory=dict)
+    # service -> *_CUDA_MEMORY_FRACTION, the share of its GPU it may allocate
+    memory_fractions: dict[str, float | None] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls) -> Sources:
@@ -113,13 +117,26 @@ class Sources:
         from services.generation.config import GenerationSettings
         from services.retrieval.config import RetrievalSettings
 
-        retrieval, generation = RetrievalSettings(), GenerationSettings()
+        retrieval, captioning = RetrievalSettings(), CaptioningSettings()
+        generation = GenerationSettings()
         return cls(
             retrieval=retrieval.model,
-            captioning=CaptioningSettings().model,
+            captioning=captioning.model,
             generation=generation.model,
             controlnet=generation.controlnet,
             text_model=retrieval.text_model,
+            revisions={
+                "retrieval": retrieval.model_revision,
+                "captioning": captioning.model_revision,
+                "generation": generation.model_revision,
+                "controlnet": generation.controlnet_revision,
+                "text tower": retrieval.text_model_revision,
+            },
+            memory_fractions={
+                "retrieval": retrieval.cuda_memory_fraction,
+                "captioning": captioning.cuda_memory_fraction,
+                "generation": generation.cuda_memory_fraction,
+            },
         )
 
     def models(self) -> dict[str, str]:
@@ -186,7 +203,9 @@ SETTING = {
 }
 
 
-def model_files_present(source: str, hub_cache: Path | None = None) -> tuple[bool, str]:
+def model_files_present(
+    source: str, hub_cache: Path | None = None, revision: str | None = None
+) -> tuple[bool, str]:
     """(present, where): a local directory with a config and weights, or a complete snapshot of the
     hub id in the Hugging Face cache."""
     path = Path(source).expanduser()
@@ -202,11 +221,14 @@ def model_files_present(source: str, hub_cache: Path | None = None) -> tuple[boo
     try:
         snapshot = Path(
             snapshot_download(
-                source, local_files_only=True, cache_dir=str(hub_cache) if hub_cache else None
+                source,
+                revision=revision,
+                local_files_only=True,
+                cache_dir=str(hub_cache) if hub_cache else None,
             )
         )
     except (LocalEntryNotFoundError, OSError, ValueError):
-        return False, "not in the HF cache"
+        return False, "not in the HF cache" + (f" at revision {revision}" if revision else "")
     weights = [p for pattern in _WEIGHTS for p in snapshot.rglob(pattern)]
     return bool(weights), f"cached {snapshot}" if weights else "cached without weights"
 
@@ -310,11 +332,31 @@ def diagnose(
             )
         )
 
+    for index, roles in placement.items():
+        for role in roles:
+            fraction = sources.memory_fractions.get(role)
+            if not fraction:
+                continue
+            budget = fraction * by_index[index].total_gib
+            need = NEEDS[role].weights_gib + NEEDS[role].working_gib
+            if role == "generation" and with_controlnet:
+                need += CONTROLNET_GIB
+            add(
+                Check(
+                    f"cuda:{index} {role} budget",
+                    f"~{need:.1f} GiB inside {role.upper()}_CUDA_MEMORY_FRACTION",
+                    f"{fraction:g} x {by_index[index].total_gib:.1f} = {budget:.1f} GiB",
+                    budget >= need,
+                    f"raise {role.upper()}_CUDA_MEMORY_FRACTION to at least "
+                    f"{need / by_index[index].total_gib:.2f} (and lower another service's share)",
+                )
+            )
+
     home = cache_dir or hf_home()
     hub_cache = Path(os.environ["HF_HUB_CACHE"]) if os.environ.get("HF_HUB_CACHE") else home / "hub"
     missing_sources = {
         role: source for role, source in sources.models().items()
-        if not model_files_present(source, hub_cache)[0]
+        if not model_files_present(source, hub_cache, sources.revisions.get(role))[0]
     }  # fmt: skip
     to_download = DOWNLOAD_GIB if missing_sources else 0.0
     free = free_gib(home)
@@ -329,7 +371,7 @@ def diagnose(
     )
     reachable: bool | None = None
     for role, source in sources.models().items():
-        present, where = model_files_present(source, hub_cache)
+        present, where = model_files_present(source, hub_cache, sources.revisions.get(role))
         if present:
             add(Check(f"model {role}", source, where, True))
             continue
@@ -383,7 +425,9 @@ def smoke(sources: Sources, device: str = "auto") -> list[Check]:
     def clip() -> str:
         from services.retrieval.encoder import ClipEncoder
 
-        encoder = ClipEncoder(sources.retrieval, device=device)
+        encoder = ClipEncoder(
+            sources.retrieval, device=device, revision=sources.revisions.get("retrieval")
+        )
         vectors = encoder.embed_images([image])
         encoder.embed_texts(["a batik nitik motif"])
         return f"{vectors.shape[1]}-d embedding on {encoder.device}"
@@ -391,7 +435,12 @@ def smoke(sources: Sources, device: str = "auto") -> list[Check]:
     def blip2() -> str:
         from services.captioning.captioner import Blip2Captioner
 
-        captioner = Blip2Captioner(sources.captioning, device=device, min_caption_words=1)
+        captioner = Blip2Captioner(
+            sources.captioning,
+            device=device,
+            min_caption_words=1,
+            revision=sources.revisions.get("captioning"),
+        )
         [outcome], _ = captioner.caption_batch([image], max_new_tokens=8)
         return f"caption {outcome.text[:40]!r} on {captioner.device}"
 
@@ -399,7 +448,9 @@ def smoke(sources: Sources, device: str = "auto") -> list[Check]:
         from services.common.contracts.generation import GenerateRequest
         from services.generation.generator import SdGenerator
 
-        generator = SdGenerator(sources.generation, device=device)
+        generator = SdGenerator(
+            sources.generation, device=device, revision=sources.revisions.get("generation")
+        )
         size = 64 if generator.device == "cpu" else 256
         request = GenerateRequest(
             prompt="a batik nitik motif", width=size, height=size, steps=2, seed=0

@@ -126,3 +126,69 @@ def test_smoke_loads_each_model_and_runs_one_request(tmp_path, tiny_models):
     )
     assert not any(c.ok for c in broken.smoke)
     assert "FAILED" in broken.render()
+
+
+def test_the_one_gpu_budgets_are_checked_against_the_plan(tmp_path, tiny_models):
+    t4 = Gpu(0, "Tesla T4", 15.6, (7, 5))
+    one_gpu = {"retrieval": 0.06, "captioning": 0.55, "generation": 0.28}  # the compose profile's
+    local = Sources(
+        retrieval=str(tiny_models["clip"]),
+        captioning=str(tiny_models["blip2"]),
+        generation=str(tiny_models["sd"]),
+        memory_fractions=one_gpu,
+    )
+    report = diagnose(local, gpus=[t4], cache_dir=tmp_path, has_bitsandbytes=lambda: True)
+    budgets = {c.name: c for c in report.checks if c.name.endswith("budget")}
+    assert set(budgets) == {f"cuda:0 {r} budget" for r in one_gpu}
+    assert all(c.ok for c in budgets.values()), report.render()
+    assert budgets["cuda:0 captioning budget"].found == "0.55 x 15.6 = 8.6 GiB"
+
+    tight = Sources(**{**local.__dict__, "memory_fractions": {**one_gpu, "captioning": 0.3}})
+    report = diagnose(tight, gpus=[t4], cache_dir=tmp_path, has_bitsandbytes=lambda: True)
+    assert not report.ok
+    assert "raise CAPTIONING_CUDA_MEMORY_FRACTION to at least 0.51" in report.render()
+
+
+def test_a_pinned_revision_must_be_the_one_in_the_cache(tmp_path):
+    cache = tmp_path / "hub"
+    files = {"config.json": b"{}", "model.safetensors": b"x"}
+    fake_hub_snapshot(cache, HUB_IDS.retrieval, files)
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    assert model_files_present(HUB_IDS.retrieval, cache, commit)[0]
+    other = "fedcba9876543210fedcba9876543210fedcba98"
+    assert model_files_present(HUB_IDS.retrieval, cache, other) == (
+        False,
+        f"not in the HF cache at revision {other}",
+    )
+
+
+def test_the_memory_estimates_follow_the_published_parameter_counts():
+    """The doctor's fp16 weight sizes are the real architectures' parameter counts x 2 bytes."""
+    import torch
+    from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
+    from transformers import Blip2ForConditionalGeneration, CLIPModel, CLIPTextConfig, CLIPTextModel
+
+    from services.common.fullsize.blip2 import blip2_config
+    from services.common.fullsize.clip import clip_config
+    from services.common.fullsize.sd import controlnet_config, sd15_config
+    from services.doctor import CONTROLNET_GIB, GIB, NEEDS
+
+    with torch.device("meta"):
+        models = {
+            "retrieval": CLIPModel(clip_config(tiny=False)),
+            "captioning": Blip2ForConditionalGeneration(blip2_config(tiny=False)),
+        }
+        sd = [
+            UNet2DConditionModel.from_config(sd15_config("unet")),
+            AutoencoderKL.from_config(sd15_config("vae")),
+            CLIPTextModel(CLIPTextConfig(**sd15_config("text_encoder"))),
+        ]
+        controlnet = ControlNetModel.from_config(controlnet_config())
+
+    def fp16_gib(*parts) -> float:
+        return sum(p.numel() for m in parts for p in m.parameters()) * 2 / GIB
+
+    for role, model in models.items():
+        assert NEEDS[role].weights_gib == pytest.approx(fp16_gib(model), rel=0.02), role
+    assert NEEDS["generation"].weights_gib == pytest.approx(fp16_gib(*sd), rel=0.02)
+    assert fp16_gib(controlnet) == pytest.approx(CONTROLNET_GIB, rel=0.02)
