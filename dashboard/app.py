@@ -37,8 +37,9 @@ def style_names() -> list[str]:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def thumbnail(base_url: str, item_id: int) -> bytes | None:
-    return gateway_client().reference_image(item_id)
+def thumbnail(base_url: str, item_id: int, index_version: str | None) -> bytes | None:
+    # Keyed by the index version too: after a reload the same id is another photo.
+    return gateway_client().reference_image(item_id, index_version)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -166,7 +167,8 @@ def generate_page(language: str, query: Query | None) -> None:
         render_error(state.error, language)
     elif state.get("result") is not None:
         base_url = gateway_client().base_url
-        render_result(state.result, language, lambda item_id: thumbnail(base_url, item_id))
+        version = state.result.index_version
+        render_result(state.result, language, lambda item_id: thumbnail(base_url, item_id, version))
     else:
         st.info(label("empty", language))
 

@@ -200,10 +200,16 @@ class GatewayClient:
         response = self._send("POST", f"/v1/designs/{design_id}/remix", json=overrides)
         return RagResponse.model_validate_json(response.content)
 
-    def reference_image(self, item_id: int, size: int = 224) -> bytes | None:
-        """A reference photo, or None when it cannot be had (the cards show text alone then)."""
+    def reference_image(
+        self, item_id: int, index_version: str | None = None, size: int = 224
+    ) -> bytes | None:
+        """A reference photo of the answer's index version (after a reload the gateway answers 404
+        rather than another row's photo), or None when it cannot be had (the card shows text)."""
+        params: dict[str, str | int] = {"size": size}
+        if index_version is not None:
+            params["index_version"] = index_version
         try:
-            return self._send("GET", f"/v1/images/{item_id}", params={"size": size}).content
+            return self._send("GET", f"/v1/images/{item_id}", params=params).content
         except GatewayError:
             return None
 

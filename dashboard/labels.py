@@ -58,6 +58,15 @@ _LABELS: dict[str, dict[str, str]] = {
     "empty": {"en": "Results appear here.", "id": "Hasil muncul di sini."},
     "references": {"en": "Closest traditional motifs", "id": "Motif tradisional terdekat"},
     "cosine": {"en": "cosine", "id": "kosinus"},
+    # why a reference ranks where it does: the channels of the fused ranking
+    "why.name": {"en": "name match", "id": "nama cocok"},
+    "why.description": {"en": "description match", "id": "deskripsi cocok"},
+    "why.words": {"en": "words match", "id": "kata cocok"},  # a server without the two parts
+    "why.visual": {"en": "visual", "id": "visual"},
+    "why.not_visual": {
+        "en": "not among the visual matches",
+        "id": "tidak di antara kemiripan visual",
+    },
     "prompt": {"en": "Fused prompt", "id": "Prompt gabungan"},
     "tokens": {"en": "tokens of 77", "id": "token dari 77"},
     "parts": {"en": "Parts", "id": "Bagian"},

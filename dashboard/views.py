@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard.client import GatewayError
 from dashboard.labels import label
+from dashboard.reasons import why
 from services.common.contracts.gateway import RagResponse
 from services.common.contracts.retrieval import Hit
 
@@ -90,6 +91,8 @@ def _references(hits: list[Hit], language: str, thumbnail: Callable[[int], bytes
                 st.markdown(f"**{hit.motif.name}**", help=description or None)
                 st.caption(f"`{hit.file}`")
                 st.caption(f"{label('cosine', language)} **{hit.score:.3f}**")
+                if reason := why(hit, language):
+                    st.caption(reason)
 
 
 def _prompt(answer: RagResponse, language: str) -> None:

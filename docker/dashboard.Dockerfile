@@ -27,11 +27,14 @@ RUN groupadd --gid 10001 batik \
 COPY --from=builder /opt/venv /opt/venv
 # `streamlit run` takes a script path, not a module.
 COPY dashboard /app/dashboard
+# The upload box takes what the gateway takes: its GATEWAY_MAX_UPLOAD_BYTES default (10485760) in
+# MiB. Raise both together (tests/deploy checks the default pair).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     STREAMLIT_SERVER_HEADLESS=true \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    STREAMLIT_SERVER_MAX_UPLOAD_SIZE=10 \
     DASHBOARD_GATEWAY_URL=http://gateway:8000
 USER 10001:10001
 WORKDIR /app

@@ -10,7 +10,18 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -20,6 +31,7 @@ from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.contracts.generation import StyleList
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
+from services.common.http_cache import cache_control, etag_matches
 from services.common.images import decode_base64, load_image, sha256_hex
 
 
@@ -194,6 +206,7 @@ async def rag_upload(
     response_class=Response,
     responses={
         200: {"content": {"image/jpeg": {}}},
+        304: {"description": "Not modified: the `If-None-Match` ETag is current"},
         **error_responses(
             *_GUARD_ERRORS,
             ErrorType.NOT_FOUND,
@@ -208,14 +221,23 @@ async def reference_image(
     gateway: ReadyGateway,
     item_id: int = Path(ge=0),
     size: int = Query(224, description="Side in pixels: 224 or 512."),
+    index_version: str | None = Query(
+        None,
+        description="The answer's `index_version`: ids belong to one index version, so once the "
+        "index is reloaded to another one this is 404 (search again), never another row's image; "
+        "with it the image may be cached for a day, without it every use revalidates its ETag.",
+    ),
+    if_none_match: str | None = Header(None),
 ) -> Response:
     if size not in (224, 512):
         raise ServiceError(ErrorType.VALIDATION, "size must be 224 or 512")
-    raw = await gateway.retrieval.image(item_id, size=size)
-    # Index items never change under one id within an index version; a day is safe for browsers.
-    return Response(
-        raw, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
-    )
+    raw, etag = await gateway.retrieval.image_and_etag(item_id, size, index_version)
+    headers = {"Cache-Control": cache_control(index_version)}
+    if etag:  # names the index version, size and id
+        headers["ETag"] = etag
+        if etag_matches(if_none_match, etag):
+            return Response(status_code=304, headers=headers)
+    return Response(raw, media_type="image/jpeg", headers=headers)
 
 
 @router.get(

@@ -183,11 +183,17 @@ class RetrievalClient(UpstreamClient):
 
     async def image(self, item_id: int, size: int = 512, index_version: str | None = None) -> bytes:
         """A stored image; with `index_version`, a 404 if the index was swapped since that search."""
+        return (await self.image_and_etag(item_id, size, index_version))[0]
+
+    async def image_and_etag(
+        self, item_id: int, size: int = 512, index_version: str | None = None
+    ) -> tuple[bytes, str | None]:
+        """The image and its ETag, which names the index version it belongs to."""
         params: dict[str, str | int] = {"size": size}
         if index_version is not None:
             params["index_version"] = index_version
         response = await self.request("GET", f"/v1/images/{item_id}", params=params)
-        return response.content
+        return response.content, response.headers.get("etag")
 
 
 class CaptioningClient(UpstreamClient):

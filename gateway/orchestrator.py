@@ -215,6 +215,7 @@ class RagOrchestrator:
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         answer = RagResponse(
             references=found.hits,
+            index_version=found.index.version,
             captions=captions,
             prompt=prompt,
             seed=seed,

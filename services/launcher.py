@@ -197,10 +197,24 @@ def stack(
     ]
 
 
+def streamlit_upload_mb(max_upload_bytes: int) -> int:
+    """Streamlit's `server.maxUploadSize` (whole MiB) for the gateway's image cap, rounded down:
+    the upload box must not take a photo the gateway would refuse with 413."""
+    return max(1, max_upload_bytes // 2**20)
+
+
 def dashboard_process(
-    gateway_url: str, port: int = 8501, env: dict[str, str] | None = None
+    gateway_url: str,
+    port: int = 8501,
+    env: dict[str, str] | None = None,
+    max_upload_bytes: int | None = None,
 ) -> ServiceProcess:
-    """The Streamlit dashboard, a client of the gateway at `gateway_url`."""
+    """The Streamlit dashboard, a client of the gateway at `gateway_url`, whose upload box takes
+    what that gateway takes (`max_upload_bytes`; default: GATEWAY_MAX_UPLOAD_BYTES of this
+    environment, as the gateway reads it)."""
+    from gateway.config import GatewaySettings
+
+    limit = max_upload_bytes or GatewaySettings().max_upload_bytes
     return ServiceProcess(
         "dashboard",
         "dashboard/app.py",
@@ -224,6 +238,8 @@ def dashboard_process(
             "false",
             "--client.toolbarMode",
             "viewer",
+            "--server.maxUploadSize",
+            str(streamlit_upload_mb(limit)),
         ],
         ready_path="/_stcore/health",
     )

@@ -14,6 +14,7 @@ from services.common.contracts.retrieval import (
 )
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
+from services.common.http_cache import cache_control, etag_matches, image_etag
 from services.common.images import ImageLimits, decode_image
 from services.retrieval.engine import RetrievalEngine
 from services.retrieval.index import IMAGE_SIZES
@@ -22,11 +23,9 @@ router = APIRouter(prefix="/v1", tags=["retrieval"])
 # The loaded engine, or 503 not_ready while it loads: every model route takes it.
 ReadyEngine = Annotated[RetrievalEngine, Depends(require_ready)]
 
+
 # Image ids are only stable within one index version, and a reload can change them: clients may
 # reuse an image for a minute, then revalidate with the ETag (a 304 costs no image bytes).
-IMAGE_CACHE_CONTROL = "public, max-age=60"
-
-
 def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -> SearchResponse:
     # Decoding runs here, in the worker thread: a large upload must not stall the event loop.
     image = decode_image(body.image, limits=limits) if body.image is not None else None
@@ -94,13 +93,6 @@ async def embed(body: EmbedRequest, request: Request, engine: ReadyEngine) -> Em
     return await request.app.state.limiter.run(_embed, engine, body, limits)
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
-
-
 @router.get(
     "/images/{item_id}",
     summary="A stored motif image (JPEG)",
@@ -134,7 +126,10 @@ def get_image(
         )
     if path is None or not path.is_file():
         raise ServiceError(ErrorType.NOT_FOUND, f"no image with id {item_id} in this index")
-    headers = {"ETag": f'"{version}-{size}-{item_id}"', "Cache-Control": IMAGE_CACHE_CONTROL}
-    if _etag_matches(if_none_match, headers["ETag"]):
+    headers = {
+        "ETag": image_etag(version, size, item_id),
+        "Cache-Control": cache_control(index_version),
+    }
+    if etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return FileResponse(path, media_type="image/jpeg", headers=headers)

@@ -23,7 +23,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,10 @@ def file_name_spellings(files: Iterable[str]) -> dict[int, set[str]]:
     return found
 
 
+def _combined(names: np.ndarray, descriptions: np.ndarray) -> np.ndarray:
+    return (NAME_WEIGHT * names + descriptions).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class LexicalRanking:
     """Motifs that match, best first, with their BM25 scores and 1-based competition ranks."""
@@ -115,6 +119,8 @@ class LexicalRanking:
     scores: list[float]
     ranks: list[int]
     score_of: dict[int, float]  # every motif searched -> its score, 0 when nothing matched
+    # every motif searched -> (names, descriptions) BM25, so a hit can say which part matched
+    parts_of: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def rank_of(self) -> dict[int, tuple[int, float]]:
         return {n: (r, s) for n, r, s in zip(self.numbers, self.ranks, self.scores, strict=True)}
@@ -154,18 +160,24 @@ class LexicalIndex:
     def from_index(cls, motifs: Mapping[int, Mapping[str, Any]], files: Iterable[str]):
         return cls(motifs, file_name_spellings(files))
 
-    def scores(self, query: str) -> np.ndarray:
-        """One BM25 score per motif (in `self.numbers` order); 0 where nothing matches."""
+    def parts(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of the names and of the descriptions, one per motif (in `self.numbers` order)."""
+        shape = (len(self.numbers),)
         if not self.numbers:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
         name_query = tokens(query, join_pairs=True)
         description_query = tokens(query)
         names = self._names.get_scores(name_query) if name_query else 0.0
         descriptions = (
             self._descriptions.get_scores(description_query) if description_query else 0.0
         )
-        total = NAME_WEIGHT * np.asarray(names) + np.asarray(descriptions)
-        return np.broadcast_to(total, (len(self.numbers),)).astype(np.float32)
+        return np.broadcast_to(np.asarray(names), shape), np.broadcast_to(
+            np.asarray(descriptions), shape
+        )
+
+    def scores(self, query: str) -> np.ndarray:
+        """One BM25 score per motif (in `self.numbers` order); 0 where nothing matches."""
+        return _combined(*self.parts(query))
 
     def rank(
         self,
@@ -181,11 +193,17 @@ class LexicalIndex:
         of a query whose best motif matches all of them does not get a lexical vote at all. Equal
         scores share a rank ("1224"), so a tie is left to the visual channel.
         """
-        scores = self.scores(query)
+        names, descriptions = self.parts(query)
+        scores = _combined(names, descriptions)
         score_of = {
             n: float(s)
             for n, s in zip(self.numbers, scores, strict=True)
             if allowed is None or n in allowed
+        }
+        parts_of = {
+            n: (float(a), float(b))
+            for n, a, b in zip(self.numbers, names, descriptions, strict=True)
+            if n in score_of
         }
         candidates = [
             (float(s), n)
@@ -193,7 +211,7 @@ class LexicalIndex:
             if s > 0 and (allowed is None or n in allowed)
         ]
         if not candidates:
-            return LexicalRanking([], [], [], score_of)
+            return LexicalRanking([], [], [], score_of, parts_of)
         best = max(s for s, _ in candidates)
         kept = sorted(
             ((s, n) for s, n in candidates if s >= min_ratio * best), key=lambda p: (-p[0], p[1])
@@ -201,4 +219,4 @@ class LexicalIndex:
         ranks = []
         for i, (score, _) in enumerate(kept):
             ranks.append(ranks[-1] if i and score == kept[i - 1][0] else i + 1)
-        return LexicalRanking([n for _, n in kept], [s for s, _ in kept], ranks, score_of)
+        return LexicalRanking([n for _, n in kept], [s for s, _ in kept], ranks, score_of, parts_of)

@@ -228,7 +228,10 @@ class Searcher:
                     fused_score=entry.score,
                     visual=ChannelScore(score=score, rank=entry.visual_rank),
                     lexical=ChannelScore(
-                        score=lexical.score_of.get(number, 0.0), rank=entry.lexical_rank
+                        score=lexical.score_of.get(number, 0.0),
+                        rank=entry.lexical_rank,
+                        names=lexical.parts_of.get(number, (0.0, 0.0))[0],
+                        descriptions=lexical.parts_of.get(number, (0.0, 0.0))[1],
                     ),
                 )
             )

@@ -56,6 +56,8 @@ def test_a_text_query_shows_references_prompt_and_image(chromium, dashboard_url)
     assert not page["errors"]
     assert len(page["cards"]) == 5
     assert all("cosine" in card for card in page["cards"])
+    # each card says which channel of the fused ranking placed it
+    assert all(" #" in card and ("visual" in card or "match" in card) for card in page["cards"])
     assert page["prompt"].startswith("sekar bunga, Batik Nitik ")
     # The tile and, beside it, its 3x3 repeat (the dashboard asks for the preview by default).
     tile, repeat = page["generated"]
@@ -66,6 +68,9 @@ def test_a_text_query_shows_references_prompt_and_image(chromium, dashboard_url)
 def test_an_image_upload_shows_its_motif_first(chromium, dashboard_url, synthetic_dataset):
     images, _ = synthetic_dataset
     open_fresh(chromium, dashboard_url)
+    # The upload box takes what the gateway takes (10 MiB by default), not Streamlit's 200 MB.
+    box = chromium.find_element(By.CSS_SELECTOR, ".st-key-query_image").text
+    assert "10MB" in box and "200MB" not in box, box
     upload = chromium.find_element(By.CSS_SELECTOR, ".st-key-query_image input[type='file']")
     upload.send_keys(str(images / "5 Truntum 1.jpg"))
     WebDriverWait(chromium, DEADLINE_S).until(

@@ -205,3 +205,14 @@ def test_dockerignore_keeps_secrets_and_data_out_but_lets_the_sources_in():
         top = source.split("/")[0]
         assert top not in patterns and source not in patterns, f"{source} is copied but ignored"
         assert (REPO / source).exists(), f"{source} is copied but missing from the repository"
+
+
+def test_dashboard_upload_box_takes_what_the_gateway_takes():
+    from gateway.config import GatewaySettings
+    from services.launcher import streamlit_upload_mb
+
+    env = " ".join(parse(dockerfile("dashboard").read_text())[1][-1].args("ENV"))
+    limit = re.search(r"STREAMLIT_SERVER_MAX_UPLOAD_SIZE=(\d+)", env)
+    assert limit, "the dashboard image keeps Streamlit's 200 MB upload limit"
+    default = GatewaySettings.model_fields["max_upload_bytes"].default
+    assert int(limit[1]) == streamlit_upload_mb(default)

@@ -433,3 +433,36 @@ def test_reference_images_come_through_the_gateway(tiny_models, upstream_apps):
         assert_envelope(client.get("/v1/images/0"), 401, "unauthorized")
         assert_envelope(client.get("/v1/images/99999", headers=headers), 404, "not_found")
         assert_envelope(client.get("/v1/images/0?size=300", headers=headers), 422, "validation")
+
+
+def test_reference_images_are_bound_to_the_answers_index_version(tiny_models, upstream_apps):
+    with gateway(tiny_models, upstream_apps, api_keys=KEY_HASH) as client:
+        headers = {"X-API-Key": KEY}
+        answer = client.post(
+            "/v1/rag", json={"text": "sekar", "generate": False}, headers=headers
+        ).json()
+        version = answer["index_version"]
+        served = upstream_apps["retrieval"].state.engine.served.status().version
+        assert version == served
+        item = answer["references"][0]["id"]
+        params = {"size": 224, "index_version": version}
+        photo = client.get(f"/v1/images/{item}", params=params, headers=headers)
+        assert photo.status_code == 200
+        assert photo.headers["etag"] == f'"{version}-224-{item}"'
+        # The URL names the version, and another version is a 404: safe to keep for a day.
+        assert photo.headers["cache-control"] == "private, max-age=86400, immutable"
+        again = client.get(
+            f"/v1/images/{item}",
+            params=params,
+            headers={**headers, "If-None-Match": photo.headers["etag"]},
+        )
+        assert again.status_code == 304 and again.content == b""
+        stale = {"size": 224, "index_version": "an-older-version"}
+        error = assert_envelope(
+            client.get(f"/v1/images/{item}", params=stale, headers=headers), 404, "not_found"
+        )
+        assert "search again" in error["message"]
+        # Without the version the same id may name another photo after a reload: revalidate.
+        bare = client.get(f"/v1/images/{item}", params={"size": 224}, headers=headers)
+        assert bare.headers["cache-control"] == "private, no-cache"
+        assert bare.headers["etag"] == photo.headers["etag"]

@@ -313,7 +313,9 @@ def test_restart_keeps_every_design_and_retention_runs_at_start(library_db_url, 
         assert client.get(design["url"], headers=ALICE).content == before
         assert client.get("/readyz").json()["database"] in ("sqlite", "postgresql")
         assert_envelope(client.get(f"/v1/designs/{old.id}", headers=ALICE), 404, "not_found")
-        assert not (tmp_path / "library" / "objects" / old.sha256[:2] / f"{old.sha256}.png").exists()
+        assert not (
+            tmp_path / "library" / "objects" / old.sha256[:2] / f"{old.sha256}.png"
+        ).exists()
 
 
 def test_database_down_answers_503_not_500(tmp_path):

@@ -67,6 +67,11 @@ def test_each_hit_reports_both_channels(client):
         0.5 / (60 + top["visual"]["rank"]) if top["visual"]["rank"] is not None else 0.0
     )
     assert top["fused_score"] == pytest.approx(expected)
+    # which part of the motif matched: its name (and the lexical score is 2 x names + descriptions)
+    assert top["lexical"]["names"] > 0
+    assert top["lexical"]["score"] == pytest.approx(
+        2 * top["lexical"]["names"] + top["lexical"]["descriptions"], rel=1e-5
+    )
     # the other hits matched no name: no lexical rank, their order is the visual one
     rest = body["hits"][1:]
     assert all(h["lexical"]["rank"] is None for h in rest)

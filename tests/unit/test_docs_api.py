@@ -17,8 +17,10 @@ APPS = {
     "retrieval": "services.retrieval.app",
     "captioning": "services.captioning.app",
     "generation": "services.generation.app",
+    "library": "services.library.app",
 }
-ROUTE = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`")
+# `GET /v1/x`, `GET/PATCH/DELETE /v1/x/{id}`, `GET /v1/x?size=`
+ROUTE = re.compile(r"`((?:GET|POST|PUT|PATCH|DELETE)(?:/(?:GET|POST|PUT|PATCH|DELETE))*) (/[^`?]*)")
 
 
 @cache
@@ -34,7 +36,12 @@ def api_rows() -> list[tuple[str, list[tuple[str, str]], str]]:
     for line in section.splitlines():
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
         if len(cells) == 3 and ROUTE.search(cells[1]):
-            rows.append((cells[0].split()[0], ROUTE.findall(cells[1]), cells[2]))
+            routes = [
+                (method, path)
+                for methods, path in ROUTE.findall(cells[1])
+                for method in methods.split("/")
+            ]
+            rows.append((cells[0].split()[0], routes, cells[2]))
     return rows
 
 

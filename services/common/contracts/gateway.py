@@ -105,6 +105,12 @@ class DesignRef(BaseModel):
 
 class RagResponse(BaseModel):
     references: list[Hit]
+    index_version: str | None = Field(
+        None,
+        description="The index version the references come from (their ids belong to it): "
+        "pass it to `GET /v1/images/{id}?index_version=` so a reload never shows another row's "
+        "image.",
+    )
     captions: list[Caption]
     prompt: FusedPrompt
     images: list[str] = Field(description="Base64 PNG images.")

@@ -109,6 +109,14 @@ class ChannelScore(BaseModel):
         "lexical: among motifs, equal scores share a rank); null: not in the list, so the "
         "channel adds nothing to the fused score.",
     )
+    names: float | None = Field(
+        None, description="lexical: the BM25 score of the motif's names (> 0: a name matched)."
+    )
+    descriptions: float | None = Field(
+        None,
+        description="lexical: the BM25 score of its descriptions (> 0: a description matched); "
+        "`score` = 2 x names + descriptions.",
+    )
 
 
 class Hit(BaseModel):
