@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services.settings_table import COMPOSE_FIXED
 from tests.deploy.helpers import (
     HF_HOME,
     MODEL_SERVICES,
@@ -31,21 +32,9 @@ REQUIRED_SECRETS = {"GATEWAY_API_KEYS", "POSTGRES_PASSWORD"}  # compose refuses 
 JOBS = ("ingest", "finetune")
 GPU_USERS = (*MODEL_SERVICES, *JOBS)
 
-# Settings fixed by the deployment files rather than read from .env: the listen address (uvicorn's
-# command line), the addresses of the other services and the index mount.
-FIXED_SETTINGS = {
-    "RETRIEVAL_INDEX_DIR",
-    "GATEWAY_RETRIEVAL_URL",
-    "GATEWAY_CAPTIONING_URL",
-    "GATEWAY_GENERATION_URL",
-    "GATEWAY_REDIS_URL",
-    "GATEWAY_LIBRARY_URL",
-    "DASHBOARD_GATEWAY_URL",
-    "GENERATION_REDIS_URL",
-    "CAPTIONING_ADAPTERS_DIR",
-    "LIBRARY_DB_URL",
-    "LIBRARY_DIR",
-}
+# Settings fixed by the deployment files rather than read from .env (the generator of .env.example
+# leaves the same ones out).
+FIXED_SETTINGS = COMPOSE_FIXED
 
 
 def env_example() -> dict[str, str]:
