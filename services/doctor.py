@@ -182,10 +182,14 @@ def free_gib(path: Path) -> float:
 
 
 def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether downloads could happen: not with HF_HUB_OFFLINE set (the services would not try),
+    else one HEAD to the hub (HF_ENDPOINT, for a mirror) with a short timeout."""
     import httpx
 
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return False
     try:
-        httpx.head(HUB_URL, timeout=timeout_s)
+        httpx.head(os.environ.get("HF_ENDPOINT") or HUB_URL, timeout=timeout_s)
     except httpx.HTTPError:
         return False
     return True

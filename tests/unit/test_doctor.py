@@ -35,6 +35,9 @@ def test_cli_on_this_machine_exits_non_zero_and_says_why(tmp_path, monkeypatch, 
         pytest.skip("this test describes a machine without CUDA")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    # the hub probe goes to a closed loopback port: unreachable here and on a machine with internet
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     for name in ("RETRIEVAL_MODEL", "CAPTIONING_MODEL", "GENERATION_MODEL"):
         monkeypatch.delenv(name, raising=False)
     assert main(["doctor"]) == 1
@@ -192,3 +195,32 @@ def test_the_memory_estimates_follow_the_published_parameter_counts():
         assert NEEDS[role].weights_gib == pytest.approx(fp16_gib(model), rel=0.02), role
     assert NEEDS["generation"].weights_gib == pytest.approx(fp16_gib(*sd), rel=0.02)
     assert fp16_gib(controlnet) == pytest.approx(CONTROLNET_GIB, rel=0.02)
+
+
+def test_the_hub_probe_honours_offline_mode_and_the_endpoint(monkeypatch):
+    from services.doctor import hub_reachable
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_reachable() is False
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    assert hub_reachable(timeout_s=1.0) is False
+
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Mirror(BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Mirror)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        assert hub_reachable(timeout_s=2.0) is True  # a mirror that answers
+    finally:
+        server.shutdown()
