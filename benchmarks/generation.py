@@ -27,46 +27,6 @@ from services.common.contracts.generation import GenerateRequest
 from services.generation.acceleration import Acceleration
 from services.generation.generator import SdGenerator
 
-# Published configurations of stable-diffusion-v1-5 (unet/, vae/, text_encoder/ config.json).
-SD15_UNET = dict(
-    sample_size=64,
-    in_channels=4,
-    out_channels=4,
-    down_block_types=(
-        "CrossAttnDownBlock2D",
-        "CrossAttnDownBlock2D",
-        "CrossAttnDownBlock2D",
-        "DownBlock2D",
-    ),
-    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-    block_out_channels=(320, 640, 1280, 1280),
-    layers_per_block=2,
-    cross_attention_dim=768,
-    attention_head_dim=8,
-    norm_num_groups=32,
-)
-SD15_VAE = dict(
-    in_channels=3,
-    out_channels=3,
-    down_block_types=("DownEncoderBlock2D",) * 4,
-    up_block_types=("UpDecoderBlock2D",) * 4,
-    block_out_channels=(128, 256, 512, 512),
-    layers_per_block=2,
-    latent_channels=4,
-    norm_num_groups=32,
-    sample_size=512,
-)
-SD15_TEXT = dict(
-    vocab_size=49408,
-    hidden_size=768,
-    intermediate_size=3072,
-    num_hidden_layers=12,
-    num_attention_heads=12,
-    max_position_embeddings=77,
-    hidden_act="quick_gelu",
-    projection_dim=768,
-)
-
 
 @dataclass(frozen=True)
 class Variant:
@@ -102,6 +62,7 @@ def variants(device: str, with_compile: bool) -> list[Variant]:
 
 
 def build_full_size(device: str, dtype: str, options: Acceleration, tokenizer_dir: Path):
+    """SD 1.5 from its published configs (tests/fixtures/real_configs), in memory, random weights."""
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -111,27 +72,18 @@ def build_full_size(device: str, dtype: str, options: Acceleration, tokenizer_di
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+    from services.common.fullsize.hubfiles import REAL_CONFIGS, read_json
+    from services.common.fullsize.sd import SD_REPO, sd15_config
+
     tokenizer = CLIPTokenizer.from_pretrained(str(tokenizer_dir))
     torch.manual_seed(0)
     with torch.device(device):  # initialise on the GPU: minutes faster than on a CPU
-        unet = UNet2DConditionModel(**SD15_UNET)
-        vae = AutoencoderKL(**SD15_VAE)
-        text_encoder = CLIPTextModel(
-            CLIPTextConfig(
-                **SD15_TEXT,
-                bos_token_id=tokenizer.bos_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        )
+        unet = UNet2DConditionModel.from_config(sd15_config("unet"))
+        vae = AutoencoderKL.from_config(sd15_config("vae"))
+        text_encoder = CLIPTextModel(CLIPTextConfig(**sd15_config("text_encoder")))
     # SD 1.5 ships PNDM; the service would build a fresh one per request from this config.
-    scheduler = PNDMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        skip_prk_steps=True,
-        set_alpha_to_one=False,
-        steps_offset=1,
+    scheduler = PNDMScheduler.from_config(
+        read_json(REAL_CONFIGS / SD_REPO / "scheduler" / "scheduler_config.json")
     )
     pipe = StableDiffusionImg2ImgPipeline(
         vae=vae,
@@ -181,8 +133,9 @@ def main() -> int:
 
     import torch
 
+    from services.common.fullsize.sd import write_sd15_tokenizer
     from services.common.models import resolve_device
-    from services.common.tiny import build_tiny_sd, write_clip_tokenizer
+    from services.common.tiny import build_tiny_sd
 
     device = resolve_device(args.device)
     work = Path(tempfile.mkdtemp(prefix="batik-bench-generation-"))
@@ -193,7 +146,7 @@ def main() -> int:
         f"img2img {args.size}x{args.size} strength 0.55, repeat {args.repeat}"
     )
     if args.full_size:
-        write_clip_tokenizer(work / "tokenizer")
+        write_sd15_tokenizer(work / "tokenizer")
     else:
         tiny = build_tiny_sd(work / "sd")
 
