@@ -3,8 +3,9 @@ memory and checked against the owner's revision in the database on every search.
 
 A search reads one integer (the revision); when it matches, the search is one matrix-vector product.
 Writes made by this process patch the matrix in place (append, swap-remove) when they are the only
-change since it was built; any other change (another replica's write) rebuilds it from the database on
-the next search. Rows with a different embedding size than the query (another model) are not compared.
+change since it was built. After any other change (another replica's write) the next search reads the
+owner's design ids, drops the ones gone and loads only the embeddings it lacks (embeddings never change
+once saved); a large change rebuilds the matrix from scratch. Rows with a different embedding size than the query (another model) are not compared.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -22,6 +24,21 @@ def normalise(vector: Iterable[float]) -> np.ndarray:
     array = np.asarray(list(vector), dtype=np.float32)
     norm = float(np.linalg.norm(array))
     return array / norm if norm > 0 and np.isfinite(norm) else array
+
+
+Row = tuple[str, bytes, int]  # design id, float32 bytes, embedding size
+
+
+class EmbeddingSource(Protocol):
+    """The database side of one owner's (or every owner's) embeddings."""
+
+    def all(self) -> Iterable[Row]: ...
+
+    def ids(self) -> set[str]:
+        """Ids of the designs that have an embedding."""
+        ...
+
+    def some(self, ids: set[str]) -> Iterable[Row]: ...
 
 
 @dataclass
@@ -47,7 +64,7 @@ class _Matrix:
 
     def remove(self, design_id: str) -> bool:
         try:
-            index = self.ids.index(design_id)
+            index = self.ids.index(design_id)  # O(n); many removals at once rebuild instead
         except ValueError:
             return False
         last = len(self.ids) - 1
@@ -57,7 +74,7 @@ class _Matrix:
         return True
 
 
-def _build(rows: Iterable[tuple[str, bytes, int]]) -> dict[int, _Matrix]:
+def _build(rows: Iterable[Row]) -> dict[int, _Matrix]:
     """One matrix per embedding size, each filled with a single copy of the joined blobs."""
     ids: dict[int, list[str]] = {}
     blobs: dict[int, list[bytes]] = {}
@@ -81,22 +98,28 @@ class EmbeddingCache:
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self.rebuilds = 0  # matrices built from every row (first search, or a large change)
+        self.refreshes = 0  # stale matrices brought up to date by the difference of ids
 
     def search(
         self,
         key: str,
         revision: int,
-        load: Callable[[], Iterable[tuple[str, bytes, int]]],
+        source: EmbeddingSource,
         query: np.ndarray,
         limit: int,
         exclude: str | None = None,
     ) -> list[tuple[str, float]]:
-        """(design id, cosine) best first; `load` yields (id, float32 bytes, dim) on a rebuild."""
+        """(design id, cosine) best first, over the embeddings as of `revision`."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry.revision != revision:
-                entry = _Entry(revision, _build(load()))
-                self._entries[key] = entry
+            if entry is None:
+                entry = self._entries[key] = _Entry(revision, _build(source.all()))
+                self.rebuilds += 1
+            elif entry.revision != revision:
+                self._refresh(key, entry, source)
+                entry = self._entries[key]
+                entry.revision = revision
             matrix = entry.matrices.get(len(query))
             if matrix is None or not matrix.ids:
                 return []
@@ -108,6 +131,23 @@ class EmbeddingCache:
         ranked = top[np.argsort(-scores[top], kind="stable")]
         hits = [(ids[i], float(scores[i])) for i in ranked if ids[i] != exclude]
         return hits[:limit]
+
+    def _refresh(self, key: str, entry: _Entry, source: EmbeddingSource) -> None:
+        """Bring a stale matrix up to date by the difference of ids (caller holds the lock)."""
+        current = source.ids()
+        cached = {design_id for m in entry.matrices.values() for design_id in m.ids}
+        new, gone = current - cached, cached - current
+        if len(new) + len(gone) > max(256, len(current) // 4):
+            self._entries[key] = _Entry(entry.revision, _build(source.all()))
+            self.rebuilds += 1
+            return
+        for design_id in gone:
+            for matrix in entry.matrices.values():
+                matrix.remove(design_id)
+        for design_id, blob, dim in source.some(new) if new else ():
+            matrix = entry.matrices.setdefault(dim, _Matrix(dim))
+            matrix.append(design_id, np.frombuffer(blob, dtype=np.float32))
+        self.refreshes += 1
 
     def added(
         self, key: str, revision_before: int, design_id: str, vector: np.ndarray | None
@@ -136,12 +176,7 @@ class EmbeddingCache:
             if entry.revision == revision_before:
                 change(entry)
                 entry.revision += 1
-            else:
-                del self._entries[key]  # someone else wrote too: rebuild on the next search
-
-    def invalidate(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
+            # else someone else wrote too: the next search refreshes the matrix by ids
 
     def clear(self) -> None:
         with self._lock:

@@ -153,6 +153,34 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _EmbeddingSource:
+    """One owner's embeddings (every owner's: `owner` None), read in the caller's session."""
+
+    def __init__(self, session: Session, owner: str | None) -> None:
+        self.session, self.owner = session, owner
+
+    def _select(self, *columns):
+        statement = select(*columns).where(DesignRow.embedding.is_not(None))
+        return statement if self.owner is None else statement.where(DesignRow.owner == self.owner)
+
+    def all(self) -> Iterator[tuple[str, bytes, int]]:
+        statement = self._select(DesignRow.id, DesignRow.embedding, DesignRow.embedding_dim)
+        yield from self.session.execute(statement.execution_options(yield_per=5000))
+
+    def ids(self) -> set[str]:
+        return set(self.session.scalars(self._select(DesignRow.id)))
+
+    def some(self, ids: set[str]) -> Iterator[tuple[str, bytes, int]]:
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            chunk = ordered[start : start + _IN_CHUNK]
+            yield from self.session.execute(
+                self._select(DesignRow.id, DesignRow.embedding, DesignRow.embedding_dim).where(
+                    DesignRow.id.in_(chunk)
+                )
+            )
+
+
 class LibraryStore:
     def __init__(
         self,
@@ -375,8 +403,8 @@ class LibraryStore:
             raise
         if not self.files.has(sha):  # a concurrent delete of the same bytes took the file
             self.files.put(data)
+        # The owner's matrix is patched in place; the admins' one refreshes on its next search.
         self.embeddings.added(owner, revision - 1, row.id, vector)
-        self.embeddings.invalidate(ALL_OWNERS)  # admins' matrix: rebuilt on its next search
         return self._design(row, [])
 
     def get_design(self, scope: Scope, design_id: str) -> Design:
@@ -463,7 +491,6 @@ class LibraryStore:
             owner, sha = row.owner, row.sha256
         self._remove_unnamed(sha)
         self.embeddings.removed(owner, revisions[owner] - 1, design_id)
-        self.embeddings.invalidate(ALL_OWNERS)
 
     def _delete_rows(self, session: Session, rows: Sequence[DesignRow]) -> dict[str, int]:
         """Delete designs and what refers to them; each owner's revision after."""
@@ -524,15 +551,8 @@ class LibraryStore:
         with self.session() as session:
             revision = self._revision(session, key)
 
-            def load() -> Iterator[tuple[str, bytes, int]]:
-                statement = select(
-                    DesignRow.id, DesignRow.embedding, DesignRow.embedding_dim
-                ).where(DesignRow.embedding.is_not(None))
-                if key != ALL_OWNERS:
-                    statement = statement.where(DesignRow.owner == key)
-                yield from session.execute(statement.execution_options(yield_per=5000))
-
-            hits = self.embeddings.search(key, revision, load, query, limit, exclude)
+            source = _EmbeddingSource(session, None if key == ALL_OWNERS else key)
+            hits = self.embeddings.search(key, revision, source, query, limit, exclude)
             if not hits:
                 return []
             rows = {
@@ -655,9 +675,7 @@ class LibraryStore:
             for sha in {row.sha256 for row in rows} - self._named({row.sha256 for row in rows}):
                 self.files.remove(sha)
             removed += len(rows)
-        if removed:
-            self.embeddings.clear()
-        return removed
+        return removed  # cached matrices see the new revisions and refresh on their next search
 
     def sweep_files(self, *, grace_s: float) -> int:
         """Remove files no row names (left by a crash mid-save), older than `grace_s`."""

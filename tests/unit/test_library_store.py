@@ -272,6 +272,11 @@ def test_nearest_follows_writes_of_this_process_and_of_another_replica(store, li
     finally:
         replica.close()
     assert [h.design.id for h in store.nearest(ALICE, [0.0, 1.0])] == [third.id, first.id]
+    # Built once; the replica's two writes were caught up by the difference of ids, not a rebuild.
+    assert (store.embeddings.rebuilds, store.embeddings.refreshes) == (1, 1)
+    assert len(store.nearest(ADMIN, [0.0, 1.0])) == 2
+    save(store, "bob", shade=4, embedding=[0.0, 1.0])
+    assert len(store.nearest(ADMIN, [0.0, 1.0])) == 3  # the admins' matrix follows too
 
 
 def test_a_reopened_store_has_every_design_with_the_same_bytes(store, library_db_url):
