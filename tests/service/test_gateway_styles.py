@@ -115,3 +115,41 @@ def test_the_dashboard_offers_the_served_styles(
         at.button(key="run").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert at.image[0].captions == ["seed 3 · img2img · nitik x1.5"]
+
+
+def test_rag_jobs_take_a_style(
+    tiny_models,
+    retrieval_client,
+    captioning_client,
+    styled_generation_client,
+    redis_server,
+    gateway,
+):
+    import time
+    import uuid
+
+    apps = {
+        "retrieval": retrieval_client.app,
+        "captioning": captioning_client.app,
+        "generation": styled_generation_client.app,
+    }
+    app = gateway_app(
+        tiny_models,
+        apps,
+        redis_url=redis_server.url,
+        job_queue_name=f"test:rag-styles:{uuid.uuid4().hex}",
+        job_poll_s=0.02,
+        rate_limit_per_window=0,
+    )
+    body = {**BODY, "seed": 11, "style": "kawung", "style_scale": 0.5}
+    with TestClient(app, raise_server_exceptions=False) as jobs:
+        wait_ready(jobs)
+        created = jobs.post("/v1/jobs", json=body)
+        assert created.status_code == 202, created.text
+        deadline = time.monotonic() + 120
+        while (record := jobs.get(created.headers["location"]).json())["state"] != "succeeded":
+            assert record["state"] in ("queued", "running") and time.monotonic() < deadline, record
+            time.sleep(0.02)
+    answer = record["result"]
+    assert answer["styles"][0]["name"] == "kawung" and answer["styles"][0]["scale"] == 0.5
+    assert answer["images"] == rag(gateway, **body)["images"]

@@ -36,13 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=40, help="validation captions")
     parser.add_argument("--eval-batch-size", type=int, default=8)
     parser.add_argument("--limit", type=int, help="train on the first N training pairs only")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument(
         "--quantize",
         default="auto",
         choices=["auto", "4bit", "none"],
         help="auto: 4-bit NF4 QLoRA on CUDA, an fp32 base on CPU",
     )
+    add_run_arguments(parser)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where and how a training job runs; shared with `batik finetune-style`."""
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument(
         "--gradient-checkpointing",
         action=argparse.BooleanOptionalAction,

@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from services.captioning.finetune.cli import add_run_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, help="index directory written by `batik ingest`")
@@ -33,21 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint-every", type=int, default=250, help="steps between checkpoints (0: none)"
     )
     parser.add_argument("--validation-steps", type=int, default=25, help="grid sampling steps")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument(
         "--precision",
         default="auto",
         choices=["auto", "fp32", "fp16", "bf16"],
         help="auto: bf16 mixed precision where the GPU has it, else fp16; fp32 on a CPU",
     )
-    parser.add_argument(
-        "--gradient-checkpointing",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="default: on for CUDA",
-    )
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_run_arguments(parser)  # --device, --gradient-checkpointing, --resume, --no-progress
 
 
 def run(args: argparse.Namespace) -> int:
