@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard.client import GatewayClient, GatewayError
 from dashboard.labels import label
-from dashboard.views import render_error
+from dashboard.views import download_png, render_error
 from services.common.contracts.library import Design
 
 GRID_COLUMNS = 5
@@ -136,15 +136,7 @@ def _design_page(client: GatewayClient, design: Design, language: str) -> None:
     png = client.design_image(design.id)
     with picture, st.container(key="design-image"):
         st.image(png, caption=design.id, width="stretch")
-        st.download_button(
-            label("download", language),
-            data=png,
-            file_name=f"{design.id}.png",
-            mime="image/png",
-            key="design_download",
-            icon="⬇️",
-            on_click="ignore",
-        )
+        download_png(png, f"{design.id}.png", "design_download", language)
     with facts:
         st.subheader(design.title or label("design", language))
         _actions(client, design, language)

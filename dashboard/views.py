@@ -65,12 +65,17 @@ def _generated(answer: RagResponse, language: str) -> None:
             st.markdown(f"{label('saved', language)} [`{design.id}`](library?design={design.id})")
     elif "library" in answer.degraded:
         st.caption(label("not_saved", language))
+    download_png(png, f"batik-nitik-seed{answer.seed}.png", "download", language)
+
+
+def download_png(png: bytes, file_name: str, key: str, language: str) -> None:
+    """The Download PNG button (it does not rerun the page)."""
     st.download_button(
         label("download", language),
         data=png,
-        file_name=f"batik-nitik-seed{answer.seed}.png",
+        file_name=file_name,
         mime="image/png",
-        key="download",
+        key=key,
         icon="⬇️",
         on_click="ignore",
     )

@@ -365,17 +365,6 @@ async def delete_board(
     summary="Put a design on a board",
     responses=_ERRORS,
 )
-async def add_to_board(
-    request: Request,
-    gateway: ReadyGateway,
-    board_id: str = BoardId,
-    design_id: str = DesignId,
-) -> Response:
-    _checked(BOARD_ID, board_id, "board")
-    _checked(DESIGN_ID, design_id, "design")
-    return await _call(request, gateway, "PUT", f"/v1/boards/{board_id}/designs/{design_id}")
-
-
 @router.delete(
     "/boards/{board_id}/designs/{design_id}",
     status_code=204,
@@ -383,12 +372,14 @@ async def add_to_board(
     summary="Take a design off a board",
     responses=_ERRORS,
 )
-async def remove_from_board(
+async def board_membership(
     request: Request,
     gateway: ReadyGateway,
     board_id: str = BoardId,
     design_id: str = DesignId,
 ) -> Response:
+    """PUT adds, DELETE removes: the same call to the library with the request's method."""
     _checked(BOARD_ID, board_id, "board")
     _checked(DESIGN_ID, design_id, "design")
-    return await _call(request, gateway, "DELETE", f"/v1/boards/{board_id}/designs/{design_id}")
+    path = f"/v1/boards/{board_id}/designs/{design_id}"
+    return await _call(request, gateway, request.method, path)
