@@ -208,3 +208,29 @@ def test_a_revision_passed_with_a_local_directory_loads_it(tiny_models):
     pinned = SdGenerator(str(tiny_models["sd"]), device="cpu", revision="v1")
     assert pinned.version == source_version(str(tiny_models["sd"]))
     assert ClipEncoder(str(tiny_models["clip"]), device="cpu", revision="v1").dim == 16
+
+
+def test_the_fine_tuning_jobs_load_the_pinned_revision(hub_cache, tmp_path, tiny_models, second_sd):
+    """`batik finetune` and `batik finetune-style` train on the revision the service serves."""
+    from transformers import Blip2ForConditionalGeneration
+
+    from services.captioning.finetune.model import LoraOptions, load_for_training
+    from services.common.tiny import build_tiny_blip2
+    from services.generation.finetune_style.model import load_components
+
+    publish_to_hub_cache(hub_cache, "org/sd", {"v1": tiny_models["sd"], "v2": second_sd["sd"]})
+    components = load_components("org/sd", rank=4, device="cpu", precision="fp32", revision="v2")
+    from diffusers import UNet2DConditionModel
+
+    expected = UNet2DConditionModel.from_pretrained(str(second_sd["sd"]), subfolder="unet")
+    # conv_in carries no LoRA layer: it is the base weight as loaded.
+    assert torch.equal(components.unet.conv_in.weight.detach(), expected.conv_in.weight.detach())
+
+    other_blip2 = build_tiny_blip2(tmp_path / "blip2-2", seed=3)
+    publish_to_hub_cache(hub_cache, "org/blip2", {"b1": tiny_models["blip2"], "b2": other_blip2})
+    loaded = load_for_training(
+        "org/blip2", LoraOptions(r=4), device="cpu", quantize="none", revision="b2"
+    )
+    expected = Blip2ForConditionalGeneration.from_pretrained(str(other_blip2))
+    vision = loaded.model.get_base_model().vision_model.embeddings.patch_embedding.weight
+    assert torch.equal(vision.detach(), expected.vision_model.embeddings.patch_embedding.weight)

@@ -68,10 +68,13 @@ def run(args: argparse.Namespace) -> int:
     targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
     if not targets:
         raise ValueError("--targets names no module")
+    model = args.model or settings.model
     config = TrainConfig(
         index_dir=args.index,
         out=args.out,
-        model=args.model or settings.model,
+        model=model,
+        # The service's pinned revision goes with the service's model.
+        model_revision=settings.model_revision if model == settings.model else None,
         template=args.template or settings.train_template,
         facts=settings.train_facts,
         val_fraction=args.val_fraction,

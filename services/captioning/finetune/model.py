@@ -47,12 +47,12 @@ def training_dtype(device: str, bf16_supported: bool | None = None) -> Any:
     return torch.bfloat16 if bf16_supported else torch.float16
 
 
-def load_processor(local: str, num_query_tokens: int) -> Any:
+def load_processor(local: str, num_query_tokens: int, revision: str | None = None) -> Any:
     from transformers import AutoTokenizer, Blip2Processor, BlipImageProcessorPil
 
     return Blip2Processor(
-        image_processor=BlipImageProcessorPil.from_pretrained(local),
-        tokenizer=AutoTokenizer.from_pretrained(local),
+        image_processor=BlipImageProcessorPil.from_pretrained(local, revision=revision),
+        tokenizer=AutoTokenizer.from_pretrained(local, revision=revision),
         num_query_tokens=num_query_tokens,
     )
 
@@ -65,6 +65,7 @@ def load_for_training(
     quantize: str = "auto",
     gradient_checkpointing: bool | None = None,
     resume_adapter: Path | None = None,
+    revision: str | None = None,
 ) -> Loaded:
     """`quantize`: auto (4-bit on CUDA, none on CPU), 4bit or none."""
     import torch
@@ -89,12 +90,15 @@ def load_for_training(
             ),
             dtype=compute_dtype,
             device_map={"": 0} if device == "cuda" else {"": "cpu"},
+            revision=revision,
         )
         # Casts norms to fp32, enables input grads and (optionally) gradient checkpointing.
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
     else:
         compute_dtype = training_dtype(device)
-        model = Blip2ForConditionalGeneration.from_pretrained(local, dtype=torch.float32)
+        model = Blip2ForConditionalGeneration.from_pretrained(
+            local, dtype=torch.float32, revision=revision
+        )
         model = model.to(device)
         if checkpointing:
             model.gradient_checkpointing_enable()
@@ -112,5 +116,5 @@ def load_for_training(
                 bias="none",
             ),
         )
-    processor = load_processor(local, model.config.num_query_tokens)
+    processor = load_processor(local, model.config.num_query_tokens, revision)
     return Loaded(model, processor, device, quantized, compute_dtype)

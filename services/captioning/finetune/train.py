@@ -41,6 +41,7 @@ class TrainConfig:
     out: str
     model: str
     template: str
+    model_revision: str | None = None  # of a hub `model`: the one the service serves
     facts: int = 2
     val_fraction: float = 0.15
     seed: int = 0
@@ -153,6 +154,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
         quantize=config.quantize,
         gradient_checkpointing=config.gradient_checkpointing,
         resume_adapter=checkpoint,
+        revision=config.model_revision,
     )
     tokenizer = loaded.processor.tokenizer
     truncate = lambda p: dataclasses.replace(  # noqa: E731
@@ -248,7 +250,11 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True) -
     model.save_pretrained(str(out))
     report = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "base_model": {"source": config.model, "version": source_version(config.model)},
+        "base_model": {
+            "source": config.model,
+            "revision": config.model_revision,
+            "version": source_version(config.model, config.model_revision),
+        },
         "data": {
             "index_dir": str(Path(config.index_dir).resolve()),
             "index_version": index_version,

@@ -51,10 +51,13 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = GenerationSettings()
     trigger = args.trigger if args.trigger is not None else settings.style_trigger
+    model = args.model or settings.model
     config = StyleTrainConfig(
         index_dir=args.index,
         out=args.out,
-        model=args.model or settings.model,
+        model=model,
+        # The service's pinned revision goes with the service's model.
+        model_revision=settings.model_revision if model == settings.model else None,
         name=args.name or Path(args.out).name,
         template=args.template or settings.style_template,
         facts=settings.style_facts,

@@ -54,6 +54,7 @@ def load_components(
     device: str = "auto",
     precision: str = "auto",
     gradient_checkpointing: bool | None = None,
+    revision: str | None = None,
 ) -> Components:
     import diffusers
     import torch
@@ -66,13 +67,16 @@ def load_components(
     precision = choose_precision(device, precision)
     weight_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     local = resolve_source(source)
-    tokenizer = CLIPTokenizer.from_pretrained(local, subfolder="tokenizer")
+    pinned = {"revision": revision}
+    tokenizer = CLIPTokenizer.from_pretrained(local, subfolder="tokenizer", **pinned)
     text_encoder = CLIPTextModel.from_pretrained(
-        local, subfolder="text_encoder", dtype=weight_dtype
+        local, subfolder="text_encoder", dtype=weight_dtype, **pinned
     )
-    vae = AutoencoderKL.from_pretrained(local, subfolder="vae", dtype=weight_dtype)
-    unet = UNet2DConditionModel.from_pretrained(local, subfolder="unet", dtype=weight_dtype)
-    scheduler_config = DDPMScheduler.load_config(local, subfolder="scheduler")
+    vae = AutoencoderKL.from_pretrained(local, subfolder="vae", dtype=weight_dtype, **pinned)
+    unet = UNet2DConditionModel.from_pretrained(
+        local, subfolder="unet", dtype=weight_dtype, **pinned
+    )
+    scheduler_config = DDPMScheduler.load_config(local, subfolder="scheduler", **pinned)
     noise_scheduler = DDPMScheduler.from_config(scheduler_config)
     inference_cls = getattr(diffusers, scheduler_config.get("_class_name", "DDIMScheduler"))
     inference_scheduler = inference_cls.from_config(scheduler_config)

@@ -56,6 +56,7 @@ class StyleTrainConfig:
     model: str
     name: str
     template: str
+    model_revision: str | None = None  # of a hub `model`: the one the service serves
     facts: int = 1
     trigger_words: tuple[str, ...] = ("batik nitik motif",)
     rank: int = 16
@@ -236,6 +237,7 @@ def train_style(
         device=config.device,
         precision=config.precision,
         gradient_checkpointing=config.gradient_checkpointing,
+        revision=config.model_revision,
     )
     if saved:
         load_peft_state(components, saved["lora"])
@@ -322,7 +324,12 @@ def train_style(
         **validation_grid(components, val_pairs, config, staging),
     }
     first_quarter, last_quarter = quarter_means(losses)
-    base = {"source": config.model, "version": source_version(config.model)}
+    # The version the service computes for the same pin: a style trained here loads there.
+    base = {
+        "source": config.model,
+        "revision": config.model_revision,
+        "version": source_version(config.model, config.model_revision),
+    }
     report = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "name": config.name,
