@@ -87,3 +87,16 @@ def test_admin_keys_are_hashes_never_keys():
         GatewaySettings(admin_keys="plain-key")
     digest = "a" * 64
     assert GatewaySettings(admin_keys=f"sha256:{digest}").admin_key_hashes == [digest]
+
+
+def test_provenance_records_the_styles():
+    request = RagRequest(text="kawung", seed=7, styles=[{"name": "nitik", "scale": 0.5}])
+    applied = [{"name": "nitik", "scale": 0.5, "version": "nitik@abc"}]
+    answer = RagResponse.model_validate(
+        {**ANSWER, "styles": applied, "model_version": "sd1+nitik@abc:0.5"}
+    )
+    made = provenance(request, answer, {}, 0)
+    assert made["request"]["styles"] == [{"name": "nitik", "scale": 0.5}]
+    assert made["styles"] == applied
+    assert made["versions"]["model_version"] == "sd1+nitik@abc:0.5"
+    assert RagRequest.model_validate(made["request"]).style_choices()[0].scale == 0.5
