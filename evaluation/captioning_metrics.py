@@ -44,6 +44,7 @@ def evaluate_captioning(
     blip2: str,
     adapter: str | None,
     device: str = "auto",
+    revision: str | None = None,
     batch_size: int = 8,
     max_new_tokens: int = 40,
 ) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def evaluate_captioning(
     results: dict[str, Any] = {"pairs": len(pairs), "split_source": split_source}
     arms = {"base": None, **({"adapter": adapter} if adapter else {})}
     for arm, adapter_source in arms.items():
-        captioner = Blip2Captioner(blip2, adapter=adapter_source, device=device)
+        captioner = Blip2Captioner(blip2, adapter=adapter_source, device=device, revision=revision)
         scores = evaluate(
             captioner.model,
             captioner.processor,

@@ -221,7 +221,13 @@ def evaluate_text_channels(
 
 
 def evaluate_channels(
-    clip: str, index_dir: Path, *, text_model: str | None, weight: float, device: str = "auto"
+    clip: str,
+    index_dir: Path,
+    *,
+    text_model: str | None,
+    weight: float,
+    device: str = "auto",
+    revision: str | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Every text query set ranked by a retrieval engine loaded on `index_dir`: the visual channel
     alone, the lexical channel alone, and both fused at `weight`."""
@@ -236,6 +242,7 @@ def evaluate_channels(
         batch_size=32,
         text_model=text_model,
         ranking=Ranking(lexical_weight=weight),
+        model_revision=revision,
     )
     try:
         configurations = {"visual": 0.0, "lexical": 1.0, f"fused (w={weight:g})": weight}

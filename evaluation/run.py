@@ -44,6 +44,7 @@ def run_evaluation(
     clip: str,
     blip2: str,
     sd: str,
+    revisions: dict[str, str | None] | None = None,
     adapter: str | None = None,
     style: str | None = None,
     features: str = "inception",
@@ -69,9 +70,11 @@ def run_evaluation(
             raise ValueError(
                 "a Frechet distance needs at least 2 generated images: give more queries or seeds"
             )
+    # Hub revisions by model ("clip", "blip2", "sd"); a model without one loads the hub's main.
+    pins = {"clip": None, "blip2": None, "sd": None, **(revisions or {})}
     out.mkdir(parents=True, exist_ok=True)
     index = MotifIndex(index_dir)
-    encoder = ClipEncoder(clip, device=device)
+    encoder = ClipEncoder(clip, device=device, revision=pins["clip"])
     metrics: dict[str, Any] = {
         "provenance": {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -79,9 +82,8 @@ def run_evaluation(
             "evaluations": sorted(what),
             "index": {"dir": str(index_dir), "version": index.version, "size": index.size},
             "models": {
-                "clip": {"source": clip, "version": source_version(clip)},
-                "blip2": {"source": blip2, "version": source_version(blip2)},
-                "sd": {"source": sd, "version": source_version(sd)},
+                name: {"source": source, "version": source_version(source, pins[name])}
+                for name, source in (("clip", clip), ("blip2", blip2), ("sd", sd))
             },
             "adapter": adapter,
             "style": style,
@@ -105,6 +107,7 @@ def run_evaluation(
             text_model=settings.text_model,
             weight=settings.lexical_weight,
             device=device,
+            revision=pins["clip"],
         )
         metrics["plots"] += plot_retrieval(metrics["retrieval"], out)
 
@@ -112,7 +115,7 @@ def run_evaluation(
         from evaluation.captioning_metrics import evaluate_captioning
 
         metrics["captioning"] = evaluate_captioning(
-            index_dir, blip2=blip2, adapter=adapter, device=device
+            index_dir, blip2=blip2, adapter=adapter, device=device, revision=pins["blip2"]
         )
 
     if "generation" in what:
@@ -131,7 +134,7 @@ def run_evaluation(
 
         queries = queries or DEFAULT_QUERIES
         seeds = seeds or DEFAULT_SEEDS
-        generator = SdGenerator(sd, device=device)
+        generator = SdGenerator(sd, device=device, revision=pins["sd"])
         metrics["provenance"]["generation"] = {
             "queries": list(queries),
             "seeds": list(seeds),
@@ -146,7 +149,9 @@ def run_evaluation(
                 encoder=encoder,
                 index=index,
                 vectors=item_vectors(index, encoder),
-                captioner=Blip2Captioner(blip2, adapter=adapter, device=device),
+                captioner=Blip2Captioner(
+                    blip2, adapter=adapter, device=device, revision=pins["blip2"]
+                ),
                 generator=generator,
                 count_tokens=lambda text: len(
                     generator.tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -171,6 +176,7 @@ def run_evaluation(
                 style_dir=Path(style),
                 index_dir=index_dir,
                 sd=sd,
+                sd_revision=pins["sd"],
                 encoder=encoder,
                 seeds=seeds,
                 size=size,

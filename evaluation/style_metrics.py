@@ -41,6 +41,7 @@ def evaluate_style(
     style_dir: Path,
     index_dir: Path,
     sd: str,
+    sd_revision: str | None = None,
     encoder,
     seeds: tuple[int, ...],
     size: int,
@@ -58,7 +59,7 @@ def evaluate_style(
     style_dir = Path(style_dir)
     manifest, prompts, real_pairs = held_out(style_dir, Path(index_dir))
     name = manifest["name"]
-    engine = SdGenerator(sd, device=device)
+    engine = SdGenerator(sd, device=device, revision=sd_revision)
     # The style's parent folder holds it (and perhaps others): loaded as the service loads them.
     engine.load_styles(str(style_dir.parent), None, None)
     if name not in engine.styles.loaded:

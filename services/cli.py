@@ -146,14 +146,22 @@ def _eval(args: argparse.Namespace) -> int:
     from services.retrieval.index import built_with
 
     what = set(EVALUATIONS) if args.what == "all" else {args.what}
+    # The index's vectors are only comparable with the model (and revision) that made them; the
+    # other models default to the services' own, at the services' pinned revisions.
+    clip, clip_revision = (args.clip, None) if args.clip else built_with(Path(args.index))
+    captioning, generation = CaptioningSettings(), GenerationSettings()
     metrics = run_evaluation(
         what,
         index_dir=Path(args.index),
         out=Path(args.out),
-        # The index's vectors are only comparable with the model that made them.
-        clip=args.clip or built_with(Path(args.index)),
-        blip2=args.blip2 or CaptioningSettings().model,
-        sd=args.sd or GenerationSettings().model,
+        clip=clip,
+        blip2=args.blip2 or captioning.model,
+        sd=args.sd or generation.model,
+        revisions={
+            "clip": clip_revision,
+            "blip2": None if args.blip2 else captioning.model_revision,
+            "sd": None if args.sd else generation.model_revision,
+        },
         adapter=args.adapter,
         style=args.style,
         features=args.features,

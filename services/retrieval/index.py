@@ -63,15 +63,17 @@ def image_path(root: Path, item_id: int, size: int) -> Path:
     return root / "images" / str(size) / f"{item_id}.jpg"
 
 
-def built_with(root: Path) -> str:
-    """The model source the index's manifest names: what `batik ingest` embedded it with. Reads
-    only the manifest, so a caller can pick the matching model before loading anything."""
+def built_with(root: Path) -> tuple[str, str | None]:
+    """The model source and hub revision the index's manifest names: what `batik ingest` embedded
+    it with. Reads only the manifest, so a caller can pick the matching model before loading
+    anything."""
     path = Path(root) / MANIFEST
     if not path.is_file():
         raise InvalidIndex(f"{root} holds no {MANIFEST}: not an index made by `batik ingest`")
     try:
-        return str(json.loads(path.read_text(encoding="utf-8"))["model"]["source"])
-    except (ValueError, KeyError, TypeError) as exc:
+        model = json.loads(path.read_text(encoding="utf-8"))["model"]
+        return str(model["source"]), model.get("revision")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidIndex(f"{path} names no model ({exc!r})") from None
 
 

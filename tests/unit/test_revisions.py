@@ -234,3 +234,23 @@ def test_the_fine_tuning_jobs_load_the_pinned_revision(hub_cache, tmp_path, tiny
     expected = Blip2ForConditionalGeneration.from_pretrained(str(other_blip2))
     vision = loaded.model.get_base_model().vision_model.embeddings.patch_embedding.weight
     assert torch.equal(vision.detach(), expected.vision_model.embeddings.patch_embedding.weight)
+
+
+def test_eval_loads_the_clip_revision_the_index_was_built_with(
+    hub_cache, tmp_path, tiny_models, synthetic_dataset
+):
+    """`batik eval` without --clip takes the model *and* revision from the index's manifest: the
+    repository here has no `main`, so an unpinned load could not even find the weights."""
+    import json
+
+    from services.cli import main
+    from services.retrieval.ingest import ingest
+
+    publish_to_hub_cache(hub_cache, "org/clip", {"r1": tiny_models["clip"]})
+    images, workbook = synthetic_dataset
+    index = tmp_path / "index"
+    ingest(images, workbook, index, model_source="org/clip", model_revision="r1", progress=False)
+    out = tmp_path / "report"
+    assert main(["eval", "retrieval", "--index", str(index), "--out", str(out)]) == 0
+    clip = json.loads((out / "metrics.json").read_text())["provenance"]["models"]["clip"]
+    assert clip == {"source": "org/clip", "version": "org/clip@r1"}
