@@ -83,8 +83,11 @@ def _build(rows: Iterable[Row]) -> dict[int, _Matrix]:
         blobs.setdefault(dim, []).append(blob)
     matrices = {}
     for dim, names in ids.items():
-        data = np.frombuffer(b"".join(blobs[dim]), dtype=np.float32).reshape(len(names), dim)
-        matrices[dim] = _Matrix(dim, names, data.copy())  # writable: appends and removes patch it
+        n = len(names)
+        # Room for an eighth more: the appends that follow do not copy the whole matrix at once.
+        data = np.empty((n + max(16, n // 8), dim), dtype=np.float32)
+        data[:n] = np.frombuffer(b"".join(blobs[dim]), dtype=np.float32).reshape(n, dim)
+        matrices[dim] = _Matrix(dim, names, data)
     return matrices
 
 
