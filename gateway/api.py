@@ -32,7 +32,7 @@ from services.common.contracts.generation import StyleList
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.http_cache import cache_control, etag_matches
-from services.common.images import decode_base64, load_image, sha256_hex
+from services.common.images import decode_base64, load_image_off_loop, sha256_hex
 
 
 async def guard(request: Request) -> None:
@@ -84,7 +84,7 @@ async def _answer(
     image_sha256 = None
     if raw_image is not None:
         # Validated here, not upstream: a bad upload is the client's 4xx before any model runs.
-        load_image(raw_image, limits=request.app.state.settings.image_limits)
+        await load_image_off_loop(raw_image, limits=request.app.state.settings.image_limits)
         image_sha256 = sha256_hex(raw_image)
     answer = await gateway.orchestrator.run(body, image_sha256, owner=caller_of(request))
     request.app.state.gateway_metrics.observe(answer)

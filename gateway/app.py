@@ -34,7 +34,7 @@ def job_runtime(app: FastAPI):
     """RAG jobs: the queue, and (GATEWAY_JOB_WORKER) a worker sharing this gateway's clients."""
     settings: GatewaySettings = app.state.settings
     return job_runtime_for(
-        redis_url=lambda s: s.redis_url,
+        redis_url=lambda s: s.job_store_url,
         make_queue=lambda redis, s: job_queue(redis, s),
         build_worker=(
             lambda app, stopping: build_worker(

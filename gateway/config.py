@@ -36,8 +36,19 @@ class GatewaySettings(BaseServiceSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="`redis://host:port/db` for the answer cache, rate limits and RAG jobs; "
-        "unset: in-process LRU, and the job routes answer 503",
+        description="`redis://host:port/db` for the answer cache and rate limits (and RAG jobs "
+        "when GATEWAY_JOB_REDIS_URL is unset); unset: in-process LRU, and the job routes answer 503",
+    )
+    job_redis_url: str | None = Field(
+        None,
+        description="`redis://host:port/db` for RAG jobs only: a Redis that persists (appendonly "
+        "yes) and never evicts (noeviction), apart from the cache's; unset: GATEWAY_REDIS_URL",
+    )
+    redis_timeout_s: float = Field(
+        2.0,
+        gt=0,
+        description="Connect and socket timeout of the job store's Redis client: a paused Redis "
+        "makes the job routes 503 within it",
     )
     cache_ttl_s: int = Field(86_400, ge=1, description="How long a cached answer lives")
     cache_max_entries: int = Field(256, ge=1, description="Size of the in-process cache")
@@ -102,6 +113,12 @@ class GatewaySettings(BaseServiceSettings):
     job_ttl_s: int = Field(
         86_400, ge=60, description="How long a RAG job's record and answer stay in Redis"
     )
+    job_watchdog_s: float = Field(
+        30.0,
+        gt=0,
+        description="How often stranded jobs are looked for, and how long one may look stranded "
+        "(no queue entry, no worker) before it is failed with the reason",
+    )
     job_timeout_s: int = Field(
         1800, ge=1, description="Longest a RAG job may run (queue waits upstream included)"
     )
@@ -125,6 +142,11 @@ class GatewaySettings(BaseServiceSettings):
                 f"{len(bad)} entries are not `sha256:<64 lowercase hex>` (store hashes, never keys)"
             )
         return value
+
+    @property
+    def job_store_url(self) -> str | None:
+        """Where RAG jobs live: their own Redis when configured, else the cache's."""
+        return self.job_redis_url or self.redis_url
 
     @property
     def api_key_hashes(self) -> list[str]:

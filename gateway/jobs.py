@@ -181,9 +181,9 @@ def build_worker(
     """An arq worker for RAG jobs, sharing the gateway's clients, cache and orchestrator."""
     from arq import Worker, func
 
-    if not settings.redis_url:
+    if not settings.job_store_url:
         raise ValueError("GATEWAY_REDIS_URL is not set: RAG jobs need Redis")
-    redis = connect_redis(settings.redis_url)
+    redis = connect_redis(settings.job_store_url, settings.redis_timeout_s)
     return Worker(
         # A job whose gateway died or stopped mid-run runs again elsewhere, from the start.
         functions=[func(rag_job, name=FUNCTION, max_tries=3, timeout=settings.job_timeout_s + 60)],

@@ -14,7 +14,7 @@ from gateway.jobs import FUNCTION, KIND, RagJobStore
 from gateway.orchestrator import with_seed
 from services.common.contracts.gateway import RagJob, RagRequest
 from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
-from services.common.images import decode_base64, load_image, sha256_hex
+from services.common.images import decode_base64, load_image_off_loop, sha256_hex
 from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
 from services.common.logging import current_request_id
 
@@ -63,7 +63,7 @@ async def submit(
         # Checked now, as /v1/rag does: a bad upload is a 4xx, not a failed job later.
         limits = request.app.state.settings.image_limits
         raw = decode_base64(body.image, limits=limits)
-        load_image(raw, limits=limits)
+        await load_image_off_loop(raw, limits=limits)
         image_sha256 = sha256_hex(raw)
     body = with_seed(body)
     caller = caller_of(request)

@@ -85,7 +85,8 @@ def free_port() -> int:
 class RedisServer:
     """A private redis-server on a free loopback port, so tests never touch a shared Redis."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_dir: Path | None = None) -> None:
+        """`data_dir`: persist as the job Redis does (AOF there, `noeviction`); None: a cache."""
         import shutil
 
         binary = shutil.which("redis-server")
@@ -93,6 +94,7 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
         self.port = free_port()
+        self.data_dir = data_dir
         self.process = None
 
     @property
@@ -114,8 +116,7 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *self._persistence(),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -130,6 +131,14 @@ class RedisServer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+    def _persistence(self) -> list[str]:
+        if self.data_dir is None:
+            return ["--appendonly", "no"]
+        return [
+            *("--dir", str(self.data_dir), "--appendonly", "yes", "--appendfsync", "always"),
+            *("--maxmemory-policy", "noeviction"),
+        ]
 
     def stop(self) -> None:
         if self.process is not None:

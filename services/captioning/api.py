@@ -15,7 +15,7 @@ from services.common.contracts.captioning import (
 )
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
-from services.common.images import decode_image
+from services.common.images import ImageLimits, decode_image, decode_images
 
 router = APIRouter(prefix="/v1", tags=["captioning"])
 ReadyEngine = Annotated[Blip2Captioner, Depends(require_ready)]  # 503 not_ready while loading
@@ -27,6 +27,23 @@ _IMAGE_ERRORS = (
     ErrorType.OVERLOADED,
     ErrorType.NOT_READY,
 )
+
+
+def _caption(
+    engine: Blip2Captioner,
+    body: CaptionRequest,
+    payloads: list[str],
+    fields: list[str],
+    limits: ImageLimits,
+):
+    # Decoding runs here, in the worker thread: a large upload must not stall the event loop.
+    images = decode_images(payloads, limits=limits, fields=fields)
+    return engine.caption_batch(images, body.prompt, body.max_new_tokens, body.adapter)
+
+
+def _answer(engine: Blip2Captioner, body: VqaRequest, limits: ImageLimits):
+    image = decode_image(body.image, limits=limits)
+    return engine.answer(image, body.question, body.max_new_tokens, body.adapter)
 
 
 @router.post(
@@ -43,15 +60,12 @@ async def caption(body: CaptionRequest, request: Request, engine: ReadyEngine) -
             ErrorType.VALIDATION,
             f"images: {len(payloads)} images; this service takes at most {settings.max_batch}",
         )
-    images = [
-        decode_image(data, limits=settings.image_limits, field=f"images[{i}]")
-        if body.images is not None
-        else decode_image(data, limits=settings.image_limits)
-        for i, data in enumerate(payloads)
-    ]
     engine.registry.resolve(body.adapter)  # an unknown adapter is a 404 before any queueing
+    fields = (
+        [f"images[{i}]" for i in range(len(payloads))] if body.images is not None else ["image"]
+    )
     outcomes, adapter = await request.app.state.limiter.run(
-        engine.caption_batch, images, body.prompt, body.max_new_tokens, body.adapter
+        _caption, engine, body, payloads, fields, settings.image_limits
     )
     items = [
         CaptionItem(caption=o.text, degenerate=o.degenerate, reason=o.reason, attempts=o.attempts)
@@ -74,10 +88,9 @@ async def caption(body: CaptionRequest, request: Request, engine: ReadyEngine) -
     responses=error_responses(*_IMAGE_ERRORS),
 )
 async def vqa(body: VqaRequest, request: Request, engine: ReadyEngine) -> VqaResponse:
-    image = decode_image(body.image, limits=request.app.state.settings.image_limits)
     engine.registry.resolve(body.adapter)
     outcome, adapter = await request.app.state.limiter.run(
-        engine.answer, image, body.question, body.max_new_tokens, body.adapter
+        _answer, engine, body, request.app.state.settings.image_limits
     )
     return VqaResponse(
         answer=outcome.text,

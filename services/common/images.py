@@ -21,11 +21,14 @@ import struct
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 
+import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from services.common.concurrency import PixelBudget
 from services.common.errors import ErrorType, ServiceError
+from services.common.memory import return_free_memory
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 4096 * 4096
@@ -182,6 +185,12 @@ def check_request_pixels(
         )
 
 
+def _fitted(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """`size` scaled to a longer side of `max_side`, aspect kept."""
+    scale = max_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 _REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"}
 
 
@@ -197,9 +206,7 @@ def _reduced(image: Image.Image, max_side: int | None) -> Image.Image:
     if factor >= 2:
         image = image.reduce(factor)
     if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS)
+        image = image.resize(_fitted(image.size, max_side), Image.Resampling.LANCZOS)
     return image
 
 
@@ -208,26 +215,43 @@ def load_image(raw: bytes, *, limits: ImageLimits, field: str = "image") -> Imag
     holds its pixels of the process's budget until the reduced copy exists."""
     fmt, width, height = read_size(raw, limits=limits, field=field)
     budget = limits.budget.hold(width * height) if limits.budget is not None else nullcontext()
-    with budget:
-        image = _open(raw, fmt, field)
-        _check_pixels(*image.size, limits, field)
-        try:
-            if limits.max_side is not None and fmt == "JPEG":
-                # Scale while decoding: the DCT gives 1/2, 1/4 or 1/8 size at no extra cost.
-                image.draft("RGB", (limits.max_side, limits.max_side))
-            image.load()
-            image = _reduced(image, limits.max_side)
-            image = ImageOps.exif_transpose(image) or image
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise _corrupt(field, exc) from None
-        try:
-            return to_rgb(image)
-        except (OSError, ValueError) as exc:  # a pixel mode PIL cannot convert: the client's 415
-            raise ServiceError(
-                ErrorType.UNSUPPORTED_MEDIA,
-                f"{field} has pixel mode {image.mode}, which cannot be converted to RGB "
-                f"({exc.__class__.__name__})",
-            ) from None
+    try:
+        with budget:
+            return _decode(raw, fmt, limits, field)
+    finally:
+        return_free_memory(width * height)  # the full-size buffers are gone: give them back
+
+
+def _decode(raw: bytes, fmt: str, limits: ImageLimits, field: str) -> Image.Image:
+    """Open and decode within the budget the caller holds; the full-size image dies here."""
+    image = _open(raw, fmt, field)
+    _check_pixels(*image.size, limits, field)
+    try:
+        if limits.max_side is not None and fmt == "JPEG":
+            # Scale while decoding: the DCT gives 1/2, 1/4 or 1/8 size at no extra cost.
+            image.draft("RGB", _fitted(image.size, limits.max_side))
+        image.load()
+        image = _reduced(image, limits.max_side)
+        image = ImageOps.exif_transpose(image) or image
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _corrupt(field, exc) from None
+    try:
+        return to_rgb(image)
+    except (OSError, ValueError) as exc:  # a pixel mode PIL cannot convert: the client's 415
+        raise ServiceError(
+            ErrorType.UNSUPPORTED_MEDIA,
+            f"{field} has pixel mode {image.mode}, which cannot be converted to RGB "
+            f"({exc.__class__.__name__})",
+        ) from None
+
+
+async def load_image_off_loop(
+    raw: bytes, *, limits: ImageLimits, field: str = "image"
+) -> Image.Image:
+    """`load_image` in a worker thread, for async handlers: decoding a 4096x4096 upload takes
+    tenths of a second that the event loop (and every other request, `/healthz` included) must
+    not wait."""
+    return await anyio.to_thread.run_sync(partial(load_image, raw, limits=limits, field=field))
 
 
 def decode_images(

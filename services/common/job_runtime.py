@@ -3,7 +3,9 @@ Redis) and, when asked, an arq worker inside the process. Generation and the gat
 
 The worker starts once the service's engine is loaded (it works with it), and is rebuilt with
 backoff whenever it stops on an error: a Redis that goes away must not leave jobs accepted after it
-comes back queued forever, nor take the service down with it.
+comes back queued forever, nor take the service down with it. A watchdog (services/common/
+job_watchdog.py) fails the jobs whose queue entry or worker vanished, so none stays queued or running
+forever.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from services.common.job_watchdog import JobWatchdog
 from services.common.jobs import JobQueue, connect_redis
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,7 @@ def job_runtime(
             log.info("%s is not set: the job routes answer 503", setting_name)
             yield
             return
-        redis = connect_redis(url)
+        redis = connect_redis(url, settings.redis_timeout_s)
         app.state.jobs = make_queue(redis, settings)
         stopping = threading.Event()
         worker = (
@@ -81,9 +84,18 @@ def job_runtime(
             if build_worker is not None
             else None
         )
+        watchdog = JobWatchdog(
+            app.state.jobs,
+            grace_s=settings.job_watchdog_s,
+            stale_s=settings.job_timeout_s + 2 * settings.job_watchdog_s,
+        )
+        watching = asyncio.create_task(watchdog.run(settings.job_watchdog_s))
         try:
             yield
         finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
             # A running job stops at its next step or stage and goes back to the queue for
             # another worker.
             stopping.set()

@@ -250,13 +250,17 @@ class JobStore:
         return await self.redis.get(self.blob_key(job_id, name))
 
 
-def connect_redis(url: str) -> Any:
+def connect_redis(url: str, timeout_s: float = 2.0) -> Any:
     """An arq connection (a `redis.asyncio.Redis` that can also enqueue), made without a round trip:
-    a service starts even while Redis is down, and its job routes answer 503 until Redis is back."""
+    a service starts even while Redis is down, and its job routes answer 503 until Redis is back.
+    Connect and socket timeouts: a Redis that is paused (or behind a dead link) answers the job
+    routes 503 within `timeout_s` instead of hanging them; arq sends no blocking commands."""
     from arq.connections import ArqRedis
     from redis.asyncio import ConnectionPool
 
-    return ArqRedis(ConnectionPool.from_url(url, socket_connect_timeout=2.0))
+    return ArqRedis(
+        ConnectionPool.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    )
 
 
 class JobQueue:
@@ -291,9 +295,12 @@ class JobQueue:
 class StepProgressReporter:
     """The per-step callback of a job running in a worker thread (started by `anyio.to_thread`).
 
-    Each call records progress and reads the cancel flag in one Redis round trip, so a cancel takes
-    effect at the end of the step in progress; a stopping worker and the time limit stop the job the
-    same way (a model call in a thread cannot be cancelled from outside).
+    Progress is written in the background, on the event loop that made the reporter: the denoising
+    loop never waits on Redis (a paused Redis used to hold the pipeline, and every synchronous
+    generation behind it). Writes coalesce: while one is in flight only the latest step is kept.
+    Each write also reads the cancel flag, so a cancel takes effect at the first step after the
+    write that saw it; a stopping worker and the time limit stop the job at the next step (a model
+    call in a thread cannot be cancelled from outside).
     """
 
     def __init__(
@@ -308,16 +315,38 @@ class StepProgressReporter:
         self.stopping = stopping
         self.timeout_s = timeout_s
         self.deadline = time.monotonic() + timeout_s if timeout_s else None
+        self.stop_requested = False
+        self._loop = asyncio.get_running_loop()
+        self._lock = threading.Lock()
+        self._latest: tuple[int, int] | None = None
+        self._writing = False
 
     def __call__(self, step: int, total: int) -> None:
-        import anyio.from_thread
-
         if self.stopping is not None and self.stopping.is_set():
             raise JobInterrupted(self.job_id)
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise JobTimedOut(self.job_id)
-        if anyio.from_thread.run(self.store.progress, self.job_id, step, total):
+        if self.stop_requested:
             raise JobCancelled(self.job_id)
+        with self._lock:
+            self._latest = (step, total)
+            if self._writing:
+                return
+            self._writing = True
+        asyncio.run_coroutine_threadsafe(self._write(), self._loop)
+
+    async def _write(self) -> None:
+        while True:
+            with self._lock:
+                latest, self._latest = self._latest, None
+                if latest is None:
+                    self._writing = False
+                    return
+            try:
+                if await self.store.progress(self.job_id, *latest):
+                    self.stop_requested = True
+            except Exception as exc:  # progress is best effort; the job's outcome is not
+                log.warning("job %s: progress not recorded (%s)", self.job_id, exc)
 
 
 async def run_tracked(

@@ -8,11 +8,18 @@ from services.common.contracts.generation import GenerateRequest, GenerateRespon
 from services.common.errors import ErrorType, error_responses
 from services.common.health import require_ready
 from services.common.images import png_base64
+from services.generation.config import GenerationSettings
 from services.generation.generator import SdGenerator
 from services.generation.inputs import checked_images
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 ReadyEngine = Annotated[SdGenerator, Depends(require_ready)]  # 503 not_ready while loading
+
+
+def _generate(engine: SdGenerator, body: GenerateRequest, settings: GenerationSettings):
+    # Decoding runs here, in the worker thread: a large upload must not stall the event loop.
+    images = checked_images(body, settings)
+    return engine.generate(body, images.init, control_image=images.control)
 
 
 @router.post(
@@ -33,10 +40,9 @@ ReadyEngine = Annotated[SdGenerator, Depends(require_ready)]  # 503 not_ready wh
 async def generate(
     body: GenerateRequest, request: Request, engine: ReadyEngine
 ) -> GenerateResponse:
-    images = checked_images(body, request.app.state.settings)
     engine.styles.resolve(body)  # an unknown style is a 404 now, not after the queue
     result = await request.app.state.limiter.run(
-        engine.generate, body, images.init, control_image=images.control
+        _generate, engine, body, request.app.state.settings
     )
     return GenerateResponse(
         **result.summary(engine.source).model_dump(),

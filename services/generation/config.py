@@ -64,7 +64,15 @@ class GenerationSettings(BaseServiceSettings):
         "the rest is cut and reported",
     )
     redis_url: str | None = Field(
-        None, description="redis://host:port/db for jobs (/v1/jobs); unset: job routes answer 503"
+        None,
+        description="redis://host:port/db for jobs (/v1/jobs): a Redis that persists (appendonly "
+        "yes) and never evicts (noeviction); unset: job routes answer 503",
+    )
+    redis_timeout_s: float = Field(
+        2.0,
+        gt=0,
+        description="Connect and socket timeout of the job store's Redis client: a paused Redis "
+        "makes the job routes 503 within it",
     )
     job_worker: bool = Field(
         True,
@@ -76,6 +84,12 @@ class GenerationSettings(BaseServiceSettings):
     )
     job_ttl_s: int = Field(
         86400, ge=60, description="How long a job's record and images stay in Redis"
+    )
+    job_watchdog_s: float = Field(
+        30.0,
+        gt=0,
+        description="How often stranded jobs are looked for, and how long one may look stranded "
+        "(no queue entry, no worker) before it is failed with the reason",
     )
     job_timeout_s: int = Field(1800, ge=1, description="Longest a job may run before it fails")
     job_queue_name: str = Field("batik:generation:queue", description="arq queue name in Redis")

@@ -6,6 +6,7 @@ in whichever worker arq hands it to.
 
 from __future__ import annotations
 
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
 from services.common.contracts.generation import GenerateRequest, GenerationJob
@@ -50,7 +51,8 @@ async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
 async def submit(body: GenerateRequest, request: Request, response: Response) -> JobCreated:
     queue = _queue(request)
     # Checked here as well as in the worker: bad input is a 4xx now, not a failed job later.
-    checked_images(body, request.app.state.settings)
+    # In a worker thread: decoding a large upload must not stall the event loop.
+    await anyio.to_thread.run_sync(checked_images, body, request.app.state.settings)
     engine = getattr(request.app.state, "engine", None)
     if engine is not None:
         engine.styles.resolve(body)  # unknown style: 404 here rather than a failed job

@@ -88,7 +88,7 @@ def build_worker(
 
     if not settings.redis_url:
         raise ValueError("GENERATION_REDIS_URL is not set: a job worker needs Redis")
-    redis = connect_redis(settings.redis_url)
+    redis = connect_redis(settings.redis_url, settings.redis_timeout_s)
     return Worker(
         # Up to 3 tries: a job whose worker died or was stopped mid-run is run again elsewhere.
         # The time limit is enforced between steps by run_tracked; arq's is only a backstop.

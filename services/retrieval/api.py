@@ -15,7 +15,7 @@ from services.common.contracts.retrieval import (
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.http_cache import cache_control, etag_matches, image_etag
-from services.common.images import ImageLimits, decode_image
+from services.common.images import ImageLimits, decode_image, decode_images
 from services.retrieval.engine import RetrievalEngine
 from services.retrieval.index import IMAGE_SIZES
 
@@ -67,10 +67,9 @@ async def search(body: SearchRequest, request: Request, engine: ReadyEngine) -> 
 
 
 def _embed(engine: RetrievalEngine, body: EmbedRequest, limits: ImageLimits) -> EmbedResponse:
-    images = [
-        decode_image(data, limits=limits, field=f"images[{i}]")
-        for i, data in enumerate(body.images or [])
-    ]
+    payloads = list(body.images or [])
+    fields = [f"images[{i}]" for i in range(len(payloads))]
+    images = decode_images(payloads, limits=limits, fields=fields)
     return engine.encoder.embed(list(body.texts or []), images)
 
 

@@ -27,7 +27,7 @@ COMPOSE = REPO / "docker-compose.yml"
 CPU_OVERRIDE = REPO / "docker-compose.cpu.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)S?$")
-UPSTREAMS = (*MODEL_SERVICES, "library", "redis")  # what the gateway calls
+UPSTREAMS = (*MODEL_SERVICES, "library", "redis", "redis-jobs")  # what the gateway calls
 REQUIRED_SECRETS = {"GATEWAY_API_KEYS", "POSTGRES_PASSWORD"}  # compose refuses to start without
 JOBS = ("ingest", "finetune")
 GPU_USERS = (*MODEL_SERVICES, *JOBS)
@@ -100,6 +100,7 @@ def settings_fields() -> dict[str, set[str]]:
 def test_compose_resolves_with_every_service(compose_gpu):
     assert set(compose_gpu["services"]) == {
         "redis",
+        "redis-jobs",
         *MODEL_SERVICES,
         "gateway",
         "library",
@@ -125,7 +126,9 @@ def test_model_services_and_jobs_reserve_an_nvidia_gpu(compose_gpu, name):
     assert "gpu" in devices[0]["capabilities"]
 
 
-@pytest.mark.parametrize("name", ["gateway", "dashboard", "redis", "library", "postgres"])
+@pytest.mark.parametrize(
+    "name", ["gateway", "dashboard", "redis", "redis-jobs", "library", "postgres"]
+)
 def test_other_services_reserve_no_gpu(compose_gpu, name):
     assert "deploy" not in compose_gpu["services"][name]
 
@@ -167,7 +170,7 @@ def test_upstreams_live_on_the_internal_network_the_dashboard_cannot_reach(compo
         assert "frontend" not in attached, f"{name} must not share a network with the dashboard"
     assert networks(services["gateway"]) == {"frontend", "backend"}
     assert networks(services["dashboard"]) == {"frontend"}
-    assert networks(services["redis"]) == {"backend"}
+    assert networks(services["redis"]) == networks(services["redis-jobs"]) == {"backend"}
     # The library and its database need no route out at all.
     assert networks(services["library"]) == networks(services["postgres"]) == {"backend"}
 
@@ -219,6 +222,25 @@ def test_gateway_reaches_upstreams_by_service_name(compose_gpu):
     for name in MODEL_SERVICES:
         assert env[f"GATEWAY_{name.upper()}_URL"] == f"http://{name}:{PORTS[name]}"
     assert env["GATEWAY_REDIS_URL"] == "redis://redis:6379/0"
+
+
+def _redis_flags(command: list[str]) -> dict[str, str]:
+    assert command[0] == "redis-server"
+    return {command[i].removeprefix("--"): command[i + 1] for i in range(1, len(command) - 1, 2)}
+
+
+def test_jobs_live_in_a_redis_that_persists_and_never_evicts(compose_gpu):
+    """Issue 16, finding 2: one evicting, unpersisted Redis lost 14 of 20 accepted jobs."""
+    services = compose_gpu["services"]
+    jobs = _redis_flags(services["redis-jobs"]["command"])
+    assert jobs["appendonly"] == "yes" and jobs["maxmemory-policy"] == "noeviction"
+    assert mounts(services["redis-jobs"])["/data"]["source"] == "redis-jobs-data"
+    cache = _redis_flags(services["redis"]["command"])
+    assert cache["maxmemory-policy"] == "allkeys-lru"  # the cache may evict: it holds no job
+    gateway = services["gateway"]["environment"]
+    assert gateway["GATEWAY_JOB_REDIS_URL"] == "redis://redis-jobs:6379/0"
+    generation = services["generation"]["environment"]
+    assert generation["GENERATION_REDIS_URL"] == "redis://redis-jobs:6379/1"
 
 
 def test_no_secret_value_is_written_in_the_compose_files():

@@ -62,7 +62,7 @@ def test_overlay_holds_every_component(rendered, overlay):
     assert set(of_kind(docs, "Deployment")) == {*APP_DEPLOYMENTS, "redis"}
     assert set(of_kind(docs, "Job")) == set(JOBS)
     assert {"model-cache", "index", "library-files"} <= set(of_kind(docs, "PersistentVolumeClaim"))
-    assert set(of_kind(docs, "StatefulSet")) == {"postgres"}
+    assert set(of_kind(docs, "StatefulSet")) == {"postgres", "redis-jobs"}
     assert set(of_kind(docs, "HorizontalPodAutoscaler")) == set(APP_DEPLOYMENTS)
     assert set(of_kind(docs, "PodDisruptionBudget")) == set(APP_DEPLOYMENTS)
     assert len(of_kind(docs, "ConfigMap")) == 1 and len(of_kind(docs, "Secret")) == 1
@@ -193,6 +193,7 @@ def test_network_policies_let_only_the_gateway_reach_upstreams(rendered, overlay
     upstream_ports = {
         **{n: PORTS[n] for n in (*MODEL_SERVICES, "library")},
         "redis": 6379,
+        "redis-jobs": 6379,
         "postgres": 5432,
     }
     callers = {
@@ -201,6 +202,7 @@ def test_network_policies_let_only_the_gateway_reach_upstreams(rendered, overlay
         "generation": {"gateway"},
         "library": {"gateway"},  # it trusts the owner id it is sent: nobody else may send one
         "redis": {"gateway", *MODEL_SERVICES},
+        "redis-jobs": {"gateway", "generation"},
         "postgres": {"library", "batik-db-migrate"},
     }
     for target, port in upstream_ports.items():
@@ -246,6 +248,16 @@ def test_settings_point_at_the_services_and_secrets_are_placeholders(rendered, o
     for name in MODEL_SERVICES:
         assert data[f"GATEWAY_{name.upper()}_URL"] == f"http://{name}:{PORTS[name]}"
     assert data["GATEWAY_REDIS_URL"].startswith("redis://redis:6379")
+    # Issue 16, finding 2: jobs in a Redis that persists and never evicts, apart from the cache.
+    assert data["GATEWAY_JOB_REDIS_URL"] == "redis://redis-jobs:6379/0"
+    assert data["GENERATION_REDIS_URL"] == "redis://redis-jobs:6379/1"
+    (jobs,) = [c for c in pod_spec(of_kind(docs, "StatefulSet")["redis-jobs"])["containers"]]
+    flags = dict(zip(jobs["args"][::2], jobs["args"][1::2], strict=True))
+    assert flags["--appendonly"] == "yes" and flags["--maxmemory-policy"] == "noeviction"
+    (cache,) = pod_spec(of_kind(docs, "Deployment")["redis"])["containers"]
+    assert dict(zip(cache["args"][::2], cache["args"][1::2], strict=True))[
+        "--maxmemory-policy"
+    ] == ("allkeys-lru")
     assert data["RETRIEVAL_INDEX_DIR"] == "/data/index/current"
     assert data["HF_HOME"] == HF_HOME
     (secret,) = of_kind(docs, "Secret").values()
