@@ -66,10 +66,19 @@ class RagJobStore(JobStore):
         )
         return flag == b"1"
 
-    async def rag_job(self, job_id: str) -> RagJob | None:
+    async def claim(self, job_id: str, owner: str) -> None:
+        """Name the job's owner: its result holds that owner's design ids."""
+        await self.redis.hset(self.key(job_id), "owner", owner)
+
+    async def rag_job(self, job_id: str, caller: Caller | None = None) -> RagJob | None:
+        """The job; None when there is none, or when `caller` (not an admin) does not own it."""
         record = await self.get(job_id)
         if record is None or record.kind != KIND:
             return None
+        if caller is not None and not caller.admin:
+            owner = await self.redis.hget(self.key(job_id), "owner")
+            if owner is not None and owner.decode() != caller.owner:
+                return None  # another owner's job is unknown, as its designs are
         stage, generation_job_id = await self.redis.hmget(
             self.key(job_id), "stage", "generation_job_id"
         )
@@ -81,10 +90,11 @@ class RagJobStore(JobStore):
             }
         )
 
-    async def create_answered(self, answer: RagResponse) -> RagJob:
+    async def create_answered(self, answer: RagResponse, owner: str) -> RagJob:
         """A job that is done as it is created: its request was a cache hit."""
         job_id = new_job_id()
         await self.create(job_id, KIND)
+        await self.claim(job_id, owner)
         await self.transition(
             job_id, {"queued"}, {"state": "succeeded", "result": answer.model_dump_json()}
         )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard
 from gateway.jobs import FUNCTION, KIND, RagJobStore
 from gateway.orchestrator import with_seed
+from gateway.security import Caller
 from services.common.contracts.gateway import RagJob, RagRequest
 from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
 from services.common.images import decode_base64, load_image_off_loop, sha256_hex
@@ -31,8 +32,9 @@ def _queue(request: Request) -> JobQueue:
     return queue
 
 
-async def _job(store: RagJobStore, job_id: str) -> RagJob:
-    job = await store.rag_job(job_id) if JOB_ID.fullmatch(job_id) else None
+async def _job(store: RagJobStore, job_id: str, caller: Caller) -> RagJob:
+    """The caller's job (any job for an admin key); another owner's answers 404."""
+    job = await store.rag_job(job_id, caller) if JOB_ID.fullmatch(job_id) else None
     if job is None:
         raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
     return job
@@ -71,7 +73,7 @@ async def submit(
     async with job_store_available():
         if cached is not None:
             request.app.state.gateway_metrics.observe(cached)
-            job = await queue.store.create_answered(cached)
+            job = await queue.store.create_answered(cached, caller.owner)
             job_id, state = job.job_id, job.state
         else:
             payload = {
@@ -82,6 +84,7 @@ async def submit(
                 "owner": {"owner": caller.owner, "admin": caller.admin},
             }
             record = await queue.submit(KIND, FUNCTION, payload)
+            await queue.store.claim(record.job_id, caller.owner)  # type: ignore[attr-defined]
             job_id, state = record.job_id, record.state
     status_url = f"/v1/jobs/{job_id}"
     response.headers["Location"] = status_url
@@ -97,7 +100,7 @@ async def submit(
 async def status(job_id: str, request: Request) -> RagJob:
     queue = _queue(request)
     async with job_store_available():
-        return await _job(queue.store, job_id)  # type: ignore[arg-type]
+        return await _job(queue.store, job_id, caller_of(request))  # type: ignore[arg-type]
 
 
 @router.delete(
@@ -113,6 +116,6 @@ async def cancel(job_id: str, request: Request) -> RagJob:
     queue = _queue(request)
     store: RagJobStore = queue.store  # type: ignore[assignment]
     async with job_store_available():
-        await _job(store, job_id)
+        await _job(store, job_id, caller_of(request))
         await store.cancel(job_id)
-        return await _job(store, job_id)
+        return await _job(store, job_id, caller_of(request))

@@ -413,9 +413,14 @@ def test_a_rag_job_saves_its_designs_for_the_caller(
         assert job["state"] == "succeeded", job["error"]
         (ref,) = job["result"]["designs"]
         assert ref["id"] in listed(jobs, "bob") and ref["id"] not in listed(jobs, "alice")
+        # The job is bob's too: its result names his designs.
+        assert_envelope(jobs.get(url, headers=as_("alice")), 404, "not_found")
+        assert_envelope(jobs.delete(url, headers=as_("alice")), 404, "not_found")
+        assert jobs.get(url, headers=as_("boss")).json()["result"]["designs"] == [ref]
         # The same request again is answered from the cache at once, with bob's design.
         hit = jobs.post(
             "/v1/jobs", json={"text": "truntum", "seed": 81, **QUICK}, headers=as_("bob")
         )
         cached = jobs.get(hit.json()["status_url"], headers=as_("bob")).json()
         assert cached["state"] == "succeeded" and cached["result"]["designs"] == [ref]
+        assert_envelope(jobs.get(hit.json()["status_url"], headers=as_("alice")), 404, "not_found")

@@ -107,7 +107,7 @@ def test_a_cache_hit_is_a_job_that_is_done_when_created(redis_server):
     )
 
     async def body(store: RagJobStore, _client):
-        job = await store.create_answered(answer)
+        job = await store.create_answered(answer, "anonymous")
         assert job.state == "succeeded" and job.kind == KIND
         assert job.result == answer
 
