@@ -349,18 +349,19 @@ class LibraryStore:
         if vector is not None and not np.all(np.isfinite(vector)):
             raise InvalidInputError("embedding holds a NaN or infinite value")
         quota = self.max_designs_per_owner
-        if quota is not None:
+        if quota is not None or parent_id is not None:
+            # Refusals known before any file is written (the transaction below checks the quota
+            # again, atomically).
             with self.session() as session:
-                if self._count(session, owner) >= quota:
+                if quota is not None and self._count(session, owner) >= quota:
                     raise QuotaExceededError(self._quota_message())
-        if parent_id is not None:
-            with self.session() as session:
-                try:
-                    self._design_row(session, Scope(owner), parent_id)
-                except NotFoundError:
-                    raise InvalidInputError(
-                        f"parent_id {parent_id} names no design of this owner"
-                    ) from None
+                if parent_id is not None:
+                    try:
+                        self._design_row(session, Scope(owner), parent_id)
+                    except NotFoundError:
+                        raise InvalidInputError(
+                            f"parent_id {parent_id} names no design of this owner"
+                        ) from None
         data = embed_settings(png, provenance, size)
         sha = self.files.put(data)  # durable before the row that names it commits
         prompt = prompt_text(provenance)

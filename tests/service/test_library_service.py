@@ -327,3 +327,13 @@ def test_database_down_answers_503_not_500(tmp_path):
     with TestClient(create_app(settings)) as client:
         wait_ready(client)
         assert_envelope(client.get("/v1/designs", headers=ALICE), 503, "store_unavailable")
+
+
+def test_import_refuses_a_file_over_the_upload_limit(library_db_url, tmp_path):
+    settings = _settings(library_db_url, tmp_path, max_upload_bytes=2048)
+    with TestClient(create_app(settings)) as client:
+        wait_ready(client)
+        big = image_bytes(Image.effect_noise((64, 64), 60).convert("RGB"))
+        assert len(big) > 2048
+        answer = client.post("/v1/designs/import", files={"image": ("b.png", big)}, headers=ALICE)
+        assert_envelope(answer, 413, "payload_too_large")
