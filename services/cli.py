@@ -87,12 +87,20 @@ def _demo(args: argparse.Namespace) -> int:
         ingest(images, workbook, index_dir, model_source=str(models_dir / "clip"))
     redis_url = launcher.redis_url_if_running()
     print(f"cache: {redis_url or 'in-process (no Redis at 127.0.0.1:6379)'}")
+    # Jobs in a Redis of their own that persists (AOF in the cache directory) and never evicts.
+    job_redis = launcher.job_redis_process(launcher.CACHE_DIR / "job-redis")
+    print(
+        f"jobs: a private redis-server, append-only file in {launcher.CACHE_DIR / 'job-redis'}"
+        if job_redis
+        else f"jobs: {redis_url or 'off (no redis-server installed)'}"
+    )
     services = launcher.stack(
         clip=str(models_dir / "clip"),
         blip2=str(models_dir / "blip2"),
         sd=str(models_dir / "sd"),
         index_dir=index_dir,
         redis_url=redis_url,
+        job_redis=launcher.redis_address(job_redis) if job_redis else None,
         base_port=args.port,
         library_dir=launcher.CACHE_DIR / "library",
         extra_env={
@@ -103,6 +111,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     gateway_url = next(s.url for s in services if s.name == "gateway")
     services.append(launcher.dashboard_process(gateway_url, port=args.dashboard_port))
+    if job_redis:
+        services.insert(0, job_redis)  # first: the job routes find it up
     return launcher.run_until_stopped(services, ready_deadline_s=180)
 
 

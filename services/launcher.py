@@ -1,16 +1,22 @@
 """Run the services as local processes: `batik demo` (tiny models, offline) and `batik up`.
 
 Each service is a real uvicorn process on a loopback port; the launcher polls `/readyz` with a
-deadline, prints where everything is, and stops every child on Ctrl-C or SIGTERM.
+deadline, prints where everything is, restarts a child that crashes (with backoff, said on the
+console) and stops every child on Ctrl-C or SIGTERM, or when one keeps crashing. When `redis-server`
+is installed, jobs get a private Redis of their own that persists (its append-only file in the
+cache directory) and never evicts, so accepted jobs survive a restart of the demo.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +39,8 @@ class ServiceProcess:
     # A process that is not a uvicorn app (the Streamlit dashboard) gives its own command line.
     command: list[str] | None = None
     ready_path: str = "/readyz"
+    # A process that speaks no HTTP (the job Redis) says it is ready through this instead.
+    probe: Callable[[], bool] | None = None
 
     @property
     def url(self) -> str:
@@ -77,6 +85,10 @@ def wait_ready(services: list[ServiceProcess], deadline_s: float) -> None:
         for name, service in list(pending.items()):
             if service.process and service.process.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {service.process.returncode}")
+            if service.probe is not None:
+                if service.probe():
+                    del pending[name]
+                continue
             try:
                 answer = httpx.get(f"{service.url}{service.ready_path}", timeout=1.0)
             except httpx.HTTPError:
@@ -129,10 +141,15 @@ def stack(
     ports: dict[str, int] | None = None,
     extra_env: dict[str, str] | None = None,
     library_dir: Path | None = None,
+    job_redis: str | None = None,
 ) -> list[ServiceProcess]:
     """The services; the gateway on `base_port` and the others on the next ports. With
     `library_dir`, the library (designs: SQLite and files in that directory) on `base_port + 4`,
-    and the gateway saves every generated image there."""
+    and the gateway saves every generated image there. `job_redis` (`redis://host:port`): where
+    jobs live (gateway db 0, generation db 1), apart from the cache at `redis_url`; None: jobs
+    share `redis_url`."""
+    gateway_jobs = f"{job_redis}/0" if job_redis else None
+    generation_jobs = f"{job_redis}/1" if job_redis else redis_url
     port = ports or {
         "gateway": base_port,
         "retrieval": base_port + 1,
@@ -175,7 +192,7 @@ def stack(
             {
                 "GENERATION_MODEL": sd,
                 # Jobs (POST /v1/jobs) live in Redis; without one only /v1/generate is served.
-                **({"GENERATION_REDIS_URL": redis_url} if redis_url else {}),
+                **({"GENERATION_REDIS_URL": generation_jobs} if generation_jobs else {}),
                 **extra,
             },
         ),
@@ -191,6 +208,7 @@ def stack(
                 # Designs are kept only where a library runs beside the gateway.
                 "GATEWAY_LIBRARY_URL": upstream.get("library", "off"),
                 **({"GATEWAY_REDIS_URL": redis_url} if redis_url else {}),
+                **({"GATEWAY_JOB_REDIS_URL": gateway_jobs} if gateway_jobs else {}),
                 **extra,
             },
         ),
@@ -201,6 +219,47 @@ def streamlit_upload_mb(max_upload_bytes: int) -> int:
     """Streamlit's `server.maxUploadSize` (whole MiB) for the gateway's image cap, rounded down:
     the upload box must not take a photo the gateway would refuse with 413."""
     return max(1, max_upload_bytes // 2**20)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def job_redis_process(data_dir: Path, port: int | None = None) -> ServiceProcess | None:
+    """A private redis-server for jobs: its append-only file in `data_dir` (kept between runs),
+    noeviction; None when redis-server is not installed (jobs then use the cache's Redis, if any)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or _free_port()
+
+    def answers() -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=port, socket_connect_timeout=0.3).ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    return ServiceProcess(
+        "job-redis",
+        "redis-server",
+        port,
+        command=[
+            binary,
+            *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir)),
+            *("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
+            *("--maxmemory-policy", "noeviction"),
+        ],
+        probe=answers,
+    )
+
+
+def redis_address(service: ServiceProcess) -> str:
+    return f"redis://127.0.0.1:{service.port}"
 
 
 def dashboard_process(
@@ -245,6 +304,59 @@ def dashboard_process(
     )
 
 
+@dataclass
+class Supervisor:
+    """Restarts a child that exits, after a backoff that doubles with each crash in a row, and says
+    so on the console; a crash counts as "in a row" unless the child had stayed up `stable_s`.
+    After `max_restarts` crashes in a row `check` answers False: the caller stops everything."""
+
+    services: list[ServiceProcess]
+    base_env: dict[str, str]
+    log_dir: Path
+    first_backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+    max_restarts: int = 5
+    stable_s: float = 60.0
+    say: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+
+    def __post_init__(self) -> None:
+        now = time.monotonic()
+        self.crashes = {s.name: 0 for s in self.services}
+        self.started_at = {s.name: now for s in self.services}
+        self.restart_at: dict[str, float] = {}
+
+    def check(self) -> bool:
+        """One look at every child: note new exits, restart the ones whose backoff is over."""
+        now = time.monotonic()
+        for service in self.services:
+            name = service.name
+            if service.process is None or service.process.poll() is None:
+                continue
+            if name in self.restart_at:
+                if now >= self.restart_at[name]:
+                    del self.restart_at[name]
+                    service.start(self.base_env, self.log_dir)
+                    self.started_at[name] = now
+                    self.say(f"{name} restarted (pid {service.process.pid})")
+                continue
+            code = service.process.returncode
+            if now - self.started_at[name] >= self.stable_s:
+                self.crashes[name] = 0
+            self.crashes[name] += 1
+            if self.crashes[name] > self.max_restarts:
+                self.say(
+                    f"{name} exited ({code}) {self.crashes[name]} times in a row; stopping everything"
+                )
+                return False
+            delay = min(self.first_backoff_s * 2 ** (self.crashes[name] - 1), self.max_backoff_s)
+            self.restart_at[name] = now + delay
+            self.say(
+                f"{name} exited ({code}); restarting it in {delay:g} s "
+                f"(restart {self.crashes[name]} of {self.max_restarts}); the others keep serving"
+            )
+        return True
+
+
 def run_until_stopped(services: list[ServiceProcess], *, ready_deadline_s: float) -> int:
     log_dir = CACHE_DIR / "logs"
     base_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -264,21 +376,18 @@ def run_until_stopped(services: list[ServiceProcess], *, ready_deadline_s: float
         gateway = next(s for s in services if s.name == "gateway")
         print("\nBatik Nitik RAG is up:")
         for service in services:
+            where = redis_address(service) if service.probe else service.url
             docs = "" if service.command else f"   (OpenAPI: {service.url}/docs)"
-            print(f"  {service.name:<11} {service.url}{docs}")
+            print(f"  {service.name:<11} {where}{docs}")
         print(
             "\nTry:\n  curl -s " + gateway.url + "/v1/rag -H 'content-type: application/json' "
             '-d \'{"text": "sekar bunga", "seed": 7}\'\n\nCtrl-C stops everything.',
             flush=True,
         )
+        supervisor = Supervisor(services, base_env, log_dir)
         while not stopping:
-            for service in services:
-                if service.process and service.process.poll() is not None:
-                    print(
-                        f"{service.name} exited ({service.process.returncode}); stopping",
-                        flush=True,
-                    )
-                    return 1
+            if not supervisor.check():
+                return 1
             time.sleep(0.5)
         return 0
     finally:
