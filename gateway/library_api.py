@@ -43,7 +43,7 @@ from services.common.errors import (
     StoreUnavailableError,
     error_responses,
 )
-from services.common.images import decode_base64, load_image
+from services.common.images import decode_base64, load_image_off_loop
 
 router = APIRouter(prefix="/v1", tags=["library"], dependencies=[Depends(guard)])
 
@@ -242,7 +242,7 @@ async def search_designs(
     library = _library(gateway)
     if body.image is not None:
         limits = request.app.state.settings.image_limits
-        load_image(decode_base64(body.image, limits=limits), limits=limits)
+        await load_image_off_loop(decode_base64(body.image, limits=limits), limits=limits)
         embedding = (await gateway.retrieval.embed(EmbedRequest(images=[body.image]))).images[0]
     else:
         embedding = (await gateway.retrieval.embed(EmbedRequest(texts=[body.text]))).texts[0]

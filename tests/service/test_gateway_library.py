@@ -315,7 +315,9 @@ def test_similar_designs_and_search_by_text_or_image(client):
     by_text = client.post(
         "/v1/designs/search", json={"text": "sekar bunga", "limit": 5}, headers=as_("alice")
     )
-    assert by_text.status_code == 200 and len(by_text.json()["designs"]) == 5
+    assert by_text.status_code == 200
+    found = [d["design"]["id"] for d in by_text.json()["designs"]]
+    assert len(found) == min(5, len(listed(client))) and len(found) >= 2
     assert all(d["design"]["owner"] != "bob" for d in by_text.json()["designs"])
     for bad in ({}, {"text": "x", "image": b64(png)}, {"text": "x", "limit": 0}):
         answer = client.post("/v1/designs/search", json=bad, headers=as_("alice"))
