@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# One lock per install target: dev (make test, make demo), one per service image (docker/), and
-# qlora (fine-tuning on a CUDA machine, docs/FINETUNING.md).
-LOCKS := dev retrieval captioning generation gateway dashboard library qlora
+# One lock per install target: dev (make test, make demo), one per image (docker/: the services and
+# `train`, the fine-tuning jobs), and qlora (fine-tuning on a CUDA machine, docs/FINETUNING.md).
+LOCKS := dev retrieval captioning generation gateway dashboard library qlora train
 
 .PHONY: demo run test lint format bench lock system-deps clean
 

@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1.7
-# Captioning service: BLIP-2 opt-2.7b + a LoRA adapter, merged for serving (port 8002). The image
-# also runs the fine-tuning job (`batik finetune`).
+# Captioning service: BLIP-2 opt-2.7b + a LoRA adapter, merged for serving (port 8002). The
+# fine-tuning jobs that train the adapters run in docker/train.Dockerfile: this image has no FAISS,
+# metrics or plotting.
 #
 # Build from the repository root:  docker build -f docker/captioning.Dockerfile -t batik/captioning:0.1.0 .
 #

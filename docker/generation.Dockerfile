@@ -54,12 +54,13 @@ RUN pip install --no-cache-dir --no-deps --force-reinstall . \
  && python -c "import services.generation.app"
 
 # ---- runtime: no build tools and no pip cache; a non-root user with a numeric UID, so that
-# Kubernetes' runAsNonRoot can verify it.
+# Kubernetes' runAsNonRoot can verify it. /data/styles exists (owned by that user) so that a new
+# `styles` volume takes that owner when generation mounts it first: the finetune-style job writes it.
 FROM python-base AS runtime
 RUN groupadd --gid 10001 batik \
  && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/batik --shell /usr/sbin/nologin batik \
- && mkdir -p /cache/huggingface \
- && chown -R 10001:10001 /cache
+ && mkdir -p /cache/huggingface /data/styles \
+ && chown -R 10001:10001 /cache /data
 COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

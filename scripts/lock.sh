@@ -5,6 +5,7 @@
 #   - retrieval, captioning, generation, gateway, dashboard: what docker/TARGET.Dockerfile installs.
 #     torch is left out of these: each model image installs its own build first (CUDA by default,
 #     CPU for docker-compose.cpu.yml; docs/DEPLOY.md), which a CPU pin here would fight.
+#   - train: what docker/train.Dockerfile installs (the compose and k8s fine-tuning jobs); no torch.
 #   - qlora: `batik finetune` on a CUDA machine (docs/FINETUNING.md); torch left out for the same reason.
 # The project itself is never written into a lock (`make` installs it with --no-deps).
 set -euo pipefail

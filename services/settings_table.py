@@ -42,6 +42,7 @@ COMPOSE_FIXED = {
     "DASHBOARD_GATEWAY_URL",
     "GENERATION_REDIS_URL",
     "CAPTIONING_ADAPTERS_DIR",
+    "GENERATION_STYLES_DIR",
     "LIBRARY_DB_URL",
     "LIBRARY_DIR",
     # The gateway and the library hold no model: compose passes them no torch settings.

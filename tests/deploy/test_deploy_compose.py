@@ -29,7 +29,8 @@ ENV_EXAMPLE = REPO / ".env.example"
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)S?$")
 UPSTREAMS = (*MODEL_SERVICES, "library", "redis", "redis-jobs")  # what the gateway calls
 REQUIRED_SECRETS = {"GATEWAY_API_KEYS", "POSTGRES_PASSWORD"}  # compose refuses to start without
-JOBS = ("ingest", "finetune")
+TRAINING_JOBS = ("finetune", "finetune-style")  # in the training image (docker/train.Dockerfile)
+JOBS = ("ingest", *TRAINING_JOBS)
 GPU_USERS = (*MODEL_SERVICES, *JOBS)
 
 # Settings fixed by the deployment files rather than read from .env (the generator of .env.example
@@ -194,6 +195,55 @@ def test_ingest_publishes_to_the_index_volume_that_retrieval_reads(compose_gpu):
     assert services["retrieval"]["environment"]["RETRIEVAL_INDEX_DIR"] == "/data/index/current"
     assert services["ingest"]["command"][0] == "batik-publish-index"
     assert services["ingest"]["environment"]["RELOAD_DNS"] == "retrieval:8001"
+
+
+@pytest.mark.parametrize("name", TRAINING_JOBS)
+def test_fine_tuning_jobs_run_the_training_image_and_read_the_index(compose_gpu, name):
+    job = compose_gpu["services"][name]
+    assert job["image"] == "batik/train:0.1.0"
+    assert job["build"]["dockerfile"] == "docker/train.Dockerfile"
+    assert job["command"][:2] == ["batik", name]
+    assert job["command"][job["command"].index("--index") + 1] == "/data/index/current"
+    assert mounts(job)["/data/index"] == {"source": "index", "type": "volume", "read_only": True}
+    # the hub only: a job takes no traffic and calls no service
+    assert networks(job) == {"egress"}
+
+
+def test_styles_go_from_the_style_job_to_generation_on_one_volume(compose_gpu, tmp_path):
+    services = compose_gpu["services"]
+    served = mounts(services["generation"])["/data/styles"]
+    written = mounts(services["finetune-style"])["/data/styles"]
+    assert served == {"source": "styles", "type": "volume", "read_only": True}
+    assert written == {"source": "styles", "type": "volume", "read_only": False}
+    assert "styles" in compose_gpu["volumes"]
+    # fixed, not from .env: the mount is the compose file's
+    assert services["generation"]["environment"]["GENERATION_STYLES_DIR"] == "/data/styles"
+    assert "GENERATION_STYLES_DIR" in FIXED_SETTINGS
+    command = services["finetune-style"]["command"]
+    assert command[command.index("--out") + 1] == "/data/styles/nitik"
+    # BATIK_STYLE_NAME names the style (GENERATION_STYLE=<it> serves it)
+    env = write_env(
+        tmp_path / "named.env",
+        {"GATEWAY_API_KEYS": "x", "POSTGRES_PASSWORD": "x", "BATIK_STYLE_NAME": "parang-2"},
+    )
+    named = yaml.safe_load(compose_config([COMPOSE], env).stdout)["services"]["finetune-style"]
+    assert named["command"][named["command"].index("--out") + 1] == "/data/styles/parang-2"
+
+
+def test_fine_tuning_jobs_train_on_the_pinned_models_the_services_load(tmp_path):
+    """The jobs read the model (and its revision) of the service that will load what they train."""
+    names = {
+        "finetune": ("CAPTIONING_MODEL", "CAPTIONING_MODEL_REVISION", "CAPTIONING_TRAIN_TEMPLATE"),
+        "finetune-style": ("GENERATION_MODEL", "GENERATION_MODEL_REVISION", "GENERATION_STYLE_TEMPLATE"),
+    }  # fmt: skip
+    values = {n: f"value-of-{n}" for group in names.values() for n in group}
+    env = write_env(
+        tmp_path / "pins.env", {"GATEWAY_API_KEYS": "x", "POSTGRES_PASSWORD": "x", **values}
+    )
+    services = yaml.safe_load(compose_config([COMPOSE], env).stdout)["services"]
+    for job, group in names.items():
+        for name in group:
+            assert services[job]["environment"][name] == values[name], (job, name)
 
 
 @pytest.mark.parametrize("name", [*MODEL_SERVICES, "gateway", *JOBS])
@@ -373,6 +423,14 @@ def test_cpu_override_runs_models_on_cpu_from_cpu_images(compose_cpu, name):
     assert service["image"].endswith("-cpu")
     assert "cuda" not in service["build"]["args"]["BASE_IMAGE"]
     assert service["build"]["args"]["TORCH_INDEX_URL"].endswith("/cpu")
+
+
+@pytest.mark.parametrize("name", TRAINING_JOBS)
+def test_cpu_override_builds_the_training_image_on_cpu(compose_cpu, name):
+    job = compose_cpu["services"][name]
+    assert job["image"] == "batik/train:0.1.0-cpu"
+    assert "cuda" not in job["build"]["args"]["BASE_IMAGE"]
+    assert job["build"]["args"]["TORCH_INDEX_URL"].endswith("/cpu")
 
 
 def test_cpu_override_keeps_everything_else(compose_cpu, compose_gpu):

@@ -12,7 +12,10 @@ import pytest
 
 from tests.deploy.helpers import HF_HOME, MODEL_SERVICES, PORTS, REPO, run, tool
 
-IMAGES = (*MODEL_SERVICES, "gateway", "library", "dashboard")
+SERVICE_IMAGES = (*MODEL_SERVICES, "gateway", "library", "dashboard")
+JOB_IMAGES = ("train",)  # one-shot jobs (the fine-tuning ones): no port, no server
+IMAGES = (*SERVICE_IMAGES, *JOB_IMAGES)
+CUDA_IMAGES = (*MODEL_SERVICES, *JOB_IMAGES)
 NO_MODELS = ("dashboard", "library")  # images that never load a model: no HF cache
 # A base pinned to a release: a digest, or a tag holding a full x.y.z version.
 PINNED = re.compile(r"^[\w./-]+(@sha256:[0-9a-f]{64}|:[\w.-]*\d+\.\d+\.\d+[\w.-]*)$")
@@ -55,8 +58,8 @@ def parse(text: str) -> tuple[dict[str, str], list[Stage]]:
     return global_args, stages
 
 
-def violations(text: str, *, port: int, health_path: str, needs_hf_home: bool) -> list[str]:
-    """Our rules for a service image. An empty list means the Dockerfile passes."""
+def violations(text: str, *, port: int | None, health_path: str, needs_hf_home: bool) -> list[str]:
+    """Our rules for an image; `port` None for a job image. An empty list means it passes."""
     _, stages = parse(text)
     if not stages:
         return ["no FROM"]
@@ -74,13 +77,20 @@ def violations(text: str, *, port: int, health_path: str, needs_hf_home: bool) -
     elif not users[-1].split(":")[0].isdigit():
         problems.append("USER should be numeric so that runAsNonRoot can verify it")
     health = " ".join(final.args("HEALTHCHECK"))
-    if f"http://127.0.0.1:{port}{health_path}" not in health:
-        problems.append(f"no HEALTHCHECK on {health_path} at port {port}")
-    if str(port) not in final.args("EXPOSE"):
-        problems.append(f"does not EXPOSE {port}")
     cmd = final.args("CMD")
-    if not cmd or str(port) not in json.loads(cmd[-1]):
-        problems.append(f"CMD does not listen on {port}")
+    if port is None:
+        # A job exits when it is done: Compose and Kubernetes watch its status, not a probe.
+        if health or final.args("EXPOSE"):
+            problems.append("a job image has a HEALTHCHECK or EXPOSEs a port")
+        if not cmd or not json.loads(cmd[-1]):
+            problems.append("no exec-form CMD")
+    else:
+        if f"http://127.0.0.1:{port}{health_path}" not in health:
+            problems.append(f"no HEALTHCHECK on {health_path} at port {port}")
+        if str(port) not in final.args("EXPOSE"):
+            problems.append(f"does not EXPOSE {port}")
+        if not cmd or str(port) not in json.loads(cmd[-1]):
+            problems.append(f"CMD does not listen on {port}")
     if not any("--from=" in c for c in final.args("COPY")):
         problems.append("final stage copies nothing from a build stage")
     if needs_hf_home:
@@ -106,14 +116,14 @@ def test_hadolint_passes(name):
 def test_dockerfile_follows_our_rules(name):
     problems = violations(
         dockerfile(name).read_text(),
-        port=PORTS[name],
+        port=PORTS.get(name),
         health_path="/_stcore/health" if name == "dashboard" else "/healthz",
         needs_hf_home=name not in NO_MODELS,
     )
     assert problems == []
 
 
-@pytest.mark.parametrize("name", MODEL_SERVICES)
+@pytest.mark.parametrize("name", CUDA_IMAGES)
 def test_model_images_install_a_cuda_torch_not_the_cpu_constraints(name):
     text = dockerfile(name).read_text()
     global_args, stages = parse(text)
@@ -147,7 +157,7 @@ def test_image_installs_its_dependencies_from_the_lock(name):
     assert not any(re.search(r"\.\[\w+\]", r) for r in runs), runs
 
 
-@pytest.mark.parametrize("name", IMAGES)
+@pytest.mark.parametrize("name", SERVICE_IMAGES)
 def test_image_runs_the_module_compose_and_k8s_expect(name):
     _, stages = parse(dockerfile(name).read_text())
     cmd = json.loads(stages[-1].args("CMD")[-1])
@@ -157,6 +167,20 @@ def test_image_runs_the_module_compose_and_k8s_expect(name):
         module = "gateway.app:app" if name == "gateway" else f"services.{name}.app:app"
         assert cmd[:2] == ["uvicorn", module]
         assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
+
+
+def test_training_image_checks_the_jobs_at_build_time():
+    """The jobs import FAISS, the metrics and diffusers lazily: the build imports them, and runs
+    both commands' --help, so a missing module fails `docker build`, not the job."""
+    _, stages = parse(dockerfile("train").read_text())
+    runs = " ".join(rest for stage in stages for kw, rest in stage.instructions if kw == "RUN")
+    for module in ("faiss", "sacrebleu", "rouge_score", "matplotlib", "diffusers", "peft"):
+        assert re.search(rf"python -c \"import [^\"]*\b{module}\b", runs), module
+    for command in ("batik finetune --help", "batik finetune-style --help"):
+        assert command in runs, command
+    assert json.loads(stages[-1].args("CMD")[-1])[0] == "batik"
+    # where the jobs write, owned by the image's user (compose mounts fresh volumes there)
+    assert "/data/adapters /data/styles" in " ".join(stages[-1].args("RUN"))
 
 
 def test_the_rules_catch_a_bad_dockerfile():
@@ -177,6 +201,10 @@ def test_the_rules_catch_a_bad_dockerfile():
     root = dockerfile("gateway").read_text().replace("USER 10001:10001", "USER root")
     assert violations(root, port=8000, health_path="/healthz", needs_hf_home=True) == [
         "final stage does not switch to a non-root USER"
+    ]
+    served = dockerfile("train").read_text() + "EXPOSE 8000\n"
+    assert violations(served, port=None, health_path="", needs_hf_home=True) == [
+        "a job image has a HEALTHCHECK or EXPOSEs a port"
     ]
     latest = dockerfile("gateway").read_text().replace("3.12.12-slim-bookworm", "latest")
     assert any(

@@ -10,9 +10,10 @@ from tests.deploy.helpers import HF_HOME, MODEL_SERVICES, PORTS, REPO, run, tool
 
 OVERLAYS = ("dev", "gpu")
 APP_DEPLOYMENTS = (*MODEL_SERVICES, "gateway", "library", "dashboard")
-JOBS = ("batik-ingest", "batik-finetune", "batik-db-migrate")
+TRAINING_JOBS = ("batik-finetune", "batik-finetune-style")  # the training image
+JOBS = ("batik-ingest", *TRAINING_JOBS, "batik-db-migrate")
 GPU_WORKLOADS = {("Deployment", n) for n in MODEL_SERVICES} | {
-    ("Job", n) for n in ("batik-ingest", "batik-finetune")
+    ("Job", n) for n in ("batik-ingest", *TRAINING_JOBS)
 }
 
 
@@ -61,7 +62,9 @@ def test_overlay_holds_every_component(rendered, overlay):
     docs = rendered[overlay]
     assert set(of_kind(docs, "Deployment")) == {*APP_DEPLOYMENTS, "redis"}
     assert set(of_kind(docs, "Job")) == set(JOBS)
-    assert {"model-cache", "index", "library-files"} <= set(of_kind(docs, "PersistentVolumeClaim"))
+    assert {"model-cache", "index", "adapters", "styles", "library-files"} <= set(
+        of_kind(docs, "PersistentVolumeClaim")
+    )
     assert set(of_kind(docs, "StatefulSet")) == {"postgres", "redis-jobs"}
     assert set(of_kind(docs, "HorizontalPodAutoscaler")) == set(APP_DEPLOYMENTS)
     assert set(of_kind(docs, "PodDisruptionBudget")) == set(APP_DEPLOYMENTS)
@@ -236,8 +239,29 @@ def test_jobs_are_created_suspended_and_share_the_volumes(rendered, overlay):
         claim_at(jobs["batik-finetune"], "/data/adapters")[0]
         == claim_at(of_kind(docs, "Deployment")["captioning"], "/data/adapters")[0]
     )
+    generation = of_kind(docs, "Deployment")["generation"]
+    assert claim_at(jobs["batik-finetune-style"], "/data/styles") == ("styles", False)
+    assert claim_at(generation, "/data/styles") == ("styles", True)
+    (styles,) = [v for v in pod_spec(generation)["volumes"] if v["name"] == "styles"]
+    assert styles["persistentVolumeClaim"]["readOnly"] is True
+    for name in TRAINING_JOBS:
+        assert claim_at(jobs[name], "/data/index") == ("index", True)
+        assert claim_at(jobs[name], HF_HOME) == ("model-cache", False)
     for name in (*MODEL_SERVICES, "gateway"):
         assert claim_at(of_kind(docs, "Deployment")[name], HF_HOME) == ("model-cache", False)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_fine_tuning_jobs_run_the_training_image(rendered, overlay):
+    jobs = of_kind(rendered[overlay], "Job")
+    for name in TRAINING_JOBS:
+        (container,) = pod_spec(jobs[name])["containers"]
+        assert container["image"] == "batik/train:0.1.0", name
+        assert container["command"][:2] == ["batik", name.removeprefix("batik-")]
+    style = pod_spec(jobs["batik-finetune-style"])["containers"][0]
+    assert style["command"][style["command"].index("--out") + 1] == "/data/styles/$(STYLE_NAME)"
+    env = {e["name"]: e.get("value") for e in style["env"]}
+    assert env["STYLE_NAME"] == "nitik"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -259,6 +283,7 @@ def test_settings_point_at_the_services_and_secrets_are_placeholders(rendered, o
         "--maxmemory-policy"
     ] == ("allkeys-lru")
     assert data["RETRIEVAL_INDEX_DIR"] == "/data/index/current"
+    assert data["GENERATION_STYLES_DIR"] == "/data/styles"  # the styles claim's mount
     assert data["HF_HOME"] == HF_HOME
     (secret,) = of_kind(docs, "Secret").values()
     assert "GATEWAY_API_KEYS" in secret["stringData"]

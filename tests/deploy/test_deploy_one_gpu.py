@@ -12,7 +12,7 @@ from tests.deploy.helpers import MODEL_SERVICES, REPO, compose_config, kustomize
 
 COMPOSE = REPO / "docker-compose.yml"
 ONE_GPU = REPO / "docker-compose.one-gpu.yml"
-JOBS = ("ingest", "finetune")
+JOBS = ("ingest", "finetune", "finetune-style")
 BUDGETS = {"retrieval": 0.06, "captioning": 0.55, "generation": 0.28}
 
 
@@ -158,6 +158,11 @@ def test_k8s_one_gpu_pods_share_one_time_sliced_gpu_on_one_node(rendered_one_gpu
         # a second pod of a service would need a second budget: one replica, no surge
         strategy = deployments[name]["spec"]["strategy"]["rollingUpdate"]
         assert strategy == {"maxSurge": 0, "maxUnavailable": 1}
+    # the jobs go to the same card (they need it to themselves: docs/DEPLOY.md, "One GPU")
+    for name in ("batik-ingest", "batik-finetune", "batik-finetune-style"):
+        spec = _by(rendered_one_gpu, "Job")[name]["spec"]["template"]["spec"]
+        assert spec["nodeSelector"]["batik.io/one-gpu"] == "true", name
+        assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1, name
     for hpa in _by(rendered_one_gpu, "HorizontalPodAutoscaler").values():
         target = hpa["spec"]["scaleTargetRef"]["name"]
         if target in MODEL_SERVICES:
