@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import shutil
 import socket
 import statistics
@@ -30,12 +29,7 @@ import httpx
 from services import launcher
 
 BENCH_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "RETRIEVAL_TORCH_THREADS": "1",
-    "CAPTIONING_TORCH_THREADS": "1",
-    "GENERATION_TORCH_THREADS": "1",
-    "GATEWAY_GENERATION_SIZE": "64",
+    **launcher.TINY_STACK_ENV,
     # On, as in production (one Redis round trip per request), but never reached by a benchmark.
     "GATEWAY_RATE_LIMIT_PER_WINDOW": "1000000000",
     "GATEWAY_LOG_LEVEL": "WARNING",
@@ -131,15 +125,9 @@ def tiny_stack(
             extra_env={**BENCH_ENV, **(extra_env or {})},
             library_dir=work / "library" if library else None,
         )
-        for service in services:
-            service.start(dict(os.environ), work / "logs")
-        try:
-            launcher.wait_ready(services, deadline_s=240)
+        with launcher.running(services, work / "logs"):
             print(f"tiny models, 64 px images; cache: {redis_url or 'in-process LRU'}\n")
             yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        finally:
-            for service in services:
-                service.stop()
 
 
 def _interleaved(calls: dict[str, Callable[[int], httpx.Response]], repeat: int):

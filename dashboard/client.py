@@ -8,7 +8,6 @@ gateway without jobs (503, no Redis there; or 404, an older gateway) gets the sy
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import httpx
 
 from services.common.contracts.gateway import RagJob, RagResponse
 from services.common.contracts.library import Board, BoardList, Design, DesignPage
+from services.common.images import to_base64
 
 # stage ("queued", "retrieval", "captioning", "fusion", "generation") and the generation's fraction
 # of steps done, when known
@@ -145,7 +145,7 @@ class GatewayClient:
         """`POST /v1/jobs` with the /v1/rag body (an image travels as base64): the job id."""
         body: dict[str, Any] = dict(query.fields())
         if query.image is not None:
-            body["image"] = base64.b64encode(query.image).decode("ascii")
+            body["image"] = to_base64(query.image)
         return str(self._send("POST", "/v1/jobs", json=body).json()["job_id"])
 
     def job(self, job_id: str) -> RagJob:

@@ -7,7 +7,6 @@ Every `/v1` route first checks the API key and the caller's rate limit (`guard`)
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 from fastapi import (
@@ -32,7 +31,7 @@ from services.common.contracts.generation import StyleList
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.http_cache import cache_control, etag_matches
-from services.common.images import decode_base64, load_image_off_loop, sha256_hex
+from services.common.images import decode_base64, load_image_off_loop, sha256_hex, to_base64
 
 
 async def guard(request: Request) -> None:
@@ -186,7 +185,7 @@ async def rag_upload(
         "dedupe": dedupe,
         "lexical_weight": lexical_weight,
         "motifs": [part.strip() for part in motifs.split(",") if part.strip()] if motifs else None,
-        "image": base64.b64encode(raw).decode("ascii") if raw else None,
+        "image": to_base64(raw) if raw else None,
         "save": save,
         "style": style,
         "style_scale": style_scale,

@@ -64,7 +64,6 @@ def create_app(
         "Diffusion img2img. Every error body is `{error: {type, message, request_id}}`.",
         settings=settings,
         load=lambda: load(settings),
-        describe=lambda gateway: gateway.describe(),
         routers=[router, jobs_router, library_router],
         extra_lifespan=job_runtime,
     )

@@ -10,7 +10,6 @@ has a circuit breaker (`gateway/breaker.py`) that sees one outcome per call, aft
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from typing import Any, Protocol
 
@@ -40,6 +39,7 @@ from services.common.contracts.retrieval import (
     SearchResponse,
 )
 from services.common.errors import ErrorType, ServiceError
+from services.common.images import to_base64
 from services.common.logging import REQUEST_ID_HEADER, current_request_id
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class GenerationClient(UpstreamClient):
             images = []
             for n in range(len(job.result.images)):
                 png = await self.request("GET", f"/v1/jobs/{job_id}/images/{n}")
-                images.append(base64.b64encode(png.content).decode("ascii"))
+                images.append(to_base64(png.content))
         except BaseException:
             if not ended:
                 await self._cancel_job(job_id)

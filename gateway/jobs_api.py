@@ -14,30 +14,21 @@ from gateway.jobs import FUNCTION, KIND, RagJobStore
 from gateway.orchestrator import with_seed
 from gateway.security import Caller
 from services.common.contracts.gateway import RagJob, RagRequest
-from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
+from services.common.errors import ErrorType, error_responses
 from services.common.images import decode_base64, load_image_off_loop, sha256_hex
-from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
+from services.common.jobs import JobCreated, job_store_available
+from services.common.jobs_http import accepted, find_job, queue_getter
 from services.common.logging import current_request_id
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Depends(guard)])
 
 
-def _queue(request: Request) -> JobQueue:
-    queue = getattr(request.app.state, "jobs", None)
-    if queue is None:
-        raise NoJobStoreError(
-            "RAG jobs need Redis and GATEWAY_REDIS_URL is not set; "
-            "the synchronous POST /v1/rag works without it",
-        )
-    return queue
+_queue = queue_getter(what="RAG jobs", setting="GATEWAY_REDIS_URL", sync_route="POST /v1/rag")
 
 
 async def _job(store: RagJobStore, job_id: str, caller: Caller) -> RagJob:
     """The caller's job (any job for an admin key); another owner's answers 404."""
-    job = await store.rag_job(job_id, caller) if JOB_ID.fullmatch(job_id) else None
-    if job is None:
-        raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
-    return job
+    return await find_job(lambda found: store.rag_job(found, caller), job_id)
 
 
 @router.post(
@@ -86,9 +77,7 @@ async def submit(
             record = await queue.submit(KIND, FUNCTION, payload)
             await queue.store.claim(record.job_id, caller.owner)  # type: ignore[attr-defined]
             job_id, state = record.job_id, record.state
-    status_url = f"/v1/jobs/{job_id}"
-    response.headers["Location"] = status_url
-    return JobCreated(job_id=job_id, state=state, status_url=status_url)
+    return accepted(response, job_id, state)
 
 
 @router.get(

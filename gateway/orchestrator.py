@@ -55,7 +55,7 @@ from services.common.contracts.retrieval import (
     SearchResponse,
 )
 from services.common.errors import DomainError, ErrorType, ServiceError
-from services.common.images import repeat_preview
+from services.common.images import repeat_preview, to_base64
 from services.common.text import sentences
 
 log = logging.getLogger(__name__)
@@ -320,7 +320,7 @@ class RagOrchestrator:
                     log.info("index swapped between search and image fetch; searching again")
                     continue
                 raise
-            return found, base64.b64encode(raw).decode("ascii")
+            return found, to_base64(raw)
         raise AssertionError("unreachable")
 
 
@@ -350,7 +350,7 @@ def with_seed(request: RagRequest) -> RagRequest:
 async def _preview(image_b64: str) -> str:
     """The 3x3 repeat of one generated tile, built off the event loop (PNG encoding is CPU work)."""
     raw = base64.b64decode(image_b64)
-    return base64.b64encode(await anyio.to_thread.run_sync(repeat_preview, raw)).decode("ascii")
+    return to_base64(await anyio.to_thread.run_sync(repeat_preview, raw))
 
 
 def _stopwatch(timings: dict[str, float]):

@@ -9,6 +9,7 @@ cache directory) and never evicts, so accepted jobs survive a restart of the dem
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,17 @@ CACHE_DIR = REPO_ROOT / ".cache" / "batik"
 SHARED_SAMPLE = REPO_ROOT.parent / "shared" / "datasets" / "batik-nitik-960-sample"
 SAMPLE_WORKBOOK = "Batik Nitik 960 Metadata - Indonesian English v3.xlsx"
 SAMPLE_IMAGES = "Batik Nitik 960 Images"
+
+# A stack of tiny models on a few shared cores (tests, benchmarks): one torch thread per service (two
+# threads on two busy cores can make one call 50x slower), no hub, and small generated images.
+TINY_STACK_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "RETRIEVAL_TORCH_THREADS": "1",
+    "CAPTIONING_TORCH_THREADS": "1",
+    "GENERATION_TORCH_THREADS": "1",
+    "GATEWAY_GENERATION_SIZE": "64",
+}
 
 
 @dataclass
@@ -100,6 +112,28 @@ def wait_ready(services: list[ServiceProcess], deadline_s: float) -> None:
         if pending and time.monotonic() > deadline:
             raise TimeoutError(f"not ready after {deadline_s:.0f} s: {', '.join(pending)}")
         time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def running(
+    services: list[ServiceProcess], log_dir: Path, deadline_s: float = 240
+) -> Iterator[list[ServiceProcess]]:
+    """Start `services` (logs in `log_dir`), wait until every one is ready, and stop them all at
+    the end; when one fails to start, the tail of each log is printed first."""
+    for service in services:
+        service.start(dict(os.environ), log_dir)
+    try:
+        wait_ready(services, deadline_s=deadline_s)
+        yield services
+    except Exception:
+        for service in services:
+            log = log_dir / f"{service.name}.log"
+            tail = log.read_text(errors="replace")[-3000:] if log.is_file() else ""
+            print(f"--- {service.name} log ---\n{tail}")
+        raise
+    finally:
+        for service in services:
+            service.stop()
 
 
 def ingest_in_child(images: Path, workbook: Path, index_dir: Path, *, model: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import struct
+import time
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,46 @@ def bad_image_corpus() -> dict[str, tuple[str, int, str]]:
         "truncated jpeg": (b64(jpeg[: len(jpeg) // 2]), 422, "validation"),
         "20000x20000 png": (b64(png_declaring(20000, 20000)), 413, "payload_too_large"),
     }
+
+
+def tiny_stack_services(tiny_models, index_dir, redis_url, extra_env, library_dir=None) -> list:
+    """The services (services.launcher.stack) on the tiny models, each on a free port; with
+    `library_dir`, the library too."""
+    from services.launcher import stack
+
+    names = ("gateway", "retrieval", "captioning", "generation")
+    names += ("library",) if library_dir is not None else ()
+    return stack(
+        clip=str(tiny_models["clip"]),
+        blip2=str(tiny_models["blip2"]),
+        sd=str(tiny_models["sd"]),
+        index_dir=index_dir,
+        redis_url=redis_url,
+        ports={name: free_port() for name in names},
+        extra_env=extra_env,
+        library_dir=library_dir,
+    )
+
+
+def finished(job: dict) -> bool:
+    return job["state"] in ("succeeded", "failed", "cancelled")
+
+
+def poll_job(
+    client, job_id: str, until, deadline_s: float = 180.0, every_s: float = 0.01
+) -> list[dict]:
+    """GET `/v1/jobs/{job_id}` (any client with `.get`) until `until(record)`; every record seen,
+    the last one last. On a gateway, polls count against the rate limit."""
+    seen = []
+    deadline = time.monotonic() + deadline_s
+    while True:
+        answer = client.get(f"/v1/jobs/{job_id}")
+        assert answer.status_code == 200, answer.text
+        seen.append(answer.json())
+        if until(seen[-1]):
+            return seen
+        assert time.monotonic() < deadline, seen[-1]
+        time.sleep(every_s)
 
 
 def free_port() -> int:

@@ -48,7 +48,6 @@ def create_app(
         "adapters (the default merged into the served weights).",
         settings=settings,
         load=lambda: load(settings),
-        describe=lambda engine: engine.describe(),
         routers=[router],
         images_per_request=settings.max_batch,
     )

@@ -38,8 +38,8 @@ def create_service_app(
     description: str,
     settings: BaseServiceSettings,
     load: Callable[[], Any],
-    describe: Callable[[Any], dict[str, Any]],
     routers: Iterable[APIRouter],
+    describe: Callable[[Any], dict[str, Any]] | None = None,
     version: str = "0.1.0",
     images_per_request: int = 1,
     max_body_bytes: int | None = None,
@@ -47,7 +47,9 @@ def create_service_app(
 ) -> FastAPI:
     """`extra_lifespan(app)`, if given, is entered once loading has started and left before the
     engine closes: background work such as a job worker (it waits for `app.state.ready` itself).
-    `max_body_bytes` replaces the body cap derived from the upload limit (bodies with more text)."""
+    `max_body_bytes` replaces the body cap derived from the upload limit (bodies with more text).
+    `describe(engine)` is what /readyz adds; by default the engine's own `describe()`."""
+    describe = describe or (lambda engine: engine.describe())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

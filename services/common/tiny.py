@@ -9,8 +9,11 @@ but shapes, dtypes, tokenisation, seeding and the pipelines' control flow are th
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 # Words the tiny tokenizers know as whole tokens; everything else falls back to byte symbols.
 VOCABULARY_WORDS = [
@@ -145,11 +148,32 @@ def _bpe_tables(
     return vocab, merges
 
 
-def _write_bpe(out: Path, vocab: dict[str, int], merges: list[tuple[str, str]]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+def _bpe_files(vocab: dict[str, int], merges: list[tuple[str, str]]) -> dict[str, str]:
     lines = ["#version: 0.2"] + [f"{a} {b}" for a, b in merges]
-    (out / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {
+        "vocab.json": json.dumps(vocab, ensure_ascii=False),
+        "merges.txt": "\n".join(lines) + "\n",
+    }
+
+
+def _write_files(folder: Path, files: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _write_bpe(out: Path, vocab: dict[str, int], merges: list[tuple[str, str]]) -> None:
+    """vocab.json and merges.txt as they are (services/common/fullsize writes its own this way)."""
+    _write_files(out, _bpe_files(vocab, merges))
+
+
+def _save_tokenizer(out: Path, files: dict[str, str], load: Callable[[str], Any]) -> None:
+    """Write a tokenizer's raw `files` to a scratch folder, load them with `load(folder)`, and save
+    the tokenizer into `out` in the layout `from_pretrained` reads back (the only safe way to build
+    one from vocab files: see the notes on `CLIPTokenizer(vocab_file=...)`)."""
+    with tempfile.TemporaryDirectory(prefix="tiny-tokenizer-") as scratch:
+        _write_files(Path(scratch), files)
+        load(scratch).save_pretrained(str(out))
 
 
 def clip_bpe_tiny_tables() -> tuple[dict[str, int], list[tuple[str, str]]]:
@@ -167,15 +191,13 @@ def write_clip_tokenizer(out: Path) -> None:
     """The tiny CLIP tokenizer (`clip_bpe_tiny_tables`), saved by `CLIPTokenizer`."""
     from transformers import CLIPTokenizer
 
-    staging = out / "_bpe"
-    _write_bpe(staging, *clip_bpe_tiny_tables())
-    tokenizer = CLIPTokenizer.from_pretrained(
-        str(staging), model_max_length=77, pad_token="<|endoftext|>"
+    _save_tokenizer(
+        out,
+        _bpe_files(*clip_bpe_tiny_tables()),
+        lambda folder: CLIPTokenizer.from_pretrained(
+            folder, model_max_length=77, pad_token="<|endoftext|>"
+        ),
     )
-    tokenizer.save_pretrained(str(out))
-    for name in ("vocab.json", "merges.txt"):
-        (staging / name).unlink()
-    staging.rmdir()
 
 
 def write_opt_tokenizer(out: Path) -> None:
@@ -187,21 +209,33 @@ def write_opt_tokenizer(out: Path) -> None:
     base = ["<s>", "<pad>", "</s>", "<unk>", *symbols]
     words = [list(w) for w in VOCABULARY_WORDS if len(w) > 1]
     words += [[space, *w] for w in VOCABULARY_WORDS]
-    vocab, merges = _bpe_tables(words, base)
-    staging = out / "_bpe"
-    _write_bpe(staging, vocab, merges)
-    tokenizer = GPT2Tokenizer.from_pretrained(
-        str(staging),
-        bos_token="</s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        add_bos_token=True,
+    _save_tokenizer(
+        out,
+        _bpe_files(*_bpe_tables(words, base)),
+        lambda folder: GPT2Tokenizer.from_pretrained(
+            folder,
+            bos_token="</s>",
+            eos_token="</s>",
+            pad_token="<pad>",
+            unk_token="<unk>",
+            add_bos_token=True,
+        ),
     )
-    tokenizer.save_pretrained(str(out))
-    for name in ("vocab.json", "merges.txt"):
-        (staging / name).unlink()
-    staging.rmdir()
+
+
+def _tiny_clip_text(tokenizer: Any) -> dict[str, int]:
+    """The tiny CLIP text tower, shared by the CLIP model and SD's text encoder."""
+    return dict(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=77,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
 
 
 def _seed(seed: int) -> None:
@@ -222,17 +256,7 @@ def build_tiny_clip(out: Path, seed: int = 0) -> Path:
     write_clip_tokenizer(out)
     tokenizer = CLIPTokenizer.from_pretrained(str(out))
     config = CLIPConfig(
-        text_config=dict(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        ),
+        text_config=_tiny_clip_text(tokenizer),
         vision_config=dict(
             hidden_size=32,
             intermediate_size=64,
@@ -326,19 +350,7 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
     write_clip_tokenizer(out / "tokenizer")
     tokenizer = CLIPTokenizer.from_pretrained(str(out / "tokenizer"))
     _seed(seed)
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
+    text_encoder = CLIPTextModel(CLIPTextConfig(**_tiny_clip_text(tokenizer)))
     vae = AutoencoderKL(
         block_out_channels=(8, 8, 16, 16),
         layers_per_block=1,
@@ -431,15 +443,13 @@ def write_wordpiece_tokenizer(out: Path) -> None:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters, *".,;:!?'\"-()"]
     vocab += [f"##{c}" for c in characters]
     vocab += [w for w in VOCABULARY_WORDS if w not in vocab]
-    staging = out / "_wordpiece"
-    staging.mkdir(parents=True, exist_ok=True)
-    (staging / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizer.from_pretrained(
-        str(staging), do_lower_case=True, strip_accents=True, model_max_length=128
+    _save_tokenizer(
+        out,
+        {"vocab.txt": "\n".join(vocab) + "\n"},
+        lambda folder: BertTokenizer.from_pretrained(
+            folder, do_lower_case=True, strip_accents=True, model_max_length=128
+        ),
     )
-    tokenizer.save_pretrained(str(out))
-    (staging / "vocab.txt").unlink()
-    staging.rmdir()
 
 
 def build_tiny_multilingual(out: Path, dim: int = 16, seed: int = 0) -> Path:

@@ -51,7 +51,6 @@ def create_app(
         "synchronous (/v1/generate) or as jobs with progress and cancel (/v1/jobs).",
         settings=settings,
         load=lambda: load(settings),
-        describe=lambda engine: engine.describe(),
         routers=[router, jobs_router, styles_router],
         extra_lifespan=job_runtime,
     )

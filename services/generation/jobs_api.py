@@ -10,28 +10,20 @@ import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
 from services.common.contracts.generation import GenerateRequest, GenerationJob
-from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
-from services.common.jobs import JOB_ID, JobCreated, JobQueue, job_store_available
+from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.jobs import JobCreated, JobQueue, job_store_available
+from services.common.jobs_http import accepted, find_job, queue_getter
 from services.generation.inputs import checked_images
 from services.generation.worker import FUNCTION, KIND, image_name
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-def _queue(request: Request) -> JobQueue:
-    queue = getattr(request.app.state, "jobs", None)
-    if queue is None:
-        raise NoJobStoreError(
-            "jobs need Redis and GENERATION_REDIS_URL is not set; "
-            "the synchronous POST /v1/generate works without it",
-        )
-    return queue
+_queue = queue_getter(what="jobs", setting="GENERATION_REDIS_URL", sync_route="POST /v1/generate")
 
 
 async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
-    record = await queue.store.get(job_id) if JOB_ID.fullmatch(job_id) else None
-    if record is None or record.kind != KIND:
-        raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
+    record = await find_job(queue.store.get, job_id, kind=KIND)
     return GenerationJob.model_validate(record.model_dump())
 
 
@@ -58,9 +50,7 @@ async def submit(body: GenerateRequest, request: Request, response: Response) ->
         engine.styles.resolve(body)  # unknown style: 404 here rather than a failed job
     async with job_store_available():
         record = await queue.submit(KIND, FUNCTION, body.model_dump(mode="json"))
-    status_url = f"/v1/jobs/{record.job_id}"
-    response.headers["Location"] = status_url
-    return JobCreated(job_id=record.job_id, state=record.state, status_url=status_url)
+    return accepted(response, record.job_id, record.state)
 
 
 @router.get(
@@ -113,7 +103,5 @@ async def cancel(job_id: str, request: Request) -> GenerationJob:
     queue = _queue(request)
     async with job_store_available():
         await _job(queue, job_id)
-        record = await queue.store.cancel(job_id)
-    if record is None:
-        raise ServiceError(ErrorType.NOT_FOUND, f"no job {job_id!r} (unknown, or expired)")
+        record = await find_job(queue.store.cancel, job_id)  # None: expired meanwhile
     return GenerationJob.model_validate(record.model_dump())

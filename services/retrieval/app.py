@@ -51,7 +51,6 @@ def create_app(
         "CLIP embeddings for other teams, and an index that swaps without a restart.",
         settings=settings,
         load=lambda: load(settings),
-        describe=lambda engine: engine.describe(),
         routers=[router, index_router],
     )
 

@@ -9,7 +9,6 @@ worker), and the cancel reaches the generation service's job; cache hits, errors
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 
 import httpx
@@ -18,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import wait_ready
 from tests.e2e.conftest import UPSTREAMS, url_of
-from tests.helpers import assert_envelope, free_port, gateway_app
+from tests.helpers import assert_envelope, finished, free_port, gateway_app, poll_job
 
 pytestmark = pytest.mark.e2e
 
@@ -27,26 +26,6 @@ STAGES = ["retrieval", "captioning", "fusion", "generation"]
 LONG = {"steps": 150, "strength": 1.0}
 QUICK = {"steps": 10, "strength": 0.5}
 KEY = "jobs-test-key"
-
-
-def finished(job: dict) -> bool:
-    return job["state"] in ("succeeded", "failed", "cancelled")
-
-
-def poll(
-    client, job_id: str, until, deadline_s: float = 180.0, every_s: float = 0.01
-) -> list[dict]:
-    """GET the job until `until(job)`; every record seen. Polls count against the rate limit."""
-    seen = []
-    deadline = time.monotonic() + deadline_s
-    while True:
-        answer = client.get(f"/v1/jobs/{job_id}")
-        assert answer.status_code == 200, answer.text
-        seen.append(answer.json())
-        if until(seen[-1]):
-            return seen
-        assert time.monotonic() < deadline, seen[-1]
-        time.sleep(every_s)
 
 
 def submit(client, body: dict, **headers) -> dict:
@@ -116,7 +95,7 @@ def test_a_job_runs_the_flow_through_its_stages_with_real_progress(
     created = submit(stack_gateway, body)
     assert created["state"] == "queued"
     # The stack's gateway has the default rate limit (120 a minute): poll gently.
-    seen = poll(stack_gateway, created["job_id"], finished, every_s=0.2)
+    seen = poll_job(stack_gateway, created["job_id"], finished, every_s=0.2)
     done = seen[-1]
     assert done["state"] == "succeeded", done
     running = [j for j in seen if j["state"] == "running"]
@@ -150,7 +129,7 @@ def test_cancel_through_another_gateway_while_generating_cancels_the_generation_
 ):
     a, b = pair
     created = submit(a, {"text": "parang nitik", "seed": 4, **LONG})
-    generating = poll(
+    generating = poll_job(
         b,
         created["job_id"],
         lambda j: (j["stage"] == "generation" and j["progress"]["step"] >= 2) or finished(j),
@@ -159,13 +138,13 @@ def test_cancel_through_another_gateway_while_generating_cancels_the_generation_
     answer = b.delete(f"/v1/jobs/{created['job_id']}")
     assert answer.status_code == 200, answer.text
     assert answer.json()["cancel_requested"] is True
-    final = poll(b, created["job_id"], finished)[-1]
+    final = poll_job(b, created["job_id"], finished)[-1]
     assert final["state"] == "cancelled", final
     assert final["result"] is None and final["progress"]["step"] < final["progress"]["total"]
     assert a.get(f"/v1/jobs/{created['job_id']}").json()["state"] == "cancelled"
     # The cancel reached the generation service: its job stops too, before its last step.
     with httpx.Client(base_url=url_of(running_stack, "generation"), timeout=10) as generation:
-        gen = poll(generation, final["generation_job_id"], finished, deadline_s=60)[-1]
+        gen = poll_job(generation, final["generation_job_id"], finished, deadline_s=60)[-1]
     assert gen["state"] == "cancelled", gen
     assert gen["progress"]["step"] < gen["progress"]["total"] == 150
 
@@ -173,7 +152,7 @@ def test_cancel_through_another_gateway_while_generating_cancels_the_generation_
 def test_a_job_created_through_one_gateway_is_read_through_another(pair):
     a, b = pair
     created = submit(b, {"text": "kawung picis", "seed": 8, **QUICK})  # b runs no worker: a does
-    done = poll(a, created["job_id"], finished)[-1]
+    done = poll_job(a, created["job_id"], finished)[-1]
     assert done["state"] == "succeeded", done
     assert b.get(f"/v1/jobs/{created['job_id']}").json() == done
 
@@ -194,7 +173,7 @@ def test_a_cached_request_is_a_job_done_at_once(pair):
 def test_a_job_whose_upstream_fails_ends_failed_with_the_error(make_gateway):
     dead = make_gateway(retrieval_url=f"http://127.0.0.1:{free_port()}")
     created = submit(dead, {"text": "cakar ayam", "seed": 2, **QUICK})
-    done = poll(dead, created["job_id"], finished)[-1]
+    done = poll_job(dead, created["job_id"], finished)[-1]
     assert done["state"] == "failed", done
     assert done["error"]["type"] == "upstream"
     assert "retrieval is unreachable" in done["error"]["message"]
@@ -264,7 +243,7 @@ def test_job_routes_need_the_api_key(make_gateway):
     assert_envelope(gateway.get(job_path, headers=wrong), 403, "forbidden")
     gateway.headers["X-API-Key"] = KEY
     created = submit(gateway, body)
-    done = poll(gateway, created["job_id"], finished)[-1]
+    done = poll_job(gateway, created["job_id"], finished)[-1]
     assert done["state"] == "succeeded" and done["result"]["images"] == []
 
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from services.launcher import REPO_ROOT, ServiceProcess, wait_ready
 from tests.conftest import wait_ready as wait_client_ready
-from tests.helpers import free_port
+from tests.helpers import finished, free_port, poll_job
 
 pytestmark = pytest.mark.e2e
 
@@ -116,22 +116,6 @@ def cluster(tiny_models, redis_server, tmp_path_factory):
         api.stop()
 
 
-def poll(client, job_id: str, until, deadline_s: float = 120.0) -> dict:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        answer = client.get(f"/v1/jobs/{job_id}")
-        assert answer.status_code == 200, answer.text
-        record = answer.json()
-        if until(record):
-            return record
-        assert time.monotonic() < deadline, record
-        time.sleep(0.01)
-
-
-def finished(record) -> bool:
-    return record["state"] in ("succeeded", "failed", "cancelled")
-
-
 def submit(client, body) -> str:
     answer = client.post("/v1/jobs", json=body)
     assert answer.status_code == 202, answer.text
@@ -140,7 +124,7 @@ def submit(client, body) -> str:
 
 def test_created_in_one_process_run_in_another_read_in_a_third(cluster):
     job_id = submit(cluster["api"], BASE)
-    done = poll(cluster["replica"], job_id, finished)
+    done = poll_job(cluster["replica"], job_id, finished)[-1]
     assert done["state"] == "succeeded", done
     via_api = cluster["api"].get(f"/v1/jobs/{job_id}/images/0")
     via_replica = cluster["replica"].get(f"/v1/jobs/{job_id}/images/0")
@@ -152,11 +136,11 @@ def test_created_in_one_process_run_in_another_read_in_a_third(cluster):
 
 def test_cancelled_through_another_process_while_running(cluster):
     job_id = submit(cluster["api"], LONG)
-    poll(cluster["replica"], job_id, lambda r: r["progress"]["step"] >= 2)
+    poll_job(cluster["replica"], job_id, lambda r: r["progress"]["step"] >= 2)
     answer = cluster["replica"].delete(f"/v1/jobs/{job_id}")
     assert answer.status_code == 200 and answer.json()["cancel_requested"] is True
     seen_at_cancel = answer.json()["progress"]["step"]
-    final = poll(cluster["api"], job_id, finished)
+    final = poll_job(cluster["api"], job_id, finished)[-1]
     assert final["state"] == "cancelled", final
     # One Redis round trip per step: the run stops at the step after the one that saw the flag.
     assert final["progress"]["step"] <= seen_at_cancel + 2 < final["progress"]["total"]
@@ -164,12 +148,12 @@ def test_cancelled_through_another_process_while_running(cluster):
 
 def test_a_stopped_worker_gives_the_job_back_and_the_next_one_finishes_it(cluster):
     job_id = submit(cluster["api"], LONG)
-    poll(cluster["api"], job_id, lambda r: r["progress"]["step"] >= 2)
+    poll_job(cluster["api"], job_id, lambda r: r["progress"]["step"] >= 2)
     assert cluster["worker"].stop(signal.SIGTERM) == 0
     record = cluster["api"].get(f"/v1/jobs/{job_id}").json()
     assert record["state"] == "queued" and record["progress"]["step"] == 0, record
     cluster["worker"] = WorkerProcess(cluster["env"], cluster["logs"] / "worker.log").start()
-    done = poll(cluster["api"], job_id, finished, deadline_s=180)
+    done = poll_job(cluster["api"], job_id, finished, deadline_s=180)[-1]
     assert done["state"] == "succeeded", done
     assert done["progress"]["step"] == done["progress"]["total"] == 150
 
@@ -177,6 +161,6 @@ def test_a_stopped_worker_gives_the_job_back_and_the_next_one_finishes_it(cluste
 def test_a_job_outlives_the_process_that_accepted_it(cluster):
     job_id = submit(cluster["api"], BASE)
     cluster["api_process"].stop()
-    done = poll(cluster["replica"], job_id, finished)
+    done = poll_job(cluster["replica"], job_id, finished)[-1]
     assert done["state"] == "succeeded", done
     assert cluster["replica"].get(f"/v1/jobs/{job_id}/images/0").status_code == 200

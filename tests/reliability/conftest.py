@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.launcher import ServiceProcess, stack, wait_ready
-from tests.helpers import RedisServer, free_port
+from services.launcher import TINY_STACK_ENV, ServiceProcess, running, wait_ready
+from tests.helpers import RedisServer, tiny_stack_services
 
 ADMIN_TOKEN = "reliability-admin-token"
 # Small caps keep the over-the-cap cases cheap to send.
@@ -25,12 +25,7 @@ MAX_UPLOAD_BYTES = 512 * 1024
 SERVICES = ("retrieval", "captioning", "generation", "gateway")
 
 STACK_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "RETRIEVAL_TORCH_THREADS": "1",
-    "CAPTIONING_TORCH_THREADS": "1",
-    "GENERATION_TORCH_THREADS": "1",
-    "GATEWAY_GENERATION_SIZE": "64",
+    **TINY_STACK_ENV,
     # Limited but never reached: the limiter still talks to Redis, so Redis faults reach it too.
     "GATEWAY_RATE_LIMIT_PER_WINDOW": "1000000",
     # An upstream that comes back is probed again after 1 s, not the default 30.
@@ -78,31 +73,18 @@ class Stack:
 @pytest.fixture(scope="package")
 def reliability_stack(tiny_models, synthetic_index, tmp_path_factory) -> Iterator[Stack]:
     redis = RedisServer().start()
-    ports = {name: free_port() for name in (*SERVICES, "library")}
-    services = stack(
-        clip=str(tiny_models["clip"]),
-        blip2=str(tiny_models["blip2"]),
-        sd=str(tiny_models["sd"]),
-        index_dir=synthetic_index,
-        redis_url=redis.url,
-        ports=ports,
-        extra_env={**STACK_ENV, "GENERATION_CONTROLNET": str(tiny_models["controlnet"])},
+    services = tiny_stack_services(
+        tiny_models,
+        synthetic_index,
+        redis.url,
+        {**STACK_ENV, "GENERATION_CONTROLNET": str(tiny_models["controlnet"])},
         library_dir=tmp_path_factory.mktemp("reliability-library"),
     )
     logs = tmp_path_factory.mktemp("reliability-logs")
-    for service in services:
-        service.start(dict(os.environ), logs)
-    running = Stack({s.name: s for s in services}, redis, logs)
     try:
-        wait_ready(services, deadline_s=240)
-        yield running
-    except Exception:
-        for service in services:
-            print(f"--- {service.name} log ---\n{running.log(service.name)[-3000:]}")
-        raise
+        with running(services, logs):
+            yield Stack({s.name: s for s in services}, redis, logs)
     finally:
-        for service in services:
-            service.stop()
         redis.stop()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -10,7 +9,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import wait_ready
-from tests.helpers import assert_envelope, b64, image_bytes
+from tests.helpers import assert_envelope, b64, finished, image_bytes, poll_job
 
 BASE = {"prompt": "batik nitik dotted flower", "width": 64, "height": 64, "steps": 10, "seed": 7}
 INIT = b64(image_bytes(Image.new("RGB", (64, 64), (180, 90, 40))))
@@ -37,20 +36,6 @@ def jobs_client(tiny_models, redis_server):
         yield client
 
 
-def poll(client, job_id: str, until, deadline_s: float = 120.0) -> list[dict]:
-    """GET the job until `until(record)`; returns every record seen."""
-    seen = []
-    deadline = time.monotonic() + deadline_s
-    while True:
-        answer = client.get(f"/v1/jobs/{job_id}")
-        assert answer.status_code == 200, answer.text
-        seen.append(answer.json())
-        if until(seen[-1]):
-            return seen
-        assert time.monotonic() < deadline, seen[-1]
-        time.sleep(0.005)
-
-
 def submit(client, **overrides) -> str:
     answer = client.post("/v1/jobs", json={**BASE, **overrides})
     assert answer.status_code == 202, answer.text
@@ -59,13 +44,9 @@ def submit(client, **overrides) -> str:
     return body["job_id"]
 
 
-def finished(record) -> bool:
-    return record["state"] in ("succeeded", "failed", "cancelled")
-
-
 def test_job_lifecycle_progress_and_images(jobs_client):
     job_id = submit(jobs_client, init_image=INIT, steps=80, strength=0.5, num_images=2)
-    seen = poll(jobs_client, job_id, finished)
+    seen = poll_job(jobs_client, job_id, finished)
     states = [r["state"] for r in seen]
     assert states[-1] == "succeeded", seen[-1]
     assert "running" in states
@@ -88,11 +69,11 @@ def test_job_lifecycle_progress_and_images(jobs_client):
 
 def test_cancel_while_running_stops_within_a_step(jobs_client):
     job_id = submit(jobs_client, **LONG)
-    poll(jobs_client, job_id, lambda r: r["progress"]["step"] >= 2)
+    poll_job(jobs_client, job_id, lambda r: r["progress"]["step"] >= 2)
     answer = jobs_client.delete(f"/v1/jobs/{job_id}")
     assert answer.status_code == 200 and answer.json()["cancel_requested"] is True
     step_at_cancel = jobs_client.get(f"/v1/jobs/{job_id}").json()["progress"]["step"]
-    final = poll(jobs_client, job_id, finished)[-1]
+    final = poll_job(jobs_client, job_id, finished)[-1]
     assert final["state"] == "cancelled", final
     # The worker records a step before it reads the flag: at most one step ran after the cancel
     # was seen, and the run never reached its end.
@@ -101,7 +82,7 @@ def test_cancel_while_running_stops_within_a_step(jobs_client):
     assert_envelope(jobs_client.get(f"/v1/jobs/{job_id}/images/0"), 404, "not_found")
     # The worker is free again: the next job runs to the end.
     next_id = submit(jobs_client)
-    assert poll(jobs_client, next_id, finished)[-1]["state"] == "succeeded"
+    assert poll_job(jobs_client, next_id, finished)[-1]["state"] == "succeeded"
 
 
 def test_cancel_a_queued_job_and_it_never_runs(jobs_client):
@@ -110,10 +91,10 @@ def test_cancel_a_queued_job_and_it_never_runs(jobs_client):
     answer = jobs_client.delete(f"/v1/jobs/{queued}")
     assert answer.status_code == 200 and answer.json()["state"] == "cancelled"
     jobs_client.delete(f"/v1/jobs/{running}")
-    poll(jobs_client, running, finished)
+    poll_job(jobs_client, running, finished)
     # Give the worker time to reach the queued job: it must skip it, not run it.
     third = submit(jobs_client)
-    poll(jobs_client, third, finished)
+    poll_job(jobs_client, third, finished)
     record = jobs_client.get(f"/v1/jobs/{queued}").json()
     assert record["state"] == "cancelled" and record["progress"]["step"] == 0
 
@@ -130,7 +111,7 @@ def test_a_job_the_worker_refuses_fails_with_the_reason(jobs_client, tiny_models
     with TestClient(create_app(settings), raise_server_exceptions=False) as replica:
         wait_ready(replica)
         job_id = submit(replica, num_images=6)
-        final = poll(replica, job_id, finished)[-1]
+        final = poll_job(replica, job_id, finished)[-1]
     assert final["state"] == "failed", final
     assert final["error"]["type"] == "validation" and "at most 4" in final["error"]["message"]
     assert final["result"] is None
