@@ -63,8 +63,9 @@ def job_runtime(
 ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
     """An `extra_lifespan` for `create_service_app`.
 
-    `redis_url(settings)` (None: no jobs) and `make_queue(redis, settings)` describe the queue; `build_worker(app,
-    stopping)` makes an arq worker (None: this process only submits and reads jobs).
+    `redis_url(settings)` (None: no jobs) and `make_queue(redis, settings)` describe the queue;
+    `build_worker(app, stopping)` makes an arq worker (None: this process only submits and reads
+    jobs).
     """
 
     @contextlib.asynccontextmanager
