@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
@@ -60,6 +61,10 @@ def scope(
     return Scope(owner=owner, admin=(admin or "").strip().lower() == "true")
 
 
+Who = Annotated[Scope, Depends(scope)]  # whose designs and boards a request sees
+ReadyStore = Annotated[LibraryStore, Depends(require_ready)]  # 503 not_ready until it is open
+
+
 def _json(model: BaseModel) -> Response:
     """A page already built from validated rows, serialised once: FastAPI would validate the
     response model a second time (a page of 50 designs with their provenance)."""
@@ -87,10 +92,10 @@ BoardId = Path(description="A board id (`b_` and 20 hex digits).")
     },
 )
 def create_design(
+    who: Who,
+    store: ReadyStore,
     body: DesignCreate,
     request: Request,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Design:
     limits = request.app.state.settings.image_limits
     png = _png(decode_base64(body.image_b64, limits=limits, field="image_b64"), "image_b64")
@@ -121,6 +126,8 @@ def create_design(
     responses=_READ_ERRORS,
 )
 def list_designs(
+    who: Who,
+    store: ReadyStore,
     limit: int = Query(50, ge=1, le=MAX_PAGE),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of a page."),
     motif: int | None = Query(None, ge=0, description="Made from references of this motif."),
@@ -129,8 +136,6 @@ def list_designs(
     created_after: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),
     created_before: datetime | None = Query(None),
     q: str | None = Query(None, max_length=200, description="Words in prompt, title or tags."),
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     filters = DesignFilter(motif, board, favorite, created_after, created_before, q)
     return _json(store.list_designs(who, limit=limit, cursor=cursor, filters=filters))
@@ -143,9 +148,9 @@ def list_designs(
     responses=_READ_ERRORS,
 )
 def nearest(
+    who: Who,
+    store: ReadyStore,
     body: NearestRequest,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     return _json(NearestResponse(designs=store.nearest(who, body.embedding, body.limit)))
 
@@ -160,9 +165,9 @@ def nearest(
     },
 )
 def import_settings(
+    _who: Who,
     request: Request,
     image: UploadFile = File(description="A PNG made by this system or by another tool."),
-    _who: Scope = Depends(scope),
 ) -> ImportResponse:
     limit = request.app.state.settings.max_upload_bytes
     raw = image.file.read(limit + 1)
@@ -179,9 +184,9 @@ def import_settings(
     responses=_READ_ERRORS,
 )
 def get_design(
+    who: Who,
+    store: ReadyStore,
     design_id: str = DesignId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Design:
     return store.get_design(who, design_id)
 
@@ -194,13 +199,13 @@ def get_design(
                **_READ_ERRORS},
 )  # fmt: skip
 def design_image(
+    who: Who,
+    store: ReadyStore,
     request: Request,
     design_id: str = DesignId,
     size: int | None = Query(
         None, description=f"Thumbnail: longest side, one of {', '.join(map(str, THUMBNAIL_SIZES))}."
     ),
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     if size is not None and size not in THUMBNAIL_SIZES:
         raise ServiceError(
@@ -225,10 +230,10 @@ def design_image(
     responses=_READ_ERRORS,
 )
 def update_design(
+    who: Who,
+    store: ReadyStore,
     body: DesignUpdate,
     design_id: str = DesignId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Design:
     return store.update_design(who, design_id, body.model_dump(exclude_unset=True))
 
@@ -240,10 +245,10 @@ def update_design(
     responses=_READ_ERRORS,
 )
 def delete_design(
+    who: Who,
+    store: ReadyStore,
     request: Request,
     design_id: str = DesignId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     store.delete_design(who, design_id)
     request.app.state.library_metrics.deleted.inc()
@@ -257,10 +262,10 @@ def delete_design(
     responses=_READ_ERRORS,
 )
 def similar(
+    who: Who,
+    store: ReadyStore,
     design_id: str = DesignId,
     limit: int = Query(10, ge=1, le=MAX_PAGE),
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     return _json(NearestResponse(designs=store.similar(who, design_id, limit)))
 
@@ -272,26 +277,22 @@ def similar(
     "/boards", status_code=201, response_model=Board, summary="Make a board",
     responses=_READ_ERRORS,
 )  # fmt: skip
-def create_board(
-    body: BoardCreate, who: Scope = Depends(scope), store: LibraryStore = Depends(require_ready)
-) -> Board:
+def create_board(body: BoardCreate, who: Who, store: ReadyStore) -> Board:
     return store.create_board(who.owner, body.name)
 
 
 @router.get(
     "/boards", response_model=BoardList, summary="The owner's boards", responses=_READ_ERRORS
 )
-def list_boards(
-    who: Scope = Depends(scope), store: LibraryStore = Depends(require_ready)
-) -> BoardList:
+def list_boards(who: Who, store: ReadyStore) -> BoardList:
     return BoardList(boards=store.list_boards(who))
 
 
 @router.get("/boards/{board_id}", response_model=Board, summary="One board", responses=_READ_ERRORS)
 def get_board(
+    who: Who,
+    store: ReadyStore,
     board_id: str = BoardId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Board:
     return store.get_board(who, board_id)
 
@@ -300,10 +301,10 @@ def get_board(
     "/boards/{board_id}", response_model=Board, summary="Rename a board", responses=_READ_ERRORS
 )
 def rename_board(
+    who: Who,
+    store: ReadyStore,
     body: BoardUpdate,
     board_id: str = BoardId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Board:
     return store.rename_board(who, board_id, body.name)
 
@@ -315,9 +316,9 @@ def rename_board(
     responses=_READ_ERRORS,
 )
 def delete_board(
+    who: Who,
+    store: ReadyStore,
     board_id: str = BoardId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     store.delete_board(who, board_id)
     return Response(status_code=204)
@@ -330,10 +331,10 @@ def delete_board(
     responses=_READ_ERRORS,
 )
 def add_to_board(
+    who: Who,
+    store: ReadyStore,
     board_id: str = BoardId,
     design_id: str = DesignId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     store.add_to_board(who, board_id, design_id)
     return Response(status_code=204)
@@ -346,10 +347,10 @@ def add_to_board(
     responses=_READ_ERRORS,
 )
 def remove_from_board(
+    who: Who,
+    store: ReadyStore,
     board_id: str = BoardId,
     design_id: str = DesignId,
-    who: Scope = Depends(scope),
-    store: LibraryStore = Depends(require_ready),
 ) -> Response:
     store.remove_from_board(who, board_id, design_id)
     return Response(status_code=204)

@@ -111,25 +111,11 @@ class Searcher:
             raise InvalidInputError(f"lexical_weight must be in [0, 1], got {weight}")
         allowed = index.rows_of_motifs(motifs) if motifs is not None else None
         vector = self.encoder.vector(text, image, text_weight)
-        options = SearchOptions(nprobe=nprobe, ef_search=ef_search)
         fuse = text is not None and weight > 0 and loaded.lexical is not None
         # The visual list goes deeper when it is fused: a lexical match may lift a photo from it.
         depth = max(top_k, FUSION_DEPTH) if fuse else top_k
-        # Each photo has at most `max_rows_per_photo` rows, so this many neighbours always hold
-        # `depth` distinct photos when the index has them.
-        wanted = depth * index.max_rows_per_photo if dedupe else depth
-        result = index.search(
-            vector, min(wanted, _MAX_CANDIDATES), allowed_rows=allowed, options=options
-        )
-        ranked = list(zip(result.rows, result.scores, strict=True))
-        if dedupe:
-            ranked = best_per_source_photo(ranked, index.items, depth)
-        details = SearchDetails(
-            exact=result.exact,
-            candidates=len(result.rows),
-            deduped=dedupe,
-            nprobe=result.nprobe,
-            ef_search=result.ef_search,
+        ranked, details = _visual(
+            index, vector, depth, dedupe, allowed, SearchOptions(nprobe=nprobe, ef_search=ef_search)
         )
         if fuse:
             assert text is not None and loaded.lexical is not None
@@ -150,20 +136,24 @@ class Searcher:
                 _hit(index, row, score, visual=ChannelScore(score=score, rank=rank))
                 for rank, (row, score) in enumerate(ranked[:top_k], start=1)
             ]
-        detected = (
-            detect_language(text) if text is not None and self.ranking.detect_language else None
-        )
         return SearchResponse(
             hits=hits,
             index=self.served.info(index),
             search=details,
-            query=QueryInfo(
-                language=detected.language if detected else None,
-                language_confidence=detected.confidence if detected else None,
-                text_model=self.encoder.text_encoder.source if text is not None else None,
-                lexical_weight=weight if fuse else 0.0,
-                fusion="rrf" if fuse else "visual",
-            ),
+            query=self._query_info(text, weight if fuse else 0.0),
+        )
+
+    def _query_info(self, text: str | None, lexical_weight: float) -> QueryInfo:
+        """What the answer says about the query: its language, the text tower, how it was ranked."""
+        detected = (
+            detect_language(text) if text is not None and self.ranking.detect_language else None
+        )
+        return QueryInfo(
+            language=detected.language if detected else None,
+            language_confidence=detected.confidence if detected else None,
+            text_model=self.encoder.text_encoder.source if text is not None else None,
+            lexical_weight=lexical_weight,
+            fusion="rrf" if lexical_weight > 0 else "visual",
         )
 
     def _fused_hits(self, fusion: Fusion, details: SearchDetails) -> list[Hit]:
@@ -236,6 +226,34 @@ class Searcher:
                 )
             )
         return hits
+
+
+def _visual(
+    index: MotifIndex,
+    vector: np.ndarray,
+    depth: int,
+    dedupe: bool,
+    allowed: np.ndarray | None,
+    options: SearchOptions,
+) -> tuple[list[tuple[int, float]], SearchDetails]:
+    """The visual list, `depth` long: (row, cosine) best first, one per source photo with dedupe."""
+    # Each photo has at most `max_rows_per_photo` rows, so this many neighbours always hold
+    # `depth` distinct photos when the index has them.
+    wanted = depth * index.max_rows_per_photo if dedupe else depth
+    result = index.search(
+        vector, min(wanted, _MAX_CANDIDATES), allowed_rows=allowed, options=options
+    )
+    ranked = list(zip(result.rows, result.scores, strict=True))
+    if dedupe:
+        ranked = best_per_source_photo(ranked, index.items, depth)
+    details = SearchDetails(
+        exact=result.exact,
+        candidates=len(result.rows),
+        deduped=dedupe,
+        nprobe=result.nprobe,
+        ef_search=result.ef_search,
+    )
+    return ranked, details
 
 
 def _hit(
