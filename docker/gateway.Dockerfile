@@ -44,5 +44,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 # Behind a reverse proxy or Ingress: take the client address from X-Forwarded-For (for rate limits
-# and logs). The proxy is the only thing that can reach this port in the deployment files.
-CMD ["uvicorn", "gateway.app:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# and logs), but only from the proxies in FORWARDED_ALLOW_IPS (uvicorn reads it; comma-separated
+# addresses or networks). Trusting every peer let any client choose its rate-limit bucket with the
+# header. Set it to your ingress or proxy addresses (docs/DEPLOY.md).
+ENV FORWARDED_ALLOW_IPS=127.0.0.1
+CMD ["uvicorn", "gateway.app:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--timeout-keep-alive", "5"]

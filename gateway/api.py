@@ -7,7 +7,7 @@ Every `/v1` route first checks the API key and the caller's rate limit (`guard`)
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
@@ -193,7 +193,10 @@ async def rag_upload(
         "preview": preview,
     }
     try:
-        body = RagRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+        # Form fields are text: FastAPI has typed them, and motifs are split here.
+        body = RagRequest.model_validate(
+            {k: v for k, v in fields.items() if v is not None}, strict=False
+        )
     except ValidationError as exc:  # the same 422 envelope as a bad JSON body
         raise RequestValidationError(exc.errors()) from None
     return await _answer(body, raw, request, response, gateway)
@@ -253,3 +256,14 @@ async def reference_image(
 )
 async def list_styles(gateway: ReadyGateway) -> StyleList:
     return await gateway.generation.styles()
+
+
+@router.get(
+    "/status",
+    summary="Where the upstreams are and how their breakers and the cache stand",
+    description="The details the public `/readyz` leaves out (it answers only the state): upstream "
+    "URLs, breaker states, the cache. Behind the API key, as every `/v1` route.",
+    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_READY),
+)
+async def status(gateway: ReadyGateway) -> dict[str, Any]:
+    return gateway.describe()

@@ -64,6 +64,8 @@ def create_app(
         "Diffusion img2img. Every error body is `{error: {type, message, request_id}}`.",
         settings=settings,
         load=lambda: load(settings),
+        # The public /readyz answers only the state; upstream URLs and breakers are in /v1/status.
+        describe=lambda _gateway: {},
         routers=[router, jobs_router, library_router],
         extra_lifespan=job_runtime,
     )

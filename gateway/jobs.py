@@ -163,7 +163,7 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
         tracker = JobProgressReporter(
             store, job_id, stopping=ctx["stopping"], timeout_s=settings.job_timeout_s
         )
-        request = RagRequest.model_validate(payload["request"])
+        request = RagRequest.model_validate(payload["request"], strict=False)  # our own record
         owner = payload.get("owner")
         answer = await gateway.orchestrator.run(
             request,

@@ -42,6 +42,7 @@ from services.common.errors import (
     ServiceError,
     StoreUnavailableError,
     error_responses,
+    quoted,
 )
 from services.common.images import decode_base64, load_image_off_loop
 
@@ -68,7 +69,7 @@ def _library(gateway: Gateway) -> LibraryClient:
 def _checked(pattern, value: str, what: str) -> str:
     """A malformed id is nobody's design or board: 404 here, as the library would say."""
     if not pattern.fullmatch(value):
-        raise ServiceError(ErrorType.NOT_FOUND, f"no {what} {value!r}")
+        raise ServiceError(ErrorType.NOT_FOUND, f"no {what} {quoted(value)}")
     return value
 
 
@@ -304,7 +305,9 @@ async def remix_design(
         )
     overrides = body.model_dump(exclude_none=True, exclude={"save"})
     try:
-        remix = RagRequest.model_validate({**recorded, **overrides, "save": body.save})
+        remix = RagRequest.model_validate(
+            {**recorded, **overrides, "save": body.save}, strict=False
+        )
     except ValidationError as exc:  # the same 422 envelope as a bad body
         raise RequestValidationError(exc.errors()) from None
     answer = await gateway.orchestrator.run(remix, None, owner=caller, parent_id=design.id)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.contracts.captioning import BASE_ADAPTER
-from services.common.errors import NotFoundError
+from services.common.errors import NotFoundError, quoted
 from services.common.models import resolve_source, source_version
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -76,7 +76,7 @@ class AdapterRegistry:
             if entry.name == name:
                 return entry
         known = ", ".join(e.name for e in self.entries()) or "none are installed"
-        raise NotFoundError(f"unknown adapter {name!r}; known: {known} (or 'none')")
+        raise NotFoundError(f"unknown adapter {quoted(name)}; known: {known} (or 'none')")
 
     def describe(self, entry: AdapterEntry) -> dict[str, Any]:
         """What GET /v1/adapters says about one adapter, read from its files."""

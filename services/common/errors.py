@@ -134,6 +134,13 @@ class StoreUnavailableError(DomainError):
     """A database or file store that does not answer: try again later."""
 
 
+def quoted(value: object, limit: int = 64) -> str:
+    """`value` for an error message: its repr, cut to `limit` characters. A client that sends a
+    10 kB id gets a message, not its id echoed back in full."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 # The one table: domain exception -> (error type, default Retry-After seconds or None).
 DOMAIN_ERRORS: dict[type[DomainError], tuple[ErrorType, int | None]] = {
     InvalidInputError: (ErrorType.VALIDATION, None),

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request, Response
 
-from services.common.errors import NoJobStoreError, NotFoundError
+from services.common.errors import NoJobStoreError, NotFoundError, quoted
 from services.common.jobs import JOB_ID, JobCreated, JobQueue
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ async def find_job(
     """The job `lookup(job_id)` finds, or 404: an id we never make is not looked up at all."""
     found: Any = await lookup(job_id) if JOB_ID.fullmatch(job_id) else None
     if found is None or (kind is not None and found.kind != kind):
-        raise NotFoundError(f"no job {job_id!r} (unknown, or expired)")
+        raise NotFoundError(f"no job {quoted(job_id)} (unknown, or expired)")
     return found
 
 

@@ -53,6 +53,23 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Control characters (a `%0A` in a request path arrives as a newline) written as escapes, so a client
+# cannot forge a line of the text log; JSON lines are escaped by json.dumps already.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x09: "\\t",
+}
+
+
+class TextLineFormatter(logging.Formatter):
+    """One readable line per record: the message's control characters are escaped (a traceback,
+    which the code itself writes, keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return super().formatMessage(record).translate(_ESCAPES)
+
+
 def configure_logging(
     level: str = "INFO", service: str = "batik", *, json_lines: bool = False
 ) -> None:
@@ -61,7 +78,7 @@ def configure_logging(
     handler.setFormatter(
         JsonLineFormatter(service)
         if json_lines
-        else logging.Formatter(
+        else TextLineFormatter(
             f"%(asctime)s %(levelname)s {service} [%(request_id)s] %(name)s: %(message)s"
         )
     )

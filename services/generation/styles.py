@@ -28,7 +28,7 @@ from services.common.contracts.generation import (
     StyleInfo,
     StyleParams,
 )
-from services.common.errors import InvalidInputError, NotFoundError
+from services.common.errors import InvalidInputError, NotFoundError, quoted
 from services.common.models import resolve_source, source_version
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class Styles:
             style = self.loaded.get(choice.name)
             if style is None:
                 known = ", ".join(sorted(self.loaded)) or "none"
-                raise StyleNotFoundError(f"no style {choice.name!r}; loaded styles: {known}")
+                raise StyleNotFoundError(f"no style {quoted(choice.name)}; loaded styles: {known}")
             chosen.append((style, choice.scale))
         return chosen
 

@@ -244,3 +244,10 @@ def test_dashboard_upload_box_takes_what_the_gateway_takes():
     assert limit, "the dashboard image keeps Streamlit's 200 MB upload limit"
     default = GatewaySettings.model_fields["max_upload_bytes"].default
     assert int(limit[1]) == streamlit_upload_mb(default)
+
+
+def test_gateway_trusts_forwarded_headers_only_from_configured_proxies():
+    """Issue 16, finding 10: `--forwarded-allow-ips *` let any client pick its rate-limit bucket."""
+    text = dockerfile("gateway").read_text()
+    assert "--forwarded-allow-ips" not in text and '"*"' not in text
+    assert "ENV FORWARDED_ALLOW_IPS=127.0.0.1" in text

@@ -41,7 +41,12 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
         "`designs`); false: the answer only. Does not change the answer itself (nor its cache key).",
     )
 
+    # The public request: an unknown or misspelled field is a 422 naming it, and no type is coerced
+    # (`strength: true` or `generate: "no"` is refused, not read as 1.0 and True). The internal
+    # models (generation, retrieval, captioning) stay tolerant, for rolling upgrades.
     model_config = {
+        "extra": "forbid",
+        "strict": True,
         "json_schema_extra": {
             "examples": [
                 {"text": "sekar bunga", "seed": 7},
@@ -54,7 +59,7 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
                     "preview_repeat": True,
                 },
             ]
-        }
+        },
     }
 
     @model_validator(mode="after")
@@ -181,7 +186,11 @@ class DesignSearch(BaseModel):
     image: Base64Image | None = Field(None, description="An image (base64).")
     limit: int = Field(10, ge=1, le=100)
 
-    model_config = {"json_schema_extra": {"examples": [{"text": "kawung", "limit": 12}]}}
+    model_config = {
+        "extra": "forbid",
+        "strict": True,
+        "json_schema_extra": {"examples": [{"text": "kawung", "limit": 12}]},
+    }
 
     @model_validator(mode="after")
     def _one_query(self) -> DesignSearch:
