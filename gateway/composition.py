@@ -38,24 +38,7 @@ class Gateway:
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         """`transports` (by upstream name) replace the network, e.g. to call apps in process."""
-        transports = transports or {}
-
-        def client(cls: type[UpstreamClient], name: str, url: str, read_timeout_s: float):
-            breaker = CircuitBreaker(
-                name,
-                failure_threshold=settings.breaker_failures,
-                reset_after_s=settings.breaker_reset_s,
-            )
-            return cls(
-                name,
-                url,
-                read_timeout_s=read_timeout_s,
-                connect_timeout_s=settings.connect_timeout_s,
-                retries=settings.retries,
-                transport=transports.get(name),
-                breaker=breaker,
-            )
-
+        client = partial(_upstream, settings=settings, transports=transports or {})
         self.retrieval = client(
             RetrievalClient, "retrieval", settings.retrieval_url, settings.retrieval_timeout_s
         )
@@ -88,6 +71,11 @@ class Gateway:
         # Bounds the RAG flows that reach the upstreams (cache hits are free): past the bound a 429
         # rather than a pile-up upstream.
         self.limiter = InflightLimiter(settings.max_inflight)
+        self.orchestrator = self._orchestrator(settings, count_tokens)
+
+    def _orchestrator(
+        self, settings: GatewaySettings, count_tokens: Callable[[str], int]
+    ) -> RagOrchestrator:
         versions = UpstreamVersions(
             {
                 "retrieval": self.retrieval,
@@ -96,7 +84,7 @@ class Gateway:
             },
             settings.version_ttl_s,
         )
-        self.orchestrator = RagOrchestrator(
+        return RagOrchestrator(
             retrieval=self.retrieval,
             captioning=self.captioning,
             generation=self.generation,
@@ -145,3 +133,30 @@ def load_token_counter(settings: GatewaySettings) -> Callable[[str], int]:
             f"revision {settings.tokenizer_revision or 'default'}): check GATEWAY_TOKENIZER*"
         )
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _upstream(
+    cls: type[UpstreamClient],
+    name: str,
+    url: str,
+    read_timeout_s: float,
+    *,
+    settings: GatewaySettings,
+    transports: dict[str, httpx.AsyncBaseTransport],
+) -> Any:
+    """One upstream client with its own circuit breaker; `transports[name]`, if any, replaces the
+    network (tests call the apps in process)."""
+    breaker = CircuitBreaker(
+        name,
+        failure_threshold=settings.breaker_failures,
+        reset_after_s=settings.breaker_reset_s,
+    )
+    return cls(
+        name,
+        url,
+        read_timeout_s=read_timeout_s,
+        connect_timeout_s=settings.connect_timeout_s,
+        retries=settings.retries,
+        transport=transports.get(name),
+        breaker=breaker,
+    )

@@ -89,6 +89,17 @@ def test_upload_runs_the_same_flow_as_json(tiny_models, upstream_apps, synthetic
         assert again["images"] == body["images"]
 
 
+def test_an_engine_value_error_upstream_is_the_callers_422(tiny_models, upstream_apps):
+    # Retrieval's engine refuses motif numbers its index does not hold (a ValueError there): the
+    # gateway passes the 422 on in its own envelope, not a 500 or a 502.
+    with gateway(tiny_models, upstream_apps) as client:
+        answer = client.post(
+            "/v1/rag", json={"text": "kawung", "motifs": [99999], "generate": False}
+        )
+        error = assert_envelope(answer, 422, "validation")
+        assert "not in this index's metadata" in error["message"]
+
+
 def test_upload_with_empty_fields_takes_the_defaults(tiny_models, upstream_apps):
     with gateway(tiny_models, upstream_apps) as client:
         answer = client.post(

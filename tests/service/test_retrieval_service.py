@@ -67,6 +67,13 @@ def test_stored_images_are_served(retrieval_client):
     assert_envelope(retrieval_client.get("/v1/images/0", params={"size": 100}), 422, "validation")
 
 
+def test_an_engine_value_error_is_a_422_not_a_500(retrieval_client):
+    # The contract cannot know which motif numbers this index holds; the engine's own check (a
+    # ValueError from MotifIndex.rows_of_motifs) refuses, and errors.py answers it as validation.
+    answer = retrieval_client.post("/v1/search", json={"text": "kawung", "motifs": [99999]})
+    assert "not in this index's metadata" in assert_envelope(answer, 422, "validation")["message"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "kind"),
     [
