@@ -160,7 +160,7 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
 
     async def work(_steps: StepProgressReporter) -> dict[str, Any]:
         gateway = ctx["gateway"]
-        tracker = JobProgressReporter(
+        progress = JobProgressReporter(
             store, job_id, stopping=ctx["stopping"], timeout_s=settings.job_timeout_s
         )
         request = RagRequest.model_validate(payload["request"], strict=False)  # our own record
@@ -168,7 +168,7 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
         answer = await gateway.orchestrator.run(
             request,
             payload.get("image_sha256"),
-            tracker=tracker,
+            progress=progress,
             owner=Caller(client="job", **owner) if owner else None,
         )
         ctx["observe"](answer)

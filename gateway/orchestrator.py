@@ -12,7 +12,7 @@ constructor, so the flow is the same whatever carries it.
 8. save       keep each image as a design of the caller (gateway/saving.py), on a hit too; a
               library that fails only adds `library` to `degraded`
 
-Run as a job (`run(..., tracker=<a ProgressReporter>)`, gateway/jobs.py), the flow reports as each
+Run as a job (`run(..., progress=<a ProgressReporter>)`, gateway/jobs.py), the flow reports as each
 stage (retrieval, captioning, fusion, generation) starts, and the reporter may stop it there (a cancel);
 the generate step then runs as a generation job whose progress it records step by step. A job
 skips single flight: its progress and cancel are its own.
@@ -101,7 +101,7 @@ class RagOrchestrator:
         request: RagRequest,
         image_sha256: str | None,
         *,
-        tracker: ProgressReporter | None = None,
+        progress: ProgressReporter | None = None,
         owner: Any = None,
         parent_id: str | None = None,
     ) -> RagResponse:
@@ -114,8 +114,8 @@ class RagOrchestrator:
         key, hit, timings = await self._lookup(request, image_sha256, started)
         if hit is not None:
             return await self._save(request, hit, owner, parent_id)
-        if tracker is not None:
-            answer, shared = await self._answer(request, key, seed, tracker), False
+        if progress is not None:
+            answer, shared = await self._answer(request, key, seed, progress), False
         else:
             answer, shared = await self.flights.do(
                 key, lambda: self.admit(self._answer(request, key, seed))
@@ -167,7 +167,7 @@ class RagOrchestrator:
         request: RagRequest,
         key: str,
         seed: int | None,
-        tracker: ProgressReporter | None = None,
+        progress: ProgressReporter | None = None,
     ) -> RagResponse:
         """Steps 2-7: the flow behind a cache miss."""
         started = time.perf_counter()
@@ -175,8 +175,8 @@ class RagOrchestrator:
         timed = _stopwatch(timings)
 
         async def stage(name: str) -> None:
-            if tracker is not None:
-                await tracker.stage(name)
+            if progress is not None:
+                await progress.stage(name)
 
         # 2-3. retrieve, then fetch the top reference image
         await stage("retrieval")
@@ -207,7 +207,7 @@ class RagOrchestrator:
         if request.generate:
             await stage("generation")
             with timed("generation"):
-                generated = await self._generate(request, prompt, reference_b64, seed, tracker)
+                generated = await self._generate(request, prompt, reference_b64, seed, progress)
             if request.preview_repeat:
                 with timed("preview"):
                     previews = [await _preview(image) for image in generated.images]
@@ -261,7 +261,7 @@ class RagOrchestrator:
         prompt: FusedPrompt,
         reference_b64: str | None,
         seed: int | None,
-        tracker: ProgressReporter | None,
+        progress: ProgressReporter | None,
     ) -> GenerateResponse:
         """Step 6: img2img from the reference or the query image, or txt2img."""
         init = {"reference": reference_b64, "query": request.image, "none": None}[
@@ -289,9 +289,9 @@ class RagOrchestrator:
             if request.control_scale is not None and init is None
             else None,
         )
-        if tracker is None:
+        if progress is None:
             return await self.generation.generate(generate_request)
-        return await self.generation.generate_tracked(generate_request, tracker)
+        return await self.generation.generate_tracked(generate_request, progress)
 
     async def _retrieve(self, request: RagRequest, timed) -> tuple[SearchResponse, str | None]:
         """The search and, unless generation starts from the query image, the top reference (base64).

@@ -36,7 +36,7 @@ from services.generation.styles import Styles
 
 log = logging.getLogger(__name__)
 
-# `on_step` below, a job's StepProgressReporter (services/common/jobs.py), is called after every
+# `progress` below, a job's StepProgressReporter (services/common/jobs.py), is called after every
 # denoising step with (steps done, steps in all) over every image of the request; it may raise to
 # stop the run (a cancelled job).
 
@@ -197,7 +197,7 @@ class SdGenerator:
         self,
         request: GenerateRequest,
         init_image: Image.Image | None,
-        on_step: Callable[[int, int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
         control_image: Image.Image | None = None,
     ) -> Generation:
         self.check_inputs(request, init_image, control_image)
@@ -242,7 +242,7 @@ class SdGenerator:
             # same bytes as a one-image request with that seed (batching would change the numerics).
             for index, seed in enumerate(seeds):
                 images.append(
-                    self._one_image(pipe, request, init, prompt, seed, index, on_step, pakem)
+                    self._one_image(pipe, request, init, prompt, seed, index, progress, pakem)
                 )
         return Generation(
             images=images,
@@ -299,7 +299,7 @@ class SdGenerator:
         prompt: PromptEncoding,
         seed: int,
         index: int,
-        on_step: Callable[[int, int], None] | None,
+        progress: Callable[[int, int], None] | None,
         pakem: Pakem,
     ) -> Image.Image:
         # A CPU generator gives the same noise on every device, so a seed means the same image.
@@ -316,9 +316,9 @@ class SdGenerator:
         def step_end(pipeline, step, timestep, tensors):
             if project is not None:
                 tensors = project(pipeline, step, timestep, tensors)
-            if on_step is not None:
+            if progress is not None:
                 per_image = pipeline.num_timesteps
-                on_step(index * per_image + step + 1, count * per_image)
+                progress(index * per_image + step + 1, count * per_image)
             return tensors
 
         args = dict(

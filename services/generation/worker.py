@@ -57,12 +57,12 @@ async def generate_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]
     store: JobStore = ctx["store"]
     settings: GenerationSettings = ctx["settings"]
 
-    async def work(report: StepProgressReporter) -> dict[str, Any]:
+    async def work(progress: StepProgressReporter) -> dict[str, Any]:
         request = GenerateRequest.model_validate(payload)
         images = checked_images(request, settings)
-        # The model call runs in a thread; `report` hops back to this loop after every step.
+        # The model call runs in a thread; `progress` hops back to this loop after every step.
         result = await anyio.to_thread.run_sync(
-            partial(engine.generate, request, images.init, report, control_image=images.control)
+            partial(engine.generate, request, images.init, progress, control_image=images.control)
         )
         # Images first, so a succeeded record never points at missing PNGs.
         for n, image in enumerate(result.images):

@@ -62,7 +62,7 @@ def test_full_size_sd15_img2img_through_the_engine(model_dir, capsys):
         seed=0,
     )
     steps = []
-    result = engine.generate(request, init, on_step=lambda done, total: steps.append(done))
+    result = engine.generate(request, init, progress=lambda done, total: steps.append(done))
     generated = time.perf_counter()
     assert result.mode == "img2img" and result.images[0].size == (256, 256)
     # int(2 x 0.55) = 1 step; SD 1.5's PNDM (PLMS, skip_prk_steps) repeats its first timestep.

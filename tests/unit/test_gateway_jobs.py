@@ -1,4 +1,4 @@
-"""The RAG job record and its tracker (gateway/jobs.py) on a real Redis."""
+"""The RAG job record and its progress (gateway/jobs.py) on a real Redis."""
 
 from __future__ import annotations
 
@@ -33,16 +33,16 @@ def test_stage_and_generation_job_are_recorded_while_running(redis_server):
     async def body(store: RagJobStore, client):
         job_id = new_job_id()
         await store.create(job_id, KIND)
-        tracker = JobProgressReporter(store, job_id)
+        progress = JobProgressReporter(store, job_id)
         # Not running yet: nothing is written, and the flow is told to stop.
         with pytest.raises(JobCancelled):
-            await tracker.stage("retrieval")
+            await progress.stage("retrieval")
         assert (await store.rag_job(job_id)).stage is None
         assert await store.start(job_id)
-        await tracker.stage("retrieval")
-        await tracker.stage("generation")
-        await tracker.generation_submitted("f" * 32)
-        await tracker.generation_progress(3, 40)
+        await progress.stage("retrieval")
+        await progress.stage("generation")
+        await progress.generation_submitted("f" * 32)
+        await progress.generation_progress(3, 40)
         job = await store.rag_job(job_id)
         assert (job.state, job.stage, job.generation_job_id) == ("running", "generation", "f" * 32)
         assert (job.progress.step, job.progress.total) == (3, 40)
@@ -59,12 +59,12 @@ def test_a_cancel_stops_the_flow_at_the_next_report(redis_server):
     async def body(store: RagJobStore, _client):
         job_id = new_job_id()
         await store.create(job_id, KIND)
-        tracker = JobProgressReporter(store, job_id)
+        progress = JobProgressReporter(store, job_id)
 
         async def work(_steps):
-            await tracker.stage("retrieval")
+            await progress.stage("retrieval")
             await store.cancel(job_id)  # another replica's DELETE, while this one runs
-            await tracker.stage("captioning")
+            await progress.stage("captioning")
             raise AssertionError("the flow went on past a cancel")
 
         assert await run_tracked(store, job_id, work) == "cancelled"
@@ -80,11 +80,11 @@ def test_a_stopping_worker_and_the_time_limit_stop_the_flow(redis_server):
         await store.create(job_id, KIND)
         await store.start(job_id)
         stopping = threading.Event()
-        tracker = JobProgressReporter(store, job_id, stopping=stopping)
-        await tracker.generation_progress(1, 10)
+        progress = JobProgressReporter(store, job_id, stopping=stopping)
+        await progress.generation_progress(1, 10)
         stopping.set()
         with pytest.raises(JobInterrupted):
-            await tracker.generation_progress(2, 10)
+            await progress.generation_progress(2, 10)
         late = JobProgressReporter(store, job_id, timeout_s=1e-9)
         with pytest.raises(JobTimedOut):
             await late.stage("fusion")

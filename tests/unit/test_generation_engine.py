@@ -23,8 +23,8 @@ def engine(tiny_models) -> SdGenerator:
     return SdGenerator(str(tiny_models["sd"]), max_prompt_chunks=3)
 
 
-def run(engine, init=INIT, on_step=None, **overrides):
-    return engine.generate(GenerateRequest(**{**BASE, **overrides}), init, on_step)
+def run(engine, init=INIT, progress=None, **overrides):
+    return engine.generate(GenerateRequest(**{**BASE, **overrides}), init, progress)
 
 
 def pixels(generation) -> list[bytes]:
@@ -74,7 +74,7 @@ def test_seeds_wrap_at_two_to_the_32(engine):
 
 def test_progress_rises_over_every_image_and_a_raise_stops_the_run(engine):
     seen = []
-    run(engine, init=None, on_step=lambda step, total: seen.append((step, total)), num_images=2)
+    run(engine, init=None, progress=lambda step, total: seen.append((step, total)), num_images=2)
     total = seen[-1][1]
     assert [step for step, _ in seen] == list(range(1, total + 1))
     assert total == 2 * 8 and {t for _, t in seen} == {total}
@@ -90,7 +90,7 @@ def test_progress_rises_over_every_image_and_a_raise_stops_the_run(engine):
             raise Stop
 
     with pytest.raises(Stop):
-        run(engine, on_step=stop_at_three, steps=40, strength=1.0)
+        run(engine, progress=stop_at_three, steps=40, strength=1.0)
     assert calls == [1, 2, 3]
     # The lock was released: the engine still serves.
     assert len(run(engine).images) == 1
@@ -98,7 +98,7 @@ def test_progress_rises_over_every_image_and_a_raise_stops_the_run(engine):
 
 def test_img2img_progress_counts_the_steps_strength_leaves(engine):
     seen = []
-    run(engine, on_step=lambda step, total: seen.append(total), steps=20, strength=0.5)
+    run(engine, progress=lambda step, total: seen.append(total), steps=20, strength=0.5)
     assert seen[-1] == 10
 
 
