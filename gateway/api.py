@@ -28,6 +28,7 @@ from gateway.composition import Gateway
 from gateway.security import Caller
 from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.contracts.generation import StyleList
+from services.common.disconnect import cancel_on_disconnect
 from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.http_cache import cache_control, etag_matches
@@ -85,7 +86,11 @@ async def _answer(
         # Validated here, not upstream: a bad upload is the client's 4xx before any model runs.
         await load_image_off_loop(raw_image, limits=request.app.state.settings.image_limits)
         image_sha256 = sha256_hex(raw_image)
-    answer = await gateway.orchestrator.run(body, image_sha256, owner=caller_of(request))
+    # A client that hangs up cancels the flow: the upstream calls close their connections, so
+    # generation stops too instead of running a result nobody reads (issue 16, finding 8).
+    answer = await cancel_on_disconnect(
+        request, gateway.orchestrator.run(body, image_sha256, owner=caller_of(request))
+    )
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
     return answer

@@ -220,8 +220,10 @@ def _format_validation(errors: list[dict[str, Any]]) -> str:
 def install_error_handlers(app: Any) -> None:
     """Route every failure, ours or the framework's, through the envelope."""
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, Response
     from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from services.common.disconnect import CLIENT_CLOSED_REQUEST, ClientDisconnected
 
     def respond(type: ErrorType, message: str, headers: dict[str, str] | None = None):
         return JSONResponse(error_payload(type, message), status_code=STATUS[type], headers=headers)
@@ -242,6 +244,10 @@ def install_error_handlers(app: Any) -> None:
         message = exc.detail if isinstance(exc.detail, str) else kind.value.replace("_", " ")
         return respond(kind, message, dict(exc.headers or {}))
 
+    async def _client_gone(_request, _exc: ClientDisconnected):
+        # Nobody reads it; the access log and the request metrics show the hang-up.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+
     # Registered by class, so they run inside the middleware stack (request id, metrics) like the
     # ServiceError handler; the catch-all below sits outside it.
     async def _domain_error(_request, exc: Exception):
@@ -251,6 +257,7 @@ def install_error_handlers(app: Any) -> None:
         return respond(refusal.type, refusal.message, refusal.headers)
 
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(ClientDisconnected, _client_gone)
     app.add_exception_handler(ValueError, _domain_error)
 
     @app.exception_handler(Exception)

@@ -104,3 +104,29 @@ def test_a_cancelled_caller_does_not_cancel_the_flight_for_the_others():
         return await second
 
     assert asyncio.run(main()) == ("done", True)
+
+
+def test_the_flight_is_cancelled_once_its_last_caller_has_gone():
+    # A client that hangs up must not leave its generation running for nobody (issue 16, finding 8).
+    async def main():
+        flights: SingleFlight[str] = SingleFlight()
+        started, stopped = asyncio.Event(), asyncio.Event()
+
+        async def work():
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                stopped.set()
+
+        first = asyncio.ensure_future(flights.do("k", work))
+        second = asyncio.ensure_future(flights.do("k", work))
+        await until(lambda: flights.shared == 1 and started.is_set())
+        first.cancel()
+        await asyncio.sleep(0.01)
+        still_running = not stopped.is_set()
+        second.cancel()
+        await asyncio.wait_for(stopped.wait(), 5)
+        return still_running, len(flights)
+
+    assert asyncio.run(main()) == (True, 0)
