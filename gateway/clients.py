@@ -3,8 +3,11 @@
 One `httpx.AsyncClient` per upstream with its own timeouts. `UpstreamClient.request` is the one place
 where transport failures and non-2xx answers become errors of the envelope: an upstream's client error
 (4xx) keeps its type, since the caller's input caused it; its 5xx and transport failures become
-`upstream` (502) and timeouts `upstream_timeout` (504). Only idempotent calls are retried. Each client
-has a circuit breaker (`gateway/breaker.py`) that sees one outcome per call, after its retries.
+`upstream` (502) and timeouts `upstream_timeout` (504). Only idempotent calls are retried, and never
+after a timeout: an upstream that did not answer in time is hung or overloaded, and asking again only
+multiplies the wait (issue 16, finding 5). Each client has a circuit breaker (`gateway/breaker.py`) that
+sees one outcome per call, after its retries; a timeout ends the call, so it is counted at that moment.
+Inside a RAG request (`gateway/deadline.py`) each call waits at most the request's time left.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
+from gateway.breaker import BreakerState, CircuitBreaker
+from gateway.deadline import time_left
 from gateway.ports import ProgressReporter
 from services.common.contracts.captioning import CaptionRequest, CaptionResponse
 from services.common.contracts.generation import (
@@ -70,6 +74,7 @@ class UpstreamClient:
         self.name = name
         self.base_url = base_url
         self.timeout_s = read_timeout_s
+        self.connect_timeout_s = connect_timeout_s
         self.retries = retries
         self.backoff_s = backoff_s
         self.breaker = breaker or CircuitBreaker(name)
@@ -90,6 +95,11 @@ class UpstreamClient:
         **kwargs: Any,
     ) -> httpx.Response:
         """`accept`: non-2xx statuses that are answers, not errors (e.g. 304 Not Modified)."""
+        if time_left() == 0:
+            # Not the upstream's fault: no call, and nothing for its breaker to count.
+            raise ServiceError(
+                ErrorType.UPSTREAM_TIMEOUT, f"{self.name} not called: the request's deadline passed"
+            )
         self.breaker.before_call()
         try:
             response = await self._attempts(
@@ -121,14 +131,24 @@ class UpstreamClient:
         attempts = 1 + (self.retries if idempotent else 0)
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
+            left = time_left()
+            wait_s = self.timeout_s if left is None else min(self.timeout_s, left)
             try:
-                response = await self.http.request(method, path, headers=headers, **kwargs)
-            except httpx.TimeoutException:
-                if last:
-                    raise ServiceError(
-                        ErrorType.UPSTREAM_TIMEOUT,
-                        f"{self.name} did not answer within {self.timeout_s:g} s",
-                    ) from None
+                # httpx's read timeout is per socket read; the asyncio one bounds the whole call by the
+                # request's deadline (None: no bound beyond httpx's).
+                async with asyncio.timeout(left):
+                    response = await self.http.request(
+                        method,
+                        path,
+                        headers=headers,
+                        timeout=httpx.Timeout(wait_s, connect=min(self.connect_timeout_s, wait_s)),
+                        **kwargs,
+                    )
+            except (httpx.TimeoutException, TimeoutError):
+                # Never retried: see the module's docstring.
+                raise ServiceError(
+                    ErrorType.UPSTREAM_TIMEOUT, f"{self.name} did not answer within {wait_s:g} s"
+                ) from None
             except httpx.TransportError as exc:
                 if last:
                     raise ServiceError(
@@ -158,8 +178,14 @@ class UpstreamClient:
 
     async def readiness(self) -> dict[str, Any] | None:
         """The upstream's /readyz body, or None when it is not ready or not reachable."""
+        if self.breaker.state is BreakerState.OPEN:
+            # Known to be failing: asking would cost every request this probe's timeout again.
+            return None
+        left = time_left()  # inside a RAG request (its cache key's versions): within its deadline
         try:
-            response = await self.http.get("/readyz", timeout=2.0)
+            response = await self.http.get(
+                "/readyz", timeout=2.0 if left is None else min(2.0, left)
+            )
         except httpx.HTTPError:
             return None
         return response.json() if response.is_success else None

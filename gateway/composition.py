@@ -95,6 +95,7 @@ class Gateway:
             generation_size=settings.generation_size,
             caption_prompt=settings.caption_prompt,
             max_facts=settings.max_facts,
+            deadline_s=settings.rag_deadline_s,
             admit=self.limiter.admit,
             saver=DesignSaver(
                 library=self.library, retrieval=self.retrieval, cache=self.cache, versions=versions

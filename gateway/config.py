@@ -32,7 +32,17 @@ class GatewaySettings(BaseServiceSettings):
         300.0, gt=0, description="Read timeout for generation (SD on a CPU takes minutes)"
     )
     retries: int = Field(
-        2, ge=0, le=5, description="Retries of idempotent upstream calls, with backoff"
+        2,
+        ge=0,
+        le=5,
+        description="Retries of idempotent upstream calls after a refused connection or a 502-504, "
+        "with backoff; a timed-out call is never retried",
+    )
+    rag_deadline_s: float = Field(
+        420.0,
+        gt=0,
+        description="One deadline for all upstream calls of a synchronous /v1/rag: each waits at most "
+        "the time left; captioning past it degrades, generation past it is 504 (not for jobs)",
     )
     redis_url: str | None = Field(
         None,

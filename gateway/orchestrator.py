@@ -5,12 +5,16 @@ constructor, so the flow is the same whatever carries it.
               identical request already running, if any (single flight), else run steps 2-7
 2. retrieve   nearest motifs to the query (text, image or both)
 3. reference  fetch the top reference image (the caption's subject and img2img's start)
-4. caption    describe the init image; on failure go on with metadata facts alone ("captioning")
+4. caption    describe the init image; on failure, a timeout or no time left before the request's
+              deadline, go on with metadata facts alone ("captioning")
 5. fuse       query + motif + caption + facts -> one prompt within SD's 77 tokens
-6. generate   img2img from the reference or the query image, or txt2img
+6. generate   img2img from the reference or the query image, or txt2img (504 past the deadline)
 7. store      cache the answer (never a degraded one)
 8. save       keep each image as a design of the caller (gateway/saving.py), on a hit too; a
               library that fails only adds `library` to `degraded`
+
+Steps 1-7 of a synchronous request share one deadline (GATEWAY_RAG_DEADLINE_S, gateway/deadline.py):
+each upstream call waits at most the time left.
 
 Run as a job (`run(..., progress=<a ProgressReporter>)`, gateway/jobs.py), the flow reports as each
 stage (retrieval, captioning, fusion, generation) starts, and the reporter may stop it there (a cancel);
@@ -30,6 +34,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from gateway.deadline import within
 from gateway.ports import (
     AnswerCache,
     Captioning,
@@ -80,6 +85,7 @@ class RagOrchestrator:
         flights: SingleFlight[RagResponse] | None = None,
         admit: Callable[[Awaitable[RagResponse]], Awaitable[RagResponse]] | None = None,
         saver: DesignSaving | None = None,
+        deadline_s: float | None = None,
     ) -> None:
         self.retrieval = retrieval
         self.captioning = captioning
@@ -95,6 +101,9 @@ class RagOrchestrator:
         # Bounds the flows that reach the upstreams; a cache hit costs nothing and is not counted.
         self.admit = admit or (lambda work: work)
         self.saver = saver  # None: no library, nothing is saved
+        # One deadline for steps 1-7 of a synchronous request (gateway/deadline.py); jobs have their own
+        # time limit (GATEWAY_JOB_TIMEOUT_S) and keep each upstream's full timeout.
+        self.deadline_s = deadline_s
 
     async def run(
         self,
@@ -110,16 +119,18 @@ class RagOrchestrator:
         request = with_seed(request)
         seed = request.seed if request.generate else None
 
-        # 1. cache
-        key, hit, timings = await self._lookup(request, image_sha256, started)
-        if hit is not None:
-            return await self._save(request, hit, owner, parent_id)
-        if progress is not None:
-            answer, shared = await self._answer(request, key, seed, progress), False
-        else:
-            answer, shared = await self.flights.do(
-                key, lambda: self.admit(self._answer(request, key, seed))
-            )
+        # Steps 1-7 of a synchronous request share one deadline; a job has GATEWAY_JOB_TIMEOUT_S.
+        with within(self.deadline_s if progress is None else None):
+            # 1. cache
+            key, hit, timings = await self._lookup(request, image_sha256, started)
+            if hit is not None:
+                return await self._save(request, hit, owner, parent_id)
+            if progress is not None:
+                answer, shared = await self._answer(request, key, seed, progress), False
+            else:
+                answer, shared = await self.flights.do(
+                    key, lambda: self.admit(self._answer(request, key, seed))
+                )
         stages = {k: v for k, v in answer.timings_ms.items() if k != "total"}
         timings = {**timings, **stages, "total": round((time.perf_counter() - started) * 1000, 2)}
         answer = answer.model_copy(

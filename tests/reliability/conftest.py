@@ -11,13 +11,14 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from services.launcher import TINY_STACK_ENV, ServiceProcess, running, wait_ready
-from tests.helpers import RedisServer, tiny_stack_services
+from tests.helpers import RedisServer, free_port, tiny_stack_services
 
 ADMIN_TOKEN = "reliability-admin-token"
 # Small caps keep the over-the-cap cases cheap to send.
@@ -86,6 +87,32 @@ def reliability_stack(tiny_models, synthetic_index, tmp_path_factory) -> Iterato
             yield Stack({s.name: s for s in services}, redis, logs)
     finally:
         redis.stop()
+
+
+@contextmanager
+def side_gateway(
+    stack: Stack, tiny_models, name: str, env: dict[str, str]
+) -> Iterator[ServiceProcess]:
+    """A second gateway process on the stack's upstreams, with `env` on top of the stack's settings."""
+    service = ServiceProcess(
+        name,
+        "gateway.app:app",
+        free_port(),
+        {
+            **STACK_ENV,
+            "GATEWAY_RETRIEVAL_URL": stack.url("retrieval"),
+            "GATEWAY_CAPTIONING_URL": stack.url("captioning"),
+            "GATEWAY_GENERATION_URL": stack.url("generation"),
+            "GATEWAY_TOKENIZER": str(tiny_models["sd"]),
+            **env,
+        },
+    )
+    service.start(dict(os.environ), stack.logs)
+    try:
+        wait_ready([service], deadline_s=120)
+        yield service
+    finally:
+        service.stop()
 
 
 def wait_until(predicate, deadline_s: float, what: str, every_s: float = 0.05):

@@ -5,7 +5,6 @@ Every test puts back what it broke (same ports), so the package's stack is whole
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections import Counter
@@ -13,9 +12,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from services.launcher import ServiceProcess, wait_ready
-from tests.helpers import assert_envelope, free_port
-from tests.reliability.conftest import ADMIN_TOKEN, STACK_ENV, wait_until
+from services.launcher import ServiceProcess
+from tests.helpers import assert_envelope
+from tests.reliability.conftest import ADMIN_TOKEN, side_gateway, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -147,27 +146,9 @@ def test_redis_stops_and_restarts_no_5xx_and_caching_resumes(reliability_stack):
 def short_gateway(reliability_stack, tiny_models, tmp_path_factory):
     """A second gateway process on the same upstreams, whose generation timeout is shorter than a
     generation at its image size (256 px on the tiny SD: seconds on these cores)."""
-    stack = reliability_stack
-    service = ServiceProcess(
-        "gateway-short",
-        "gateway.app:app",
-        free_port(),
-        {
-            **STACK_ENV,
-            "GATEWAY_RETRIEVAL_URL": stack.url("retrieval"),
-            "GATEWAY_CAPTIONING_URL": stack.url("captioning"),
-            "GATEWAY_GENERATION_URL": stack.url("generation"),
-            "GATEWAY_TOKENIZER": str(tiny_models["sd"]),
-            "GATEWAY_GENERATION_SIZE": "256",
-            "GATEWAY_GENERATION_TIMEOUT_S": "1",
-        },
-    )
-    service.start(dict(os.environ), stack.logs)
-    try:
-        wait_ready([service], deadline_s=120)
+    env = {"GATEWAY_GENERATION_SIZE": "256", "GATEWAY_GENERATION_TIMEOUT_S": "1"}
+    with side_gateway(reliability_stack, tiny_models, "gateway-short", env) as service:
         yield service
-    finally:
-        service.stop()
 
 
 def inflight(stack, name: str) -> float:

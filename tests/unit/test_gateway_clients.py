@@ -16,6 +16,7 @@ import uvicorn
 
 from gateway.breaker import BreakerState, CircuitBreaker
 from gateway.clients import UpstreamClient
+from gateway.deadline import within
 from services.common.errors import BreakerOpenError, ErrorType, ServiceError, to_service_error
 from tests.helpers import free_port
 
@@ -97,14 +98,23 @@ def upstream(scripted):
     return scripted
 
 
-def call(url: str, *, path: str = "/v1/thing", idempotent: bool = True, **client_args):
-    """One request through a fresh UpstreamClient: the response status or the ServiceError."""
+def call(
+    url: str,
+    *,
+    path: str = "/v1/thing",
+    idempotent: bool = True,
+    deadline_s: float | None = None,
+    **client_args,
+):
+    """One request through a fresh UpstreamClient (within a request deadline of `deadline_s`, if
+    any): the response status or the ServiceError."""
     options = {"read_timeout_s": 5.0, "connect_timeout_s": 1.0, "retries": 2, "backoff_s": 0.01}
 
     async def main():
         client = UpstreamClient("retrieval", url, **{**options, **client_args})
         try:
-            return (await client.request("GET", path, idempotent=idempotent)).status_code
+            with within(deadline_s):
+                return (await client.request("GET", path, idempotent=idempotent)).status_code
         except ServiceError as exc:
             return exc
         finally:
@@ -147,6 +157,29 @@ def test_a_slow_upstream_is_a_timeout_504(upstream):
     error = call(upstream.url, read_timeout_s=0.2, retries=0)
     assert error.type is ErrorType.UPSTREAM_TIMEOUT and error.status == 504
     assert error.message == "retrieval did not answer within 0.2 s"
+
+
+def test_a_timed_out_call_is_not_retried(upstream):
+    # Retrying a hung upstream multiplies the wait by the attempts (issue 16, finding 5).
+    upstream.script = [("hang", 3.0)] * 3
+    error = call(upstream.url, read_timeout_s=0.2, retries=2)
+    assert error.type is ErrorType.UPSTREAM_TIMEOUT
+    assert upstream.calls == ["/v1/thing"]
+
+
+def test_the_request_deadline_shortens_the_timeout(upstream):
+    upstream.script = [("hang", 3.0)]
+    error = call(upstream.url, read_timeout_s=5.0, deadline_s=0.3)
+    assert error.type is ErrorType.UPSTREAM_TIMEOUT
+    assert error.message.startswith("retrieval did not answer within 0.")
+    assert len(upstream.calls) == 1
+
+
+def test_past_the_deadline_the_upstream_is_not_called(upstream):
+    error = call(upstream.url, deadline_s=0.0)
+    assert error.type is ErrorType.UPSTREAM_TIMEOUT
+    assert "deadline passed" in error.message
+    assert upstream.calls == []
 
 
 def test_a_closed_port_is_unreachable_502():
