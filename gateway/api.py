@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from gateway.composition import Gateway
+from gateway.fairness import GENERATING_CLIENT
 from gateway.security import Caller
 from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.contracts.generation import StyleList
@@ -88,8 +89,12 @@ async def _answer(
         image_sha256 = sha256_hex(raw_image)
     # A client that hangs up cancels the flow: the upstream calls close their connections, so
     # generation stops too instead of running a result nobody reads (issue 16, finding 8).
+    caller = caller_of(request)
+    # A few generating flows per key at a time (issue 16, finding 8), counted where a flow is
+    # admitted upstream (gateway/fairness.py).
+    GENERATING_CLIENT.set(caller.client if body.generate else None)
     answer = await cancel_on_disconnect(
-        request, gateway.orchestrator.run(body, image_sha256, owner=caller_of(request))
+        request, gateway.orchestrator.run(body, image_sha256, owner=caller)
     )
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)

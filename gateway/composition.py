@@ -3,7 +3,7 @@ orchestrator, built from settings, and what the app holds on `app.state.engine` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -19,12 +19,14 @@ from gateway.clients import (
     UpstreamClient,
 )
 from gateway.config import GatewaySettings
+from gateway.fairness import GENERATING_CLIENT, PerClientBound
 from gateway.fusion import fuse_prompt
 from gateway.orchestrator import RagOrchestrator
 from gateway.saving import DesignSaver
 from gateway.security import RateLimiter
 from gateway.versions import UpstreamVersions
 from services.common.concurrency import InflightLimiter
+from services.common.contracts.gateway import RagResponse
 from services.common.models import resolve_source
 
 
@@ -71,7 +73,20 @@ class Gateway:
         # Bounds the RAG flows that reach the upstreams (cache hits are free): past the bound a 429
         # rather than a pile-up upstream.
         self.limiter = InflightLimiter(settings.max_inflight)
+        # One key cannot hold every generation slot (issue 16, finding 8).
+        self.generations = PerClientBound(settings.max_generations_per_key)
         self.orchestrator = self._orchestrator(settings, count_tokens)
+
+    async def _admit(self, work: Awaitable[RagResponse]) -> RagResponse:
+        """A flow that reaches the upstreams: the in-flight bound, and for a generating request
+        its client's bound (issue 16, finding 8)."""
+        try:
+            with self.generations.hold(GENERATING_CLIENT.get()):
+                return await self.limiter.admit(work)
+        finally:
+            close = getattr(work, "close", None)
+            if close:  # a refused coroutine is closed, never started (no never-awaited warning)
+                close()
 
     def _orchestrator(
         self, settings: GatewaySettings, count_tokens: Callable[[str], int]
@@ -96,7 +111,7 @@ class Gateway:
             caption_prompt=settings.caption_prompt,
             max_facts=settings.max_facts,
             deadline_s=settings.rag_deadline_s,
-            admit=self.limiter.admit,
+            admit=self._admit,
             saver=DesignSaver(
                 library=self.library, retrieval=self.retrieval, cache=self.cache, versions=versions
             )

@@ -108,6 +108,12 @@ class GatewaySettings(BaseServiceSettings):
     rate_limit_window_s: int = Field(
         60, ge=1, description="Length of the rate-limit window, seconds"
     )
+    max_generations_per_key: int = Field(
+        2,
+        ge=0,
+        description="Generating /v1/rag requests in flight per API key (per client address "
+        "without keys), per process; past it 429; 0: off",
+    )
     job_worker: bool = Field(
         True,
         description="Run RAG jobs in this gateway process (needs GATEWAY_REDIS_URL); false: this "

@@ -7,6 +7,7 @@ end, on the same ports, so later tests see a whole stack again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -59,6 +60,20 @@ class Stack:
             self.stop(name)
         service.start(dict(os.environ), self.logs)
         wait_ready([service], deadline_s=deadline_s)
+
+    @contextlib.contextmanager
+    def reconfigured(self, name: str, env: dict[str, str]) -> Iterator[Stack]:
+        """`name` restarted with `env` added to its settings, then restarted as it was."""
+        service = self.services[name]
+        before = dict(service.env)
+        service.env.update(env)
+        self.restart(name)
+        try:
+            yield self
+        finally:
+            service.env.clear()
+            service.env.update(before)
+            self.restart(name)
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")

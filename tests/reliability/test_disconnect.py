@@ -101,14 +101,8 @@ def test_hanging_up_on_generate_stops_the_run(reliability_stack):
 def gateway_at_full_size(reliability_stack):
     """The gateway generating at SIDE (the stack's 64 px run 150 steps in well under a second, too
     short to hang up in the middle); put back as it was afterwards."""
-    gateway = reliability_stack.services["gateway"]
-    gateway.env["GATEWAY_GENERATION_SIZE"] = str(SIDE)
-    reliability_stack.restart("gateway")
-    try:
-        yield reliability_stack
-    finally:
-        gateway.env.pop("GATEWAY_GENERATION_SIZE")
-        reliability_stack.restart("gateway")
+    with reliability_stack.reconfigured("gateway", {"GATEWAY_GENERATION_SIZE": str(SIDE)}) as stack:
+        yield stack
 
 
 def test_hanging_up_on_the_gateway_stops_its_generation(gateway_at_full_size):

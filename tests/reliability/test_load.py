@@ -31,7 +31,7 @@ def test_load_and_overload(reliability_stack):
     assert not problems, problems
     by_name = {result.name: result for result, _ in runs}
     # Past generation's bound (GENERATION_MAX_INFLIGHT=2) clients are refused, not queued: 429s came,
-    # straight from generation and passed through by the gateway.
+    # straight from generation and through the gateway (generation's, or its per-key bound's).
     assert by_name["overload"].statuses[429] > 0, by_name["overload"].statuses
     assert by_name["overload rag"].statuses[429] > 0, by_name["overload rag"].statuses
     for result in runs:
