@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from gateway.composition import Gateway
-from gateway.fairness import GENERATING_CLIENT
+from gateway.fairness import GENERATING_CLIENT, generation_cost
 from gateway.security import Caller
 from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.contracts.generation import StyleList
@@ -90,6 +90,9 @@ async def _answer(
     # A client that hangs up cancels the flow: the upstream calls close their connections, so
     # generation stops too instead of running a result nobody reads (issue 16, finding 8).
     caller = caller_of(request)
+    if body.generate:  # `guard` counted 1; a long or large generation counts its extra cost
+        size = request.app.state.settings.generation_size
+        await gateway.rate_limiter.check(caller.client, generation_cost(body.steps, size, size) - 1)
     # A few generating flows per key at a time (issue 16, finding 8), counted where a flow is
     # admitted upstream (gateway/fairness.py).
     GENERATING_CLIENT.set(caller.client if body.generate else None)

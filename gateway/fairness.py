@@ -6,7 +6,10 @@ one client (its API key, or its address with keys off) has in flight in this pro
 request is refused at once with 429 and `Retry-After`, and other clients are unaffected. Per
 process, like the in-flight bound: N replicas allow N times as many.
 
-Only flows that run count: a cache hit or a request that joins an identical flight already running
+The rate limit counts work too: `generation_cost` is what a generating request counts in its
+key's window, growing with steps x pixels (the default 30 steps at 512x512 costs 1, 150 steps 5).
+
+Only flows that run count in the bound: a cache hit or a request that joins an identical flight already running
 generates nothing. So the route names the client in `GENERATING_CLIENT` and the bound is taken
 where the orchestrator admits a flow to the upstreams (the single flight's task copies the
 context, so the leader's client is the one counted).
@@ -14,6 +17,7 @@ context, so the leader's client is the one counted).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,6 +26,15 @@ from services.common.errors import BusyError
 
 # The client of the generating request this task serves; None: not generating (or not a route).
 GENERATING_CLIENT: ContextVar[str | None] = ContextVar("generating_client", default=None)
+
+
+# Rate-limit units: one default generation (30 steps at 512x512) is 1.
+UNIT_STEP_PIXELS = 30 * 512 * 512
+
+
+def generation_cost(steps: int, width: int, height: int) -> int:
+    """What a generation counts in the rate limit: ceil(steps x pixels / a default one), at least 1."""
+    return max(1, math.ceil(steps * width * height / UNIT_STEP_PIXELS))
 
 
 class PerClientBound:

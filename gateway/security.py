@@ -12,7 +12,8 @@ operator can tell whose it is; the key itself never leaves the gateway. Admin ke
 is `anonymous`: one shared library.
 
 Rate limit: a fixed window per client (the key's hash, or the client address when keys are off),
-started by the client's first request, counted in Redis so every gateway replica shares it. Past the
+started by the client's first request, counted in Redis so every gateway replica shares it. A request
+counts 1; a generating one counts its cost (`gateway/fairness.py`, steps x pixels). Past the
 limit: 429 with `Retry-After` = the seconds left in the window. A Redis that fails lets the request
 through (logged): like the cache, the limiter never turns into an outage.
 """
@@ -96,7 +97,7 @@ def _bearer(value: str | None) -> str | None:
 
 _WINDOW_SCRIPT = """
 redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 return {count, redis.call('PTTL', KEYS[1])}
 """
 
@@ -118,10 +119,12 @@ class RateLimiter:
             # Start the window if there is none (with its expiry), count this request, read the TTL.
             self._window = self._redis.register_script(_WINDOW_SCRIPT)
 
-    async def check(self, client: str) -> None:
-        if not self.limit:
+    async def check(self, client: str, cost: int = 1) -> None:
+        """Count `cost` units against `client`'s window; 429 once the window holds more than
+        `limit`. A request costs 1; a generating one pays its extra cost once its body is read."""
+        if not self.limit or cost <= 0:
             return
-        counted = await self._count(client)
+        counted = await self._count(client, cost)
         if counted is None:
             return
         count, seconds_left = counted
@@ -130,26 +133,27 @@ class RateLimiter:
             retry_after = max(1, math.ceil(seconds_left))
             raise ServiceError(
                 ErrorType.OVERLOADED,
-                f"rate limit of {self.limit} requests per {self.window_s} s reached; "
+                f"rate limit of {self.limit} requests per {self.window_s} s reached (a generating "
+                "request counts its steps x pixels; see docs/GATEWAY.md); "
                 f"retry in {retry_after} s",
                 headers={"Retry-After": str(retry_after)},
             )
 
-    async def _count(self, client: str) -> tuple[int, float] | None:
-        """This request's number in the client's window, and the seconds the window has left."""
+    async def _count(self, client: str, cost: int) -> tuple[int, float] | None:
+        """The units counted in the client's window with this one, and the seconds it has left."""
         if self._redis is None:
             now = time.monotonic()
             count, ends = self._windows.get(client, (0, 0.0))
             if ends <= now:
                 count, ends = 0, now + self.window_s
                 self._drop_expired(now)
-            self._windows[client] = (count + 1, ends)
-            return count + 1, ends - now
+            self._windows[client] = (count + cost, ends)
+            return count + cost, ends - now
         key = RATE_KEY_PREFIX + client
         try:
             # One script, one command and one reply per request (a MULTI pipeline of three commands
             # cost about 0.8 ms of parsing in redis-py; the script is atomic just the same).
-            count, ttl_ms = await self._window(keys=[key], args=[self.window_s])
+            count, ttl_ms = await self._window(keys=[key], args=[self.window_s, cost])
         except self._errors as exc:
             log.warning("rate limit skipped, Redis unavailable: %s", exc)
             return None

@@ -214,6 +214,31 @@ def test_rate_limit_per_key_answers_429_with_retry_after(tiny_models, upstream_a
         assert metric(client, "batik_rate_limited_total") == 1
 
 
+def test_a_long_large_generation_costs_more_of_the_rate_limit(tiny_models, upstream_apps):
+    # Issue 16, finding 8: the limit counts work, not requests. 150 steps at 512x512 cost 5 units
+    # (gateway/fairness.py), more than the window's 4, so it is refused before any model runs;
+    # another key with the same window is still served a cheap request.
+    other = "another-key"
+    hashes = f"{KEY_HASH},sha256:{hashlib.sha256(other.encode()).hexdigest()}"
+    with gateway(
+        tiny_models,
+        upstream_apps,
+        api_keys=hashes,
+        rate_limit_per_window=4,
+        rate_limit_window_s=600,
+        generation_size=512,
+    ) as client:
+        mine = {"X-API-Key": KEY}
+        cheap = {"text": "kawung", "generate": False}
+        assert client.post("/v1/rag", json=cheap, headers=mine).status_code == 200  # 1 unit
+        costly = {"text": "kawung", "generate": True, "steps": 150, "init_source": "none"}
+        refused = client.post("/v1/rag", json=costly, headers=mine)  # 1 + 1 + 4 units: past 4
+        error = assert_envelope(refused, 429, "overloaded")
+        assert "steps x pixels" in error["message"]
+        assert 590 <= int(refused.headers["retry-after"]) <= 600
+        assert client.post("/v1/rag", json=cheap, headers={"X-API-Key": other}).status_code == 200
+
+
 def test_rate_limit_lives_in_redis_and_binds_every_replica(
     tiny_models, upstream_apps, redis_server
 ):

@@ -9,6 +9,7 @@ import pytest
 import redis
 from starlette.requests import Request
 
+from gateway.fairness import generation_cost
 from gateway.security import RATE_KEY_PREFIX, ApiKeyAuth, RateLimiter
 from services.common.errors import ErrorType, ServiceError
 from tests.helpers import free_port
@@ -80,6 +81,35 @@ def test_redis_window_expires_with_its_key(redis_server):
     assert got[0] == "ok" and got[1][0] == 429
     assert int(store.get(RATE_KEY_PREFIX + "key:r")) == 2
     assert 0 < store.pttl(RATE_KEY_PREFIX + "key:r") <= 30_000  # the window cleans itself up
+
+
+def test_a_cost_counts_as_that_many_requests_in_process_and_in_redis(redis_server):
+    async def main(limiter: RateLimiter) -> list[str]:
+        out = []
+        for cost in (3, 1, 1):  # 3, then 4 (the limit), then 5: refused
+            try:
+                await limiter.check("key:c", cost)
+                out.append("ok")
+            except ServiceError as exc:
+                out.append(str(exc.status))
+        await limiter.aclose()
+        return out
+
+    redis.Redis.from_url(redis_server.url).delete(RATE_KEY_PREFIX + "key:c")
+    for url in (None, redis_server.url):
+        assert asyncio.run(main(RateLimiter(limit=4, window_s=60, redis_url=url))) == [
+            "ok",
+            "ok",
+            "429",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "side", "cost"),
+    [(30, 512, 1), (150, 512, 5), (1, 64, 1), (30, 1024, 4), (31, 512, 2)],
+)
+def test_a_generation_costs_its_steps_times_pixels(steps, side, cost):
+    assert generation_cost(steps, side, side) == cost
 
 
 def test_zero_turns_the_limit_off():
