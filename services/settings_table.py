@@ -24,8 +24,9 @@ from pydantic_settings import BaseSettings
 from services.common.settings import BaseServiceSettings
 
 REPO = Path(__file__).resolve().parents[1]
-# Names whose values are secrets: .env.example lists them, empty, in their own section.
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)S?$")
+# Names whose values are secrets: .env.example lists them, empty, in their own section. A count
+# "per key" (GATEWAY_MAX_GENERATIONS_PER_KEY) is no secret.
+SECRET_NAME = re.compile(r"(?<!PER_)(KEY|TOKEN|SECRET|PASSWORD)S?$")
 # Not in .env.example: fixed by docker-compose.yml (the listen address on uvicorn's command line,
 # the addresses of the other services, the mounts), or meaningless for that service.
 TORCH_SETTINGS = ("DEVICE", "DTYPE", "TORCH_THREADS")

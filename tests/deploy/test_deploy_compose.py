@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.settings_table import COMPOSE_FIXED
+from services.settings_table import COMPOSE_FIXED, SECRET_NAME
 from tests.deploy.helpers import (
     HF_HOME,
     MODEL_SERVICES,
@@ -26,7 +26,6 @@ from tests.deploy.helpers import (
 COMPOSE = REPO / "docker-compose.yml"
 CPU_OVERRIDE = REPO / "docker-compose.cpu.yml"
 ENV_EXAMPLE = REPO / ".env.example"
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)S?$")
 UPSTREAMS = (*MODEL_SERVICES, "library", "redis", "redis-jobs")  # what the gateway calls
 REQUIRED_SECRETS = {"GATEWAY_API_KEYS", "POSTGRES_PASSWORD"}  # compose refuses to start without
 TRAINING_JOBS = ("finetune", "finetune-style")  # in the training image (docker/train.Dockerfile)
