@@ -23,6 +23,10 @@ from services.common.jobs import JobQueue, connect_redis
 log = logging.getLogger(__name__)
 FIRST_RESTART_S = 1.0
 MAX_RESTART_S = 30.0
+# How long shutdown waits for the worker and the watchdog to stop once cancelled. A job task that
+# swallows its cancellation (arq's close() waits for its job tasks) must not hang the process: its
+# job stays marked in progress and arq runs it again elsewhere after its time limit.
+STOP_GRACE_S = 10.0
 
 
 async def _run_worker_when_ready(
@@ -54,6 +58,20 @@ async def _run_worker_when_ready(
         pause = min(pause * 2, MAX_RESTART_S)
 
 
+async def _stop(*tasks: asyncio.Task | None) -> None:
+    """Cancel `tasks` and wait for them, at most STOP_GRACE_S."""
+    running = {task for task in tasks if task is not None}
+    for task in running:
+        task.cancel()
+    if not running:
+        return
+    _, stuck = await asyncio.wait(running, timeout=STOP_GRACE_S)
+    for task in stuck:
+        log.warning(
+            "%s did not stop within %.0f s of shutdown; left behind", task.get_name(), STOP_GRACE_S
+        )
+
+
 def job_runtime(
     *,
     redis_url: Callable[[Any], str | None],
@@ -81,7 +99,9 @@ def job_runtime(
         app.state.jobs = make_queue(redis, settings)
         stopping = threading.Event()
         worker = (
-            asyncio.create_task(_run_worker_when_ready(app, stopping, build_worker))
+            asyncio.create_task(
+                _run_worker_when_ready(app, stopping, build_worker), name="job worker"
+            )
             if build_worker is not None
             else None
         )
@@ -90,20 +110,15 @@ def job_runtime(
             grace_s=settings.job_watchdog_s,
             stale_s=settings.job_timeout_s + 2 * settings.job_watchdog_s,
         )
-        watching = asyncio.create_task(watchdog.run(settings.job_watchdog_s))
+        watching = asyncio.create_task(watchdog.run(settings.job_watchdog_s), name="job watchdog")
         try:
             yield
         finally:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
             # A running job stops at its next step or stage and goes back to the queue for
             # another worker.
             stopping.set()
-            if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            await redis.aclose()
+            await _stop(watching, worker)
+            with contextlib.suppress(Exception):
+                await redis.aclose()
 
     return lifespan

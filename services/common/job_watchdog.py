@@ -81,4 +81,7 @@ class JobWatchdog:
             try:
                 await self.sweep()
             except Exception as exc:  # Redis down: the job routes already answer 503
+                if asyncio.current_task().cancelling():
+                    # A client library turned our cancellation into its own error: stop anyway.
+                    raise asyncio.CancelledError from exc
                 log.warning("job watchdog: sweep failed (%s)", exc.__class__.__name__)
