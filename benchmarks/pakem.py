@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from services.common.repeats import seam_ratio
 from services.common.tiny import build_tiny_sd
 from services.generation.pakem import (
     circular_padding,
     finish_image,
-    seam_ratio,
     symmetry_callback,
     symmetry_error,
 )

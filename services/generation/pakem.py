@@ -95,14 +95,6 @@ def detect_group(
     return "none", scores
 
 
-def seam_ratio(array: np.ndarray) -> float:
-    """Wrap-around edge difference over the interior neighbour difference (1.0: seamless)."""
-    image = array.astype(np.float64)
-    wrap = (np.abs(image[:, 0] - image[:, -1]).mean() + np.abs(image[0] - image[-1]).mean()) / 2
-    interior = (np.abs(np.diff(image, axis=1)).mean() + np.abs(np.diff(image, axis=0)).mean()) / 2
-    return float(wrap / max(interior, 1e-9))
-
-
 @contextmanager
 def circular_padding(*modules: Any) -> Iterator[None]:
     """Every Conv2d in `modules` pads circularly inside the block, as before after it.

@@ -178,7 +178,8 @@ def test_retrieval_down_is_502_and_slow_generation_is_504(running_stack, tiny_mo
 
 
 def test_tiled_symmetric_motif_with_its_repeat_preview(gateway):
-    from services.generation.pakem import seam_ratio, symmetry_error
+    from services.common.repeats import seam_ratio
+    from services.generation.pakem import symmetry_error
 
     body = rag(gateway, text="kawung nitik", seed=9, tile=True, symmetry="d4", preview_repeat=True)
     assert body["symmetry"] == "d4"

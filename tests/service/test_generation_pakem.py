@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from services.generation.pakem import project_array, seam_ratio, symmetry_error
+from services.common.repeats import seam_ratio
+from services.generation.pakem import project_array, symmetry_error
 from tests.conftest import wait_ready
 from tests.helpers import assert_envelope, b64, image_bytes
 

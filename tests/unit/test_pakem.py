@@ -5,13 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
+from services.common.repeats import seam_ratio
 from services.generation.pakem import (
     circular_padding,
     detect_group,
     finish_image,
     project_array,
     project_latents,
-    seam_ratio,
     symmetry_callback,
     symmetry_error,
 )
