@@ -133,13 +133,13 @@ def full_size(args: argparse.Namespace) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
-        BitsAndBytesConfig,
         Blip2ForConditionalGeneration,
         Blip2Processor,
         BlipImageProcessorPil,
         GPT2Tokenizer,
     )
 
+    from services.captioning.finetune.model import nf4_config
     from services.common.tiny import write_opt_tokenizer
 
     if not torch.cuda.is_available():
@@ -176,12 +176,7 @@ def full_size(args: argparse.Namespace) -> None:
 
     quantized = Blip2ForConditionalGeneration.from_pretrained(
         str(work / "model"),
-        quantization_config=BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
-        ),
+        quantization_config=nf4_config(torch.bfloat16),
         dtype=torch.bfloat16,
         device_map={"": 0},
     )

@@ -238,19 +238,14 @@ def measure_blip2(work: Path, options: Options, device: str) -> list[Row]:
         reason = "bitsandbytes not installed" if device == "cuda" else "4-bit needs CUDA"
         rows.append(Row("BLIP-2 opt-2.7b", f"{label}, 4-bit NF4", f"skipped: {reason}", None))
         return rows
-    from transformers import BitsAndBytesConfig
+    from services.captioning.finetune.model import nf4_config
 
     model.save_pretrained(str(work / "blip2-fp16"))
     del model
     _reset_peak()
     quantized = Blip2ForConditionalGeneration.from_pretrained(
         str(work / "blip2-fp16"),
-        quantization_config=BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.float16,
-        ),
+        quantization_config=nf4_config(torch.float16),
         dtype=torch.float16,
         device_map={"": 0},
     )

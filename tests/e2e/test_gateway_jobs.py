@@ -8,6 +8,7 @@ worker), and the cancel reaches the generation service's job; cache hits, errors
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 
@@ -68,8 +69,9 @@ def make_gateway(running_stack, tiny_models, stack_redis):
         return client
 
     yield make
-    for client in reversed(opened):
-        client.__exit__(None, None, None)
+    with contextlib.ExitStack() as closing:  # every client is closed, even after one fails to
+        for client in opened:
+            closing.callback(client.__exit__, None, None, None)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,12 @@ from services.captioning.finetune.data import (
     target_text,
 )
 from services.captioning.finetune.metrics import bleu4, rouge_l
-from services.captioning.finetune.model import LoraOptions, load_for_training, training_dtype
+from services.captioning.finetune.model import (
+    LoraOptions,
+    load_for_training,
+    nf4_config,
+    training_dtype,
+)
 from services.captioning.finetune.train import TrainConfig, _batch, lr_factor, train
 
 ALL_OPT_LINEAR = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
@@ -334,3 +339,13 @@ def test_training_dtype_probe_on_this_machine():
         native = torch.cuda.is_bf16_supported(including_emulation=False)
         expected = torch.bfloat16 if native else torch.float16
     assert training_dtype("cuda" if torch.cuda.is_available() else "cpu") == expected
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_the_4bit_config_is_qloras_nf4_with_double_quantisation(dtype):
+    import torch
+
+    config = nf4_config(getattr(torch, dtype))
+    assert config.load_in_4bit and not config.load_in_8bit
+    assert config.bnb_4bit_quant_type == "nf4" and config.bnb_4bit_use_double_quant
+    assert config.bnb_4bit_compute_dtype == getattr(torch, dtype)

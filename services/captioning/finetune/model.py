@@ -47,6 +47,19 @@ def training_dtype(device: str, bf16_supported: bool | None = None) -> Any:
     return torch.bfloat16 if bf16_supported else torch.float16
 
 
+def nf4_config(compute_dtype: Any) -> Any:
+    """QLoRA's 4-bit quantisation (Dettmers et al. 2023): NF4 weights, double-quantised constants,
+    matmuls in `compute_dtype`. One definition, so training and the benchmarks measure one model."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
 def load_processor(local: str, num_query_tokens: int, revision: str | None = None) -> Any:
     from transformers import AutoTokenizer, Blip2Processor, BlipImageProcessorPil
 
@@ -77,17 +90,10 @@ def load_for_training(
     checkpointing = device == "cuda" if gradient_checkpointing is None else gradient_checkpointing
     local = resolve_source(source)
     if quantized:
-        from transformers import BitsAndBytesConfig
-
         compute_dtype = training_dtype(device)
         model = Blip2ForConditionalGeneration.from_pretrained(
             local,
-            quantization_config=BitsAndBytesConfig(
-                load_in_4bit=True,
-                bnb_4bit_quant_type="nf4",
-                bnb_4bit_use_double_quant=True,
-                bnb_4bit_compute_dtype=compute_dtype,
-            ),
+            quantization_config=nf4_config(compute_dtype),
             dtype=compute_dtype,
             device_map={"": 0} if device == "cuda" else {"": "cpu"},
             revision=revision,
