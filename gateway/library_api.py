@@ -279,7 +279,8 @@ async def import_design(
     "/designs/{design_id}/remix",
     response_model=RagResponse,
     summary="Run a design's recorded request again with changes; the new design's parent is it",
-    description="Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile. A design "
+    description="Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat "
+    "(`tile: false` alone also drops the recorded repeat). A design "
     "made from a query image cannot be remixed here (the library keeps no query image): upload "
     "the image again with its settings.",
     responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, *_UPSTREAM),
@@ -304,6 +305,8 @@ async def remix_design(
             "send the image again to /v1/rag/upload with the design's settings",
         )
     overrides = body.model_dump(exclude_none=True, exclude={"save"})
+    if overrides.get("tile") is False and "repeat" not in overrides:
+        overrides["repeat"] = "full"  # an untiled remix has no repeat to keep
     try:
         remix = RagRequest.model_validate(
             {**recorded, **overrides, "save": body.save}, strict=False

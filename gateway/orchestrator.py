@@ -221,7 +221,8 @@ class RagOrchestrator:
                 generated = await self._generate(request, prompt, reference_b64, seed, progress)
             if request.preview_repeat:
                 with timed("preview"):
-                    previews = [await _preview(image) for image in generated.images]
+                    layout = request.repeat if request.tile else "full"
+                    previews = [await _preview(image, layout) for image in generated.images]
 
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         answer = RagResponse(
@@ -289,6 +290,7 @@ class RagOrchestrator:
             width=self.generation_size,
             height=self.generation_size,
             tile=request.tile,
+            repeat=request.repeat,
             symmetry=request.symmetry,
             control_scale=request.control_scale,
             style=request.style,
@@ -358,10 +360,10 @@ def with_seed(request: RagRequest) -> RagRequest:
     return request
 
 
-async def _preview(image_b64: str) -> str:
+async def _preview(image_b64: str, repeat: str) -> str:
     """The 3x3 repeat of one generated tile, built off the event loop (PNG encoding is CPU work)."""
     raw = base64.b64decode(image_b64)
-    return to_base64(await anyio.to_thread.run_sync(repeat_preview, raw))
+    return to_base64(await anyio.to_thread.run_sync(repeat_preview, raw, repeat))
 
 
 def _stopwatch(timings: dict[str, float]):

@@ -55,6 +55,7 @@ def provenance(
         "guidance_scale": request.guidance_scale,
         "mode": answer.mode,
         "tile": request.tile,
+        "repeat": request.repeat if request.tile else None,
         "symmetry": answer.symmetry,
         "symmetry_scores": answer.symmetry_scores,
         "control_scale": request.control_scale,

@@ -311,12 +311,14 @@ def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def repeat_preview(png: bytes, times: int = 3) -> bytes:
-    """A tile repeated `times` x `times`, as the cloth shows it: seams and symmetry become visible."""
-    tile = Image.open(io.BytesIO(png)).convert("RGB")
-    width, height = tile.size
-    sheet = Image.new("RGB", (width * times, height * times))
-    for row in range(times):
-        for col in range(times):
-            sheet.paste(tile, (col * width, row * height))
-    return encode_png(sheet)
+def repeat_preview(png: bytes, repeat: str = "full", times: int = 3) -> bytes:
+    """`times` x `times` tiles laid out in `repeat` (services/common/repeats.py), as the cloth shows
+    it: seams and symmetry become visible."""
+    import numpy as np
+
+    from services.common.repeats import repeat_canvas
+
+    tile = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    height, width = tile.shape[:2]
+    sheet = repeat_canvas(tile, repeat, height * times, width * times)
+    return encode_png(Image.fromarray(sheet))

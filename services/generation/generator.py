@@ -24,10 +24,11 @@ from services.generation.acceleration import Acceleration, accelerate, cuda_oom_
 from services.generation.pakem import (
     CANNY_HIGH,
     CANNY_LOW,
-    circular_padding,
     detect_group,
     edge_map,
     finish_image,
+    offset_unit,
+    repeat_padding,
     symmetry_callback,
 )
 from services.generation.prompts import PromptEncoding, encode_prompt
@@ -51,6 +52,7 @@ class Generation:
     symmetry: str = "none"
     symmetry_scores: dict[str, float] = field(default_factory=dict)
     tile: bool = False
+    repeat: str | None = None
     control_scale: float | None = None
     styles: list[AppliedStyle] = field(default_factory=list)
     model_version: str | None = None
@@ -73,6 +75,7 @@ class Generation:
             symmetry=self.symmetry,
             symmetry_scores=self.symmetry_scores,
             tile=self.tile,
+            repeat=self.repeat,
             control_scale=self.control_scale,
             styles=self.styles,
             model_version=self.model_version,
@@ -86,6 +89,7 @@ class Pakem:
 
     group: str = "none"
     tile: bool = False
+    repeat: str = "full"
     control_scale: float | None = None
     edges: Image.Image | None = None
 
@@ -211,6 +215,7 @@ class SdGenerator:
         pakem = Pakem(
             group=group,
             tile=request.tile,
+            repeat=request.repeat,
             control_scale=request.control_scale,
             edges=edge_map(
                 control_image.resize(size, Image.Resampling.BICUBIC), *self.canny_thresholds
@@ -253,6 +258,7 @@ class SdGenerator:
             symmetry=group,
             symmetry_scores=scores,
             tile=request.tile,
+            repeat=request.repeat if request.tile else None,
             control_scale=request.control_scale,
             styles=applied,
             model_version=self.styles.answer_version(self.version, applied, request.preview),
@@ -277,10 +283,24 @@ class SdGenerator:
                 )
         if request.symmetry != "none" and request.width != request.height:
             raise InvalidInputError(f"symmetry={request.symmetry} needs a square image")
+        if request.tile and request.repeat != "full":
+            self._check_offset(request)
         if init_image is not None:
             check_denoising_steps(request.steps, request.strength)
         if request.control_scale is not None and control_image is not None and not self.controlled:
             raise InvalidInputError("control_scale: no ControlNet is loaded")
+
+    def _check_offset(self, request: GenerateRequest) -> None:
+        unit = offset_unit(
+            self.img2img.vae_scale_factor, len(self.img2img.unet.config.block_out_channels)
+        )
+        name = "height" if request.repeat == "half_drop" else "width"
+        side = getattr(request, name)
+        if side % unit:
+            raise InvalidInputError(
+                f"repeat={request.repeat} needs a {name} that is a multiple of {unit} px with this "
+                f"model (half of it must be whole at every UNet level); got {side}"
+            )
 
     def load_styles(self, folder: str | None, default: str | None, preview: str | None) -> None:
         with self._lock:
@@ -331,9 +351,9 @@ class SdGenerator:
         )
         if pakem.edges is not None:
             args["controlnet_conditioning_scale"] = pakem.control_scale
-        # Circular padding only for this call; the lock keeps every other request out meanwhile.
+        # The repeat's padding only for this call; the lock keeps every other request out meanwhile.
         modules = [pipe.unet, pipe.vae, *([pipe.controlnet] if pakem.edges is not None else [])]
-        with circular_padding(*modules) if pakem.tile else nullcontext():
+        with repeat_padding(pakem.repeat, *modules) if pakem.tile else nullcontext():
             if init is not None:
                 if pakem.edges is not None:
                     args["control_image"] = pakem.edges

@@ -1,8 +1,10 @@
 """Pakem: the traditional rules a Batik Nitik tile keeps, enforced during generation.
 
-- Seamless repeats: circular padding in every convolution of the UNet and the VAE makes the image a
-  torus, so the tile continues across its own edges. It is switched on for one pipeline call and
-  restored after; callers hold the pipeline's lock, so a concurrent request never sees it.
+- Seamless repeats: every convolution of the UNet and the VAE pads with the tile's neighbours in the
+  repeat (circularly for the full drop, which makes the image a torus; shifted by half the tile at
+  the matching edge for the half drop and the half brick), so the tile continues across its own
+  edges as the cloth lays it out. It is switched on for one pipeline call and restored after;
+  callers hold the pipeline's lock, so a concurrent request never sees it.
 - Symmetry: the latents are projected onto a symmetry group (averaged over its rotations and
   reflections) after every denoising step, so the motif grows symmetric instead of being mirrored at
   the end; a last projection in pixel space removes what the VAE decoder adds.
@@ -19,6 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+
+from services.common.repeats import SEAMLESS_REPEATS
 
 GROUPS = ("none", "c2", "c4", "d4")
 # A reference has a group's symmetry when its images under the group differ from it by at most this
@@ -95,23 +99,84 @@ def detect_group(
     return "none", scores
 
 
-@contextmanager
-def circular_padding(*modules: Any) -> Iterator[None]:
-    """Every Conv2d in `modules` pads circularly inside the block, as before after it.
+def offset_unit(vae_scale_factor: int, unet_levels: int) -> int:
+    """The pixel multiple a half-drop height (half-brick width) must be: half the side in latents
+    is then a whole number at every UNet level (each halves it), so the offset lands on a cell."""
+    return vae_scale_factor * 2 ** (unet_levels - 1) * 2
 
-    Conv2d reads `padding_mode` at call time, so switching it is enough; hold the pipeline's lock.
+
+def wrap_tensor(x: Any, pads: tuple[int, int, int, int], repeat: str) -> Any:
+    """`x` (N x C x H x W) padded by (left, right, top, bottom) with its neighbours in the repeat.
+
+    `full` wraps circularly. `half_drop`: the columns wrapped across the left/right edge come from
+    the other side moved down by half the height (the next column of tiles is dropped), then the
+    rows wrap plainly; each column of a half drop repeats with the tile's height, so the corners are
+    the shifted columns' own wrap. `half_brick` is the transpose: rows wrapped across the top/bottom
+    edge come moved right by half the width, then the columns wrap plainly. The same layout as
+    `services.common.repeats.wrap_pad`, on tensors.
     """
     import torch
+    import torch.nn.functional as F
 
-    convs = [m for module in modules for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
-    saved = [conv.padding_mode for conv in convs]
+    left, right, top, bottom = pads
+    if repeat == "full":
+        return F.pad(x, pads, mode="circular")
+    height, width = x.shape[-2:]
+    if repeat == "half_drop":
+        before = torch.roll(x[..., width - left :], height // 2, dims=-2)
+        after = torch.roll(x[..., :right], height // 2, dims=-2)
+        return F.pad(torch.cat([before, x, after], dim=-1), (0, 0, top, bottom), mode="circular")
+    if repeat == "half_brick":
+        before = torch.roll(x[..., height - top :, :], width // 2, dims=-1)
+        after = torch.roll(x[..., :bottom, :], width // 2, dims=-1)
+        return F.pad(torch.cat([before, x, after], dim=-2), (left, right, 0, 0), mode="circular")
+    raise ValueError(f"no seamless padding for repeat {repeat!r}")
+
+
+@contextmanager
+def repeat_padding(repeat: str, *modules: Any) -> Iterator[None]:
+    """Every padded Conv2d in `modules` pads with its neighbours in `repeat` (full, half_drop,
+    half_brick) inside the block, as before after it: the image continues across its edges as the
+    repeat lays it out. Attention is global and needs nothing.
+
+    Conv2d pads in `_conv_forward`; an instance attribute of that name takes the class method's
+    place for the block and is deleted after. Hold the pipeline's lock.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if repeat not in SEAMLESS_REPEATS:
+        raise ValueError(f"no seamless padding for repeat {repeat!r}")
+    convs = [
+        m
+        for module in modules
+        for m in module.modules()
+        if isinstance(m, torch.nn.Conv2d) and any(m._reversed_padding_repeated_twice)
+    ]
+
+    def padded_forward(conv):
+        pads = tuple(conv._reversed_padding_repeated_twice)
+
+        def forward(input, weight, bias):
+            return F.conv2d(
+                wrap_tensor(input, pads, repeat),
+                weight,
+                bias,
+                conv.stride,
+                0,
+                conv.dilation,
+                conv.groups,
+            )
+
+        return forward
+
     for conv in convs:
-        conv.padding_mode = "circular"
+        conv._conv_forward = padded_forward(conv)
     try:
         yield
     finally:
-        for conv, mode in zip(convs, saved, strict=True):
-            conv.padding_mode = mode
+        for conv in convs:
+            del conv._conv_forward
 
 
 def symmetry_callback(group: str) -> Callable[..., dict[str, Any]] | None:

@@ -222,6 +222,9 @@ def format_parameters(provenance: dict[str, Any], size: PngHeader) -> str:
         pairs.append(("Captioning adapter", versions["adapter"]))
     if _field(provenance, "tile"):
         pairs.append(("Tiling", "True"))
+        repeat = _field(provenance, "repeat")
+        if repeat and repeat != "full":
+            pairs.append(("Repeat", repeat))
     symmetry = _field(provenance, "symmetry")
     if symmetry and symmetry != "none":
         pairs.append(("Symmetry", symmetry))
@@ -284,6 +287,8 @@ def request_from_parameters(parsed: dict[str, Any]) -> dict[str, Any]:
         request["init_source"] = "none"  # settings without a denoising strength: a txt2img
     if str(settings.get("Tiling", "")).lower() == "true":
         request["tile"] = True
+        if settings.get("Repeat"):
+            request["repeat"] = settings["Repeat"]
     if settings.get("Symmetry"):
         request["symmetry"] = settings["Symmetry"]
     if settings.get("ControlNet scale"):

@@ -275,6 +275,31 @@ def test_remix_runs_the_recorded_request_with_overrides_and_records_its_parent(c
     assert_envelope(answer, 404, "not_found")
 
 
+def test_a_half_drop_design_records_its_repeat_and_remixes_untiled(client):
+    original = rag(client, seed=51, tile=True, repeat="half_drop")["designs"][0]["id"]
+    made = client.get(f"/v1/designs/{original}", headers=as_("alice")).json()["provenance"]
+    assert (made["tile"], made["repeat"], made["request"]["repeat"]) == (
+        True,
+        "half_drop",
+        "half_drop",
+    )
+    answer = client.post(
+        f"/v1/designs/{original}/remix", json={"tile": False}, headers=as_("alice")
+    )
+    assert answer.status_code == 200, answer.text
+    remix = client.get(f"/v1/designs/{answer.json()['designs'][0]['id']}", headers=as_("alice"))
+    assert (remix.json()["provenance"]["tile"], remix.json()["provenance"]["repeat"]) == (
+        False,
+        None,
+    )
+    brick = client.post(
+        f"/v1/designs/{original}/remix", json={"repeat": "half_brick"}, headers=as_("alice")
+    )
+    assert brick.status_code == 200, brick.text
+    again = client.get(f"/v1/designs/{brick.json()['designs'][0]['id']}", headers=as_("alice"))
+    assert again.json()["provenance"]["repeat"] == "half_brick"
+
+
 def test_the_stored_png_imports_back_as_the_request_that_made_it(client):
     ref = rag(client, seed=41, guidance_scale=8.0)["designs"][0]
     png = client.get(ref["url"], headers=as_("alice")).content

@@ -124,6 +124,40 @@ def test_upload_form_takes_the_retrieval_and_pakem_fields(tiny_models, upstream_
         assert len(body["references"]) == 6 and body["symmetry"] == "c4"
 
 
+def test_the_repeat_reaches_generation_and_lays_out_the_preview(tiny_models, upstream_apps):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from services.common.repeats import repeat_canvas, seam_ratio
+
+    def rgb(b64_png):
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64_png))).convert("RGB"))
+
+    ask = {"text": "kawung", "seed": "3", "steps": "10", "init_source": "none", "tile": "true"}
+    with gateway(tiny_models, upstream_apps) as client:
+        full = client.post("/v1/rag/upload", data={**ask, "preview_repeat": "true"})
+        dropped = client.post(
+            "/v1/rag/upload", data={**ask, "repeat": "half_drop", "preview_repeat": "true"}
+        )
+        assert full.status_code == dropped.status_code == 200, dropped.text
+        tile = rgb(dropped.json()["images"][0])
+        assert dropped.json()["images"] != full.json()["images"]  # generation got the repeat
+        assert seam_ratio(tile, "half_drop") <= 1.1
+        preview = rgb(dropped.json()["previews"][0])
+        np.testing.assert_array_equal(preview, repeat_canvas(tile, "half_drop", 192, 192))
+        for data, needle in (
+            ({"repeat": "mirror"}, "repeat"),
+            ({"tile": "false", "repeat": "half_brick"}, "tile: true"),
+        ):
+            error = assert_envelope(
+                client.post("/v1/rag/upload", data={**ask, **data}), 422, "validation"
+            )
+            assert needle in error["message"]
+
+
 @pytest.mark.parametrize(
     ("files", "data", "status", "kind"),
     [

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from services.common.repeats import seam_ratio
+from services.common.repeats import SEAMLESS_REPEATS, seam_ratio
 from services.generation.pakem import project_array, symmetry_error
 from tests.conftest import wait_ready
 from tests.helpers import assert_envelope, b64, image_bytes
@@ -51,8 +51,23 @@ def controlled_client(tiny_models):
 
 def test_tile_is_seamless_and_reported(generation_client):
     body = generate(generation_client, tile=True)
-    assert body["tile"] is True
+    assert body["tile"] is True and body["repeat"] == "full"  # today's clients: the full drop
     assert seam_ratio(pixels(body["images"][0])) <= 1.1
+    assert generate(generation_client)["repeat"] is None
+
+
+@pytest.mark.parametrize("repeat", SEAMLESS_REPEATS)
+@pytest.mark.parametrize("mode", ["txt2img", "img2img"])
+def test_each_repeat_is_seamless_across_its_own_seams(generation_client, repeat, mode):
+    init = {"init_image": b64(image_bytes(four_fold_reference())), "strength": 0.7}
+    body = generate(
+        generation_client, tile=True, repeat=repeat, **(init if mode == "img2img" else {})
+    )
+    assert (body["tile"], body["repeat"], body["mode"]) == (True, repeat, mode)
+    assert seam_ratio(pixels(body["images"][0]), repeat) <= 1.1
+    if repeat != "full":  # the offset wrap is a different computation from the plain torus
+        full = generate(generation_client, tile=True, **(init if mode == "img2img" else {}))
+        assert full["images"] != body["images"]
 
 
 @pytest.mark.parametrize("group", ["c4", "d4"])
@@ -120,6 +135,11 @@ def test_controlnet_acts_and_scale_zero_is_no_controlnet(controlled_client):
             "control_scale",
         ),
         ({"control_scale": 1.0}, "control_image"),
+        ({"tile": True, "repeat": "mirror"}, "repeat"),
+        ({"repeat": "half_drop"}, "set tile: true too"),
+        # The tiny UNet halves the 8x latents once: the half drop needs a multiple of 32 px.
+        ({"tile": True, "repeat": "half_drop", "height": 72}, "height that is a multiple of 32"),
+        ({"tile": True, "repeat": "half_brick", "width": 80}, "width that is a multiple of 32"),
         (
             {"control_scale": 1.0, "init_image": b64(image_bytes(four_fold_reference()))},
             "no ControlNet",

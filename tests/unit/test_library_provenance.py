@@ -16,6 +16,7 @@ from services.library.provenance import (
     read_header,
     read_text_chunks,
     recall_request,
+    request_from_parameters,
 )
 from tests.helpers import image_bytes
 
@@ -69,6 +70,15 @@ def test_parameters_are_in_automatic1111_format():
         "Denoising strength: 0.6, Model: sd15-tiny"
     )
     assert "Tiling: True" in settings and "Symmetry: d4" in settings
+
+
+def test_an_offset_repeat_is_recorded_and_recalled_from_the_parameters():
+    text = format_parameters({**PROVENANCE, "repeat": "half_drop"}, read_header(_png()))
+    assert "Tiling: True, Repeat: half_drop" in text
+    recalled = request_from_parameters(parse_parameters(text))
+    assert (recalled["tile"], recalled["repeat"]) == (True, "half_drop")
+    plain = format_parameters({**PROVENANCE, "repeat": "full"}, read_header(_png()))
+    assert "Repeat" not in plain  # the full drop is what `Tiling: True` means elsewhere
 
 
 def test_embedding_twice_replaces_our_chunks_instead_of_adding_more():

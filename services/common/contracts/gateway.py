@@ -11,6 +11,7 @@ from services.common.contracts.generation import (
     AppliedStyle,
     GenerationParams,
     PakemParams,
+    SeamlessRepeatName,
     StyleParams,
     check_denoising_steps,
 )
@@ -33,7 +34,9 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
         description="img2img from the top reference, from the query image, or txt2img (none).",
     )
     preview_repeat: bool = Field(
-        False, description="Also answer each image repeated 3x3, as the cloth would show it."
+        False,
+        description="Also answer each image repeated 3x3, as the cloth would show it (laid out in "
+        "`repeat` when `tile`).",
     )
     save: bool = Field(
         True,
@@ -171,6 +174,7 @@ class RemixRequest(BaseModel):
     steps: int | None = None
     symmetry: str | None = None
     tile: bool | None = None
+    repeat: SeamlessRepeatName | None = None
     save: bool = Field(True, description="Keep the remix as a design (its parent: the original).")
 
     model_config = {

@@ -14,6 +14,8 @@ MAX_SIDE = 1024
 MAX_NUM_IMAGES = 8
 SchedulerName = Literal["ddim", "pndm", "euler", "euler_a", "dpmpp_2m"]
 SymmetryName = Literal["none", "c2", "c4", "d4", "auto"]
+# The repeats a generated tile can be seamless in (services/common/repeats.py SEAMLESS_REPEATS).
+SeamlessRepeatName = Literal["full", "half_drop", "half_brick"]
 # A style's name: an adapter name in the UNet (no dots) that needs no escaping in a URL.
 STYLE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 MAX_STYLE_SCALE = 2.0
@@ -56,6 +58,13 @@ class PakemParams(BaseModel):
     tile: bool = Field(
         False, description="Seamless repeat: the tile continues across its own edges."
     )
+    repeat: SeamlessRepeatName = Field(
+        "full",
+        description="With tile: the repeat the tile is seamless in. full: a plain grid; half_drop: "
+        "every other column moved down by half the tile (the height, in the engine a multiple of "
+        "128 px for SD 1.5, so the offset is whole at every UNet level); half_brick: every other "
+        "row moved right by half the tile (the width, likewise).",
+    )
     symmetry: SymmetryName = Field(
         "none",
         description="Symmetry group the motif grows with (square images only): c2, c4 (four-fold "
@@ -68,6 +77,12 @@ class PakemParams(BaseModel):
         description="ControlNet on the edges of the control image (default: the init image); "
         "omit for none. Needs GENERATION_CONTROLNET.",
     )
+
+    @model_validator(mode="after")
+    def _check_repeat(self) -> PakemParams:
+        if self.repeat != "full" and not self.tile:
+            raise ValueError(f"repeat={self.repeat} shapes a seamless tile: set tile: true too")
+        return self
 
 
 class StyleWeight(BaseModel):
@@ -228,6 +243,9 @@ class GenerationSummary(BaseModel):
         "symmetric).",
     )
     tile: bool = False
+    repeat: SeamlessRepeatName | None = Field(
+        None, description="With tile: the repeat the tile is seamless in."
+    )
     control_scale: float | None = None
     model_version: str | None = Field(
         None,

@@ -14,8 +14,9 @@ A design's `provenance` is the JSON the gateway saves with it and the library em
     references       retrieval hits: [{id, score, motif: {number, name, ...}, ...}] -> Design.motifs
     index_version    the index the references came from
     captions         [{reference_id, text}]
-    seed, scheduler, steps, strength, guidance_scale, mode, tile, symmetry, symmetry_scores,
-    control_scale    the generation settings that ran (seed: this image's own seed)
+    seed, scheduler, steps, strength, guidance_scale, mode, tile, repeat, symmetry,
+    symmetry_scores, control_scale   the generation settings that ran (seed: this image's own seed;
+                     repeat: the repeat a tile is seamless in, null without tile)
     versions         {model, adapter, index, ...}                     -> `Model:` in `parameters`
     timings_ms       stage timings of the run
 """
