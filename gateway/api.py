@@ -19,6 +19,7 @@ from fastapi import (
     Query,
     Request,
     Response,
+    Security,
     UploadFile,
 )
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +27,8 @@ from pydantic import ValidationError
 
 from gateway.composition import Gateway
 from gateway.fairness import GENERATING_CLIENT, generation_cost
-from gateway.security import Caller
+from gateway.rate_headers import remember_rate_limit
+from gateway.security import API_KEY_SCHEME, BEARER_SCHEME, Caller
 from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.contracts.generation import StyleList
 from services.common.disconnect import cancel_on_disconnect
@@ -36,14 +38,19 @@ from services.common.http_cache import cache_control, etag_matches
 from services.common.images import decode_base64, load_image_off_loop, sha256_hex, to_base64
 
 
-async def guard(request: Request) -> None:
+async def guard(
+    request: Request,
+    _api_key: str | None = Security(API_KEY_SCHEME),
+    _bearer: object = Security(BEARER_SCHEME),
+) -> None:
     """API key (401 without, 403 wrong), then the per-client rate limit (429). The caller (its
-    owner id) stays on `request.state.caller` for the routes that keep or read designs."""
+    owner id) stays on `request.state.caller` for the routes that keep or read designs. The two
+    schemes only declare where the key goes (OpenAPI `securitySchemes`); `identify` reads it."""
     caller = request.app.state.auth.identify(request)
     request.state.caller = caller
     gateway = getattr(request.app.state, "engine", None)
     if gateway is not None:  # while loading, require_ready answers 503 anyway
-        await gateway.rate_limiter.check(caller.client)
+        remember_rate_limit(request, await gateway.rate_limiter.check(caller.client))
 
 
 def caller_of(request: Request) -> Caller:
@@ -92,7 +99,8 @@ async def _answer(
     caller = caller_of(request)
     if body.generate:  # `guard` counted 1; a long or large generation counts its extra cost
         size = request.app.state.settings.generation_size
-        await gateway.rate_limiter.check(caller.client, generation_cost(body.steps, size, size) - 1)
+        cost = generation_cost(body.steps, size, size) - 1
+        remember_rate_limit(request, await gateway.rate_limiter.check(caller.client, cost))
     # A few generating flows per key at a time (issue 16, finding 8), counted where a flow is
     # admitted upstream (gateway/fairness.py).
     GENERATING_CLIENT.set(caller.client if body.generate else None)
@@ -106,6 +114,7 @@ async def _answer(
 
 @router.post(
     "/rag",
+    operation_id="rag",
     response_model=RagResponse,
     summary="Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow",
     responses=_RAG_ERRORS,
@@ -145,6 +154,7 @@ def _blend(text: str) -> list[dict[str, str]]:
 
 @router.post(
     "/rag/upload",
+    operation_id="ragUpload",
     response_model=RagResponse,
     summary="The RAG flow from a multipart form: an image file and/or text, plus the same fields",
     description="The same flow and answer as `POST /v1/rag`, for browser forms and "
@@ -219,6 +229,7 @@ async def rag_upload(
 
 @router.get(
     "/images/{item_id}",
+    operation_id="getReferenceImage",
     summary="A reference photo of the index (the `id` of a reference), as JPEG",
     response_class=Response,
     responses={
@@ -259,6 +270,7 @@ async def reference_image(
 
 @router.get(
     "/styles",
+    operation_id="listStyles",
     response_model=StyleList,
     summary="The styles the generation service serves (for `style` / `styles` in /v1/rag)",
     responses=error_responses(
@@ -275,6 +287,7 @@ async def list_styles(gateway: ReadyGateway) -> StyleList:
 
 @router.get(
     "/status",
+    operation_id="getStatus",
     summary="Where the upstreams are and how their breakers and the cache stand",
     description="The details the public `/readyz` leaves out (it answers only the state): upstream "
     "URLs, breaker states, the cache. Behind the API key, as every `/v1` route.",

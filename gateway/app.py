@@ -18,10 +18,12 @@ from gateway.jobs import build_worker, job_queue
 from gateway.jobs_api import router as jobs_router
 from gateway.library_api import router as library_router
 from gateway.metrics import GatewayMetrics
+from gateway.rate_headers import RateLimitHeadersMiddleware
 from gateway.security import API_KEY_HEADER, ApiKeyAuth
 from services.common.app import create_service_app
 from services.common.job_runtime import job_runtime as job_runtime_for
 from services.common.logging import REQUEST_ID_HEADER
+from services.common.openapi import RATE_LIMIT_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ def create_app(
 
     app.state.metrics.track_inflight(flows_in_flight, settings.max_inflight)
     app.state.gateway_metrics = GatewayMetrics(app.state.metrics.registry, lambda: app.state.engine)
+    app.add_middleware(RateLimitHeadersMiddleware)
     origins = settings.cors_origin_list
     if origins:
         app.add_middleware(
@@ -87,7 +90,14 @@ def create_app(
             allow_credentials="*" not in origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, REQUEST_ID_HEADER],
-            expose_headers=[REQUEST_ID_HEADER, "Server-Timing", "Retry-After", "ETag"],
+            expose_headers=[
+                REQUEST_ID_HEADER,
+                "Server-Timing",
+                "Retry-After",
+                "ETag",
+                "Location",
+                *RATE_LIMIT_HEADERS,
+            ],
             max_age=600,
         )
     return app

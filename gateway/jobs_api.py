@@ -33,6 +33,7 @@ async def _job(store: RagJobStore, job_id: str, caller: Caller) -> RagJob:
 
 @router.post(
     "",
+    operation_id="createJob",
     status_code=202,
     response_model=JobCreated,
     summary="Run the RAG flow as a job (the /v1/rag body); poll GET /v1/jobs/{job_id}",
@@ -82,6 +83,7 @@ async def submit(
 
 @router.get(
     "/{job_id}",
+    operation_id="getJob",
     response_model=RagJob,
     summary="State, stage, generation progress, and the RAG answer (or error) of a job",
     responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
@@ -94,6 +96,7 @@ async def status(job_id: str, request: Request) -> RagJob:
 
 @router.delete(
     "/{job_id}",
+    operation_id="cancelJob",
     response_model=RagJob,
     summary="Cancel: a queued job never runs; a running one stops at its next stage or step",
     description="Answers the record: `cancelled` for a queued job, `running` with "

@@ -100,6 +100,7 @@ BoardId = Path(description="`b_` and 20 hex digits.")
 
 @router.get(
     "/designs",
+    operation_id="listDesigns",
     response_model=DesignPage,
     summary="The caller's designs, newest first, a page at a time, with filters",
     responses=_LIST_ERRORS,
@@ -132,6 +133,7 @@ async def list_designs(
 
 @router.get(
     "/designs/{design_id}",
+    operation_id="getDesign",
     response_model=Design,
     summary="One design: how it was made (provenance), its references, lineage and boards",
     responses=_ERRORS,
@@ -145,6 +147,7 @@ async def get_design(
 
 @router.patch(
     "/designs/{design_id}",
+    operation_id="updateDesign",
     response_model=Design,
     summary="Change a design's title, notes, tags or favourite mark",
     responses=_ERRORS,
@@ -164,6 +167,7 @@ async def update_design(
 
 @router.delete(
     "/designs/{design_id}",
+    operation_id="deleteDesign",
     status_code=204,
     response_class=Response,
     summary="Delete a design: gone from every list and board at once, its files removed",
@@ -178,6 +182,7 @@ async def delete_design(
 
 @router.get(
     "/designs/{design_id}/image",
+    operation_id="getDesignImage",
     response_class=Response,
     summary="A design's PNG (its settings inside), or a thumbnail with `size`",
     description="Immutable: the answer carries an `ETag` (the PNG's sha256) and a long "
@@ -213,6 +218,7 @@ async def design_image(
 
 @router.get(
     "/designs/{design_id}/similar",
+    operation_id="listSimilarDesigns",
     response_model=NearestResponse,
     summary="The caller's designs nearest to this one (CLIP embedding, cosine)",
     responses=_ERRORS,
@@ -231,6 +237,7 @@ async def similar_designs(
 
 @router.post(
     "/designs/search",
+    operation_id="searchDesigns",
     response_model=NearestResponse,
     summary="The caller's designs nearest to a text or an image (CLIP, through retrieval)",
     responses=error_responses(
@@ -254,6 +261,7 @@ async def search_designs(
 
 @router.post(
     "/designs/import",
+    operation_id="importDesign",
     response_model=ImportResponse,
     summary="Read the settings out of a PNG (ours, or another tool's `parameters` chunk)",
     description="Answers the RAG request that recalls them, to send to `POST /v1/rag`. A PNG "
@@ -277,6 +285,7 @@ async def import_design(
 
 @router.post(
     "/designs/{design_id}/remix",
+    operation_id="remixDesign",
     response_model=RagResponse,
     summary="Run a design's recorded request again with changes; the new design's parent is it",
     description="Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat "
@@ -324,6 +333,7 @@ async def remix_design(
 
 @router.post(
     "/boards",
+    operation_id="createBoard",
     status_code=201,
     response_model=Board,
     summary="Make a board (a named collection of designs)",
@@ -334,14 +344,22 @@ async def create_board(body: BoardCreate, request: Request, gateway: ReadyGatewa
 
 
 @router.get(
-    "/boards", response_model=BoardList, summary="The caller's boards", responses=_LIST_ERRORS
+    "/boards",
+    operation_id="listBoards",
+    response_model=BoardList,
+    summary="The caller's boards",
+    responses=_LIST_ERRORS,
 )
 async def list_boards(request: Request, gateway: ReadyGateway) -> Response:
     return await _call(request, gateway, "GET", "/v1/boards")
 
 
 @router.patch(
-    "/boards/{board_id}", response_model=Board, summary="Rename a board", responses=_ERRORS
+    "/boards/{board_id}",
+    operation_id="updateBoard",
+    response_model=Board,
+    summary="Rename a board",
+    responses=_ERRORS,
 )
 async def update_board(
     body: BoardUpdate, request: Request, gateway: ReadyGateway, board_id: str = BoardId
@@ -352,6 +370,7 @@ async def update_board(
 
 @router.delete(
     "/boards/{board_id}",
+    operation_id="deleteBoard",
     status_code=204,
     response_class=Response,
     summary="Delete a board (its designs stay)",
@@ -366,6 +385,7 @@ async def delete_board(
 
 @router.put(
     "/boards/{board_id}/designs/{design_id}",
+    operation_id="addDesignToBoard",
     status_code=204,
     response_class=Response,
     summary="Put a design on a board",
@@ -373,6 +393,7 @@ async def delete_board(
 )
 @router.delete(
     "/boards/{board_id}/designs/{design_id}",
+    operation_id="removeDesignFromBoard",
     status_code=204,
     response_class=Response,
     summary="Take a design off a board",

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from services.common.errors import ErrorType, ServiceError
 
@@ -37,6 +38,18 @@ API_KEY_HEADER = "X-API-Key"
 RATE_KEY_PREFIX = "batik:ratelimit:v1:"
 ANONYMOUS = "anonymous"
 OWNER_ID_HEX = 16  # digits of the key's sha256 that name its owner
+# What OpenAPI says of the key (its `securitySchemes`); never raising: ApiKeyAuth decides.
+API_KEY_SCHEME = APIKeyHeader(
+    name=API_KEY_HEADER,
+    scheme_name="ApiKeyAuth",
+    description="An API key of GATEWAY_API_KEYS (or GATEWAY_ADMIN_KEYS).",
+    auto_error=False,
+)
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="BearerAuth",
+    description="The same API key as `Authorization: Bearer <key>`.",
+    auto_error=False,
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,22 @@ return {count, redis.call('PTTL', KEYS[1])}
 """
 
 
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """Where a client's window stands after a request: sent as the RateLimit-* headers."""
+
+    limit: int
+    remaining: int
+    reset_s: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_s),
+        }
+
+
 class RateLimiter:
     """`limit` requests per `window_s` per client; Redis when given a URL, else this process."""
 
@@ -119,25 +148,30 @@ class RateLimiter:
             # Start the window if there is none (with its expiry), count this request, read the TTL.
             self._window = self._redis.register_script(_WINDOW_SCRIPT)
 
-    async def check(self, client: str, cost: int = 1) -> None:
+    async def check(self, client: str, cost: int = 1) -> RateLimitStatus | None:
         """Count `cost` units against `client`'s window; 429 once the window holds more than
-        `limit`. A request costs 1; a generating one pays its extra cost once its body is read."""
+        `limit`. A request costs 1; a generating one pays its extra cost once its body is read.
+        The window's standing after it, or None when nothing was counted (limit off, no cost,
+        Redis down)."""
         if not self.limit or cost <= 0:
-            return
+            return None
         counted = await self._count(client, cost)
         if counted is None:
-            return
+            return None
         count, seconds_left = counted
+        reset_s = max(1, math.ceil(seconds_left))
+        status = RateLimitStatus(self.limit, max(0, self.limit - count), reset_s)
         if count > self.limit:
             self.limited += 1
-            retry_after = max(1, math.ceil(seconds_left))
+            retry_after = reset_s
             raise ServiceError(
                 ErrorType.OVERLOADED,
                 f"rate limit of {self.limit} requests per {self.window_s} s reached (a generating "
                 "request counts its steps x pixels; see docs/GATEWAY.md); "
                 f"retry in {retry_after} s",
-                headers={"Retry-After": str(retry_after)},
+                headers={"Retry-After": str(retry_after), **status.headers()},
             )
+        return status
 
     async def _count(self, client: str, cost: int) -> tuple[int, float] | None:
         """The units counted in the client's window with this one, and the seconds it has left."""

@@ -48,6 +48,7 @@ def _answer(engine: Blip2Captioner, body: VqaRequest, limits: ImageLimits):
 
 @router.post(
     "/caption",
+    operation_id="caption",
     response_model=CaptionResponse,
     summary="Describe one motif image, or a batch of them",
     responses=error_responses(*_IMAGE_ERRORS),
@@ -83,6 +84,7 @@ async def caption(body: CaptionRequest, request: Request, engine: ReadyEngine) -
 
 @router.post(
     "/vqa",
+    operation_id="vqa",
     response_model=VqaResponse,
     summary="Answer a question about a motif image",
     responses=error_responses(*_IMAGE_ERRORS),
@@ -104,6 +106,7 @@ async def vqa(body: VqaRequest, request: Request, engine: ReadyEngine) -> VqaRes
 
 @router.get(
     "/adapters",
+    operation_id="listAdapters",
     response_model=AdaptersResponse,
     summary="The LoRA adapters a request may name, and the default",
     responses=error_responses(ErrorType.NOT_READY),

@@ -42,6 +42,7 @@ def create_app(
     settings = settings or CaptioningSettings()
     load = loader or default_loader
     return create_service_app(
+        operation_prefix="captioning",
         name="captioning",
         title="Batik Nitik captioning",
         description="BLIP-2 captions of and answers about Batik Nitik motifs, with the project's LoRA "

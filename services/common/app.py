@@ -23,6 +23,7 @@ from services.common.health import router as health_router
 from services.common.logging import RequestIdMiddleware, configure_logging
 from services.common.metrics import MetricsMiddleware, ServiceMetrics
 from services.common.metrics import router as metrics_router
+from services.common.openapi import install_openapi
 from services.common.settings import BaseServiceSettings
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,14 @@ def create_service_app(
     images_per_request: int = 1,
     max_body_bytes: int | None = None,
     extra_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    operation_prefix: str = "",
 ) -> FastAPI:
     """`extra_lifespan(app)`, if given, is entered once loading has started and left before the
     engine closes: background work such as a job worker (it waits for `app.state.ready` itself).
     `max_body_bytes` replaces the body cap derived from the upload limit (bodies with more text).
-    `describe(engine)` is what /readyz adds; by default the engine's own `describe()`."""
+    `describe(engine)` is what /readyz adds; by default the engine's own `describe()`.
+    `operation_prefix` starts every operation id of an internal service (`retrievalSearch`), so the
+    specs of all services merge without a clash; the public gateway has none."""
     describe = describe or (lambda engine: engine.describe())
 
     @asynccontextmanager
@@ -96,4 +100,5 @@ def create_service_app(
     app.include_router(metrics_router)
     for router in routers:
         app.include_router(router)
+    install_openapi(app, prefix=operation_prefix)
     return app

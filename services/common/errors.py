@@ -1,6 +1,7 @@
 """The error envelope every service answers with, and the one place where errors meet HTTP.
 
-Every non-2xx body is `{"error": {"type", "message", "request_id"}}`. Two kinds of refusal reach it:
+Every non-2xx body is `{"error": {"type", "message", "request_id"}}`; a validation error also lists
+each problem in `details: [{loc, message, type}]` (the message joins the first few). Two kinds of refusal reach it:
 
 - domain exceptions (`InvalidInputError`, `NotFoundError`, `QuotaExceededError`, `BusyError`,
   `OutOfGpuMemoryError`, `NotLoadedError`, `BreakerOpenError`, `NoJobStoreError`,
@@ -21,7 +22,7 @@ import logging
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from services.common.logging import current_request_id
 
@@ -176,18 +177,50 @@ def to_service_error(exc: BaseException) -> ServiceError | None:
     return None
 
 
+# Problems listed in `details` (the joined message names the first few).
+MAX_DETAILS = 50
+_MESSAGE_PROBLEMS = 5
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request, as pydantic saw it."""
+
+    loc: list[str | int] = Field(
+        description="Where: `body` (or `query`, `path`, `header`) and the field's path in it."
+    )
+    message: str = Field(description="What is wrong, in words.")
+    type: str = Field(description="pydantic's error type, e.g. `missing`, `less_than_equal`.")
+
+
 class ErrorDetail(BaseModel):
-    type: ErrorType
-    message: str
-    request_id: str | None = None
+    type: ErrorType = Field(description="What kind of error; its status is the table's.")
+    message: str = Field(description="What went wrong, for a person (not for parsing).")
+    request_id: str | None = Field(None, description="The request's X-Request-ID, for the logs.")
+    details: list[Problem] = Field(
+        default_factory=list,
+        description="Validation errors only (always there): each problem (at most 50); the "
+        "message joins the first five. Absent for other errors.",
+    )
 
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def error_payload(type: ErrorType, message: str) -> dict[str, Any]:
-    return {"error": {"type": str(type), "message": message, "request_id": current_request_id()}}
+def error_payload(
+    type: ErrorType, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "type": str(type),
+        "message": message,
+        "request_id": current_request_id(),
+    }
+    if type is ErrorType.VALIDATION and details is None:
+        # A refusal by an engine or a route check: one problem, located nowhere more precise.
+        details = [{"loc": [], "message": message, "type": "value_error"}]
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
 
 
 def error_responses(*types: ErrorType) -> dict[int | str, dict[str, Any]]:
@@ -200,14 +233,68 @@ def error_responses(*types: ErrorType) -> dict[int | str, dict[str, Any]]:
         status: {
             "model": ErrorBody,
             "description": " or ".join(f"`{t}`" for t in kinds) + " error",
+            "content": {"application/json": {"examples": {t.value: _example(t) for t in kinds}}},
         }
         for status, kinds in by_status.items()
     }
 
 
+# What each error type says in the OpenAPI examples (a typical message of the type).
+_EXAMPLE_MESSAGES = {
+    ErrorType.VALIDATION: "top_k: Input should be less than or equal to 20",
+    ErrorType.PAYLOAD_TOO_LARGE: "image is larger than the 10485760 byte limit",
+    ErrorType.UNSUPPORTED_MEDIA: "image: not a PNG, JPEG or WebP file",
+    ErrorType.NOT_FOUND: "no job '0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b' (unknown, or expired)",
+    ErrorType.QUOTA_EXCEEDED: "the library holds at most 10000 designs per owner",
+    ErrorType.METHOD_NOT_ALLOWED: "method not allowed",
+    ErrorType.UNAUTHORIZED: "an API key is required: send it in the X-API-Key header",
+    ErrorType.FORBIDDEN: "this API key is not accepted",
+    ErrorType.OVERLOADED: "rate limit of 60 requests per 60 s reached; retry in 12 s",
+    ErrorType.NOT_READY: "models are still loading",
+    ErrorType.BREAKER_OPEN: "captioning is failing; calls resume after a probe in 5 s",
+    ErrorType.OUT_OF_MEMORY: "the GPU ran out of memory for this request",
+    ErrorType.NO_JOB_STORE: "RAG jobs need Redis and GATEWAY_REDIS_URL is not set",
+    ErrorType.STORE_UNAVAILABLE: "the design library does not answer",
+    ErrorType.UPSTREAM: "generation answered 500",
+    ErrorType.UPSTREAM_TIMEOUT: "generation did not answer within 120 s",
+    ErrorType.INTERNAL: "internal error; see the service log for this request id",
+}
+
+
+def _example(kind: ErrorType) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "type": kind.value,
+        "message": _EXAMPLE_MESSAGES[kind],
+        "request_id": "4f0c2a9e8b7d4c31a2e5f6b7c8d9e0f1",
+    }
+    if kind is ErrorType.VALIDATION:
+        error["details"] = [
+            {
+                "loc": ["body", "top_k"],
+                "message": "Input should be less than or equal to 20",
+                "type": "less_than_equal",
+            }
+        ]
+    return {"summary": kind.value, "value": {"error": error}}
+
+
+def _problems(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic's errors as `details`: where, what, and its type (never the input echoed back)."""
+    return [
+        {
+            "loc": [p if isinstance(p, int) else str(p) for p in err.get("loc", ())],
+            "message": "request body is not valid JSON"
+            if err.get("type") == "json_invalid"
+            else str(err.get("msg", "invalid value")),
+            "type": str(err.get("type", "value_error")),
+        }
+        for err in errors[:MAX_DETAILS]
+    ]
+
+
 def _format_validation(errors: list[dict[str, Any]]) -> str:
     parts = []
-    for err in errors[:5]:
+    for err in errors[:_MESSAGE_PROBLEMS]:
         if err.get("type") == "json_invalid":
             parts.append("request body is not valid JSON")
             continue
@@ -225,8 +312,15 @@ def install_error_handlers(app: Any) -> None:
 
     from services.common.disconnect import CLIENT_CLOSED_REQUEST, ClientDisconnected
 
-    def respond(type: ErrorType, message: str, headers: dict[str, str] | None = None):
-        return JSONResponse(error_payload(type, message), status_code=STATUS[type], headers=headers)
+    def respond(
+        type: ErrorType,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ):
+        return JSONResponse(
+            error_payload(type, message, details), status_code=STATUS[type], headers=headers
+        )
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request, exc: ServiceError):
@@ -236,7 +330,8 @@ def install_error_handlers(app: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request, exc: RequestValidationError):
-        return respond(ErrorType.VALIDATION, _format_validation(list(exc.errors())))
+        errors = list(exc.errors())
+        return respond(ErrorType.VALIDATION, _format_validation(errors), details=_problems(errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request, exc: StarletteHTTPException):

@@ -11,13 +11,14 @@ from services.common.errors import ErrorType, NotLoadedError, error_responses
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", operation_id="healthz", summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz",
+    operation_id="readyz",
     summary="Readiness: models are loaded and requests can be served",
     responses=error_responses(ErrorType.NOT_READY),
 )

@@ -159,6 +159,7 @@ router = APIRouter(tags=["health"])
 
 @router.get(
     "/metrics",
+    operation_id="metrics",
     summary="Prometheus metrics: requests, latency, in-flight work, GPU memory (and gateway stages)",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},

@@ -30,6 +30,7 @@ def _generate(
 
 @router.post(
     "/generate",
+    operation_id="generate",
     response_model=GenerateResponse,
     summary="Stable Diffusion img2img (with init_image) or txt2img, answered when done",
     description="Waits in a bounded queue (429 with Retry-After when full); one pipeline call runs "

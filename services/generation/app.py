@@ -45,6 +45,7 @@ def create_app(
     settings = settings or GenerationSettings()
     load = loader or default_loader
     return create_service_app(
+        operation_prefix="generation",
         name="generation",
         title="Batik Nitik generation",
         description="Stable Diffusion 1.5 img2img from a retrieved reference motif, or txt2img; "

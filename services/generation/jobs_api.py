@@ -29,6 +29,7 @@ async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
 
 @router.post(
     "",
+    operation_id="createJob",
     status_code=202,
     response_model=JobCreated,
     summary="Queue a generation (same body as /v1/generate); poll GET /v1/jobs/{job_id}",
@@ -55,6 +56,7 @@ async def submit(body: GenerateRequest, request: Request, response: Response) ->
 
 @router.get(
     "/{job_id}",
+    operation_id="getJob",
     response_model=GenerationJob,
     summary="State, progress (denoising steps), and the result or error of a job",
     responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
@@ -67,6 +69,7 @@ async def status(job_id: str, request: Request) -> GenerationJob:
 
 @router.get(
     "/{job_id}/images/{n}",
+    operation_id="getJobImage",
     response_class=Response,
     summary="Image n (from 0) of a succeeded job, as PNG",
     responses={
@@ -93,6 +96,7 @@ async def image(job_id: str, n: int, request: Request) -> Response:
 
 @router.delete(
     "/{job_id}",
+    operation_id="cancelJob",
     response_model=GenerationJob,
     summary="Cancel: a queued job never runs; a running one stops after its current step",
     description="Answers the record: `cancelled` for a queued job, `running` with "

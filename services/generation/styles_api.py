@@ -30,6 +30,7 @@ def style_list(engine: SdGenerator) -> StyleList:
 
 @router.get(
     "",
+    operation_id="listStyles",
     response_model=StyleList,
     summary="Styles from GENERATION_STYLES_DIR: name, base model, rank, trigger words, version",
     responses=error_responses(ErrorType.NOT_READY),
@@ -40,6 +41,7 @@ def list_styles(engine: ReadyEngine) -> StyleList:
 
 @router.post(
     "/reload",
+    operation_id="reloadStyles",
     response_model=StyleReload,
     summary="Pick up styles added to or removed from GENERATION_STYLES_DIR (admin)",
     description="Loads new and changed style folders, drops removed ones, without a restart. It "

@@ -83,6 +83,7 @@ BoardId = Path(description="A board id (`b_` and 20 hex digits).")
 
 @router.post(
     "/designs",
+    operation_id="createDesign",
     status_code=201,
     response_model=Design,
     summary="Save a generated image as a design, with its provenance inside the PNG",
@@ -121,6 +122,7 @@ def create_design(
 
 @router.get(
     "/designs",
+    operation_id="listDesigns",
     response_model=DesignPage,
     summary="The owner's designs, newest first, a page at a time, with filters",
     responses=_READ_ERRORS,
@@ -143,6 +145,7 @@ def list_designs(
 
 @router.post(
     "/designs/nearest",
+    operation_id="nearestDesigns",
     response_model=NearestResponse,
     summary="The owner's designs nearest to a CLIP embedding (cosine)",
     responses=_READ_ERRORS,
@@ -157,6 +160,7 @@ def nearest(
 
 @router.post(
     "/designs/import",
+    operation_id="importDesign",
     response_model=ImportResponse,
     summary="The RAG request that recalls a PNG's settings (ours, or A1111 `parameters`)",
     responses={
@@ -179,6 +183,7 @@ def import_settings(
 
 @router.get(
     "/designs/{design_id}",
+    operation_id="getDesign",
     response_model=Design,
     summary="One design with its provenance",
     responses=_READ_ERRORS,
@@ -192,7 +197,7 @@ def get_design(
 
 
 @router.get(
-    "/designs/{design_id}/image",
+    "/designs/{design_id}/image", operation_id="getDesignImage",
     response_class=FileResponse,
     summary="The design's PNG (settings inside), or a thumbnail with `size`",
     responses={200: {"content": {"image/png": {}}}, 304: {"description": "Not modified"},
@@ -225,6 +230,7 @@ def design_image(
 
 @router.patch(
     "/designs/{design_id}",
+    operation_id="updateDesign",
     response_model=Design,
     summary="Change title, notes, tags or favourite",
     responses=_READ_ERRORS,
@@ -240,6 +246,7 @@ def update_design(
 
 @router.delete(
     "/designs/{design_id}",
+    operation_id="deleteDesign",
     status_code=204,
     summary="Delete a design: gone from every list and board, its files removed",
     responses=_READ_ERRORS,
@@ -257,6 +264,7 @@ def delete_design(
 
 @router.get(
     "/designs/{design_id}/similar",
+    operation_id="listSimilarDesigns",
     response_model=NearestResponse,
     summary="The owner's designs nearest to this one by CLIP embedding",
     responses=_READ_ERRORS,
@@ -274,7 +282,7 @@ def similar(
 
 
 @router.post(
-    "/boards", status_code=201, response_model=Board, summary="Make a board",
+    "/boards", operation_id="createBoard", status_code=201, response_model=Board, summary="Make a board",
     responses=_READ_ERRORS,
 )  # fmt: skip
 def create_board(body: BoardCreate, who: Who, store: ReadyStore) -> Board:
@@ -282,13 +290,23 @@ def create_board(body: BoardCreate, who: Who, store: ReadyStore) -> Board:
 
 
 @router.get(
-    "/boards", response_model=BoardList, summary="The owner's boards", responses=_READ_ERRORS
+    "/boards",
+    operation_id="listBoards",
+    response_model=BoardList,
+    summary="The owner's boards",
+    responses=_READ_ERRORS,
 )
 def list_boards(who: Who, store: ReadyStore) -> BoardList:
     return BoardList(boards=store.list_boards(who))
 
 
-@router.get("/boards/{board_id}", response_model=Board, summary="One board", responses=_READ_ERRORS)
+@router.get(
+    "/boards/{board_id}",
+    operation_id="getBoard",
+    response_model=Board,
+    summary="One board",
+    responses=_READ_ERRORS,
+)
 def get_board(
     who: Who,
     store: ReadyStore,
@@ -298,7 +316,11 @@ def get_board(
 
 
 @router.patch(
-    "/boards/{board_id}", response_model=Board, summary="Rename a board", responses=_READ_ERRORS
+    "/boards/{board_id}",
+    operation_id="updateBoard",
+    response_model=Board,
+    summary="Rename a board",
+    responses=_READ_ERRORS,
 )
 def rename_board(
     who: Who,
@@ -311,6 +333,7 @@ def rename_board(
 
 @router.delete(
     "/boards/{board_id}",
+    operation_id="deleteBoard",
     status_code=204,
     summary="Delete a board (its designs stay)",
     responses=_READ_ERRORS,
@@ -326,6 +349,7 @@ def delete_board(
 
 @router.put(
     "/boards/{board_id}/designs/{design_id}",
+    operation_id="addDesignToBoard",
     status_code=204,
     summary="Put a design on a board (again: no change)",
     responses=_READ_ERRORS,
@@ -342,6 +366,7 @@ def add_to_board(
 
 @router.delete(
     "/boards/{board_id}/designs/{design_id}",
+    operation_id="removeDesignFromBoard",
     status_code=204,
     summary="Take a design off a board",
     responses=_READ_ERRORS,

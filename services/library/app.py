@@ -141,6 +141,7 @@ def create_app(
     settings = settings or LibrarySettings()
     load = loader or open_store
     app = create_service_app(
+        operation_prefix="library",
         name="library",
         title="Batik Nitik library",
         description="Every generated design with its provenance, per owner: list, filter, "

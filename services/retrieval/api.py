@@ -45,6 +45,7 @@ def _search(engine: RetrievalEngine, body: SearchRequest, limits: ImageLimits) -
 
 @router.post(
     "/search",
+    operation_id="search",
     response_model=SearchResponse,
     summary="Nearest motifs to a text, an image, or both",
     description="With both `text` and `image`, the query vector is the normalised weighted sum of "
@@ -75,6 +76,7 @@ def _embed(engine: RetrievalEngine, body: EmbedRequest, limits: ImageLimits) -> 
 
 @router.post(
     "/embed",
+    operation_id="embed",
     response_model=EmbedResponse,
     summary="CLIP embeddings of texts and images",
     description=f"L2-normalised CLIP vectors in the space the index uses (cosine = dot product). "
@@ -94,6 +96,7 @@ async def embed(body: EmbedRequest, request: Request, engine: ReadyEngine) -> Em
 
 @router.get(
     "/images/{item_id}",
+    operation_id="getImage",
     summary="A stored motif image (JPEG)",
     description="`ETag` names the index version, size and id; send it back in `If-None-Match` "
     "for a 304.",

@@ -44,6 +44,7 @@ def create_app(
     settings = settings or RetrievalSettings()
     load = loader or default_loader
     return create_service_app(
+        operation_prefix="retrieval",
         name="retrieval",
         title="Batik Nitik retrieval",
         description="Text-to-image, image-to-image and hybrid search over Batik Nitik motifs with "

@@ -24,6 +24,7 @@ Admin = Annotated[None, Depends(require_admin)]
 
 @router.get(
     "",
+    operation_id="getIndex",
     response_model=IndexStatus,
     summary="The index this replica serves: version, type, size, model, load time",
     responses=error_responses(ErrorType.NOT_READY),
@@ -34,6 +35,7 @@ def index_status(engine: ReadyEngine) -> IndexStatus:
 
 @router.post(
     "/reload",
+    operation_id="reloadIndex",
     response_model=ReloadResponse,
     summary="Swap to another index directory without a restart (admin)",
     description="Loads `index_dir` beside the current index, checks its manifest and checksums "

@@ -43,7 +43,9 @@ def error_envelope(ctx, response, case) -> bool | None:
     body = response.json()
     assert set(body) == {"error"}, f"not the envelope: {body}"
     error = body["error"]
-    assert set(error) == {"type", "message", "request_id"}, error
+    assert set(error) - {"details"} == {"type", "message", "request_id"}, error
+    # A validation error lists each problem; no other type has a list.
+    assert ("details" in error) == (error["type"] == "validation"), error
     kind = ErrorType(error["type"])
     assert STATUS[kind] == response.status_code, f"{kind} answered with {response.status_code}"
     assert error["message"], error

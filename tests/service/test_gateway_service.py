@@ -236,16 +236,27 @@ def test_rate_limit_per_key_answers_429_with_retry_after(tiny_models, upstream_a
         rate_limit_window_s=600,
     ) as client:
         mine = {"X-API-Key": KEY}
-        assert [client.post("/v1/rag", json=body, headers=mine).status_code for _ in range(2)] == [
-            200,
-            200,
-        ]
+        served = [client.post("/v1/rag", json=body, headers=mine) for _ in range(2)]
+        assert [answer.status_code for answer in served] == [200, 200]
+        # Every answer of a rate-limited route says where the window stands (RateLimit-*).
+        assert [a.headers["ratelimit-remaining"] for a in served] == ["1", "0"]
+        assert all(a.headers["ratelimit-limit"] == "2" for a in served)
+        assert 590 <= int(served[0].headers["ratelimit-reset"]) <= 600
         refused = client.post("/v1/rag", json=body, headers=mine)
         assert_envelope(refused, 429, "overloaded")
         assert 590 <= int(refused.headers["retry-after"]) <= 600
+        assert refused.headers["ratelimit-remaining"] == "0"
+        assert refused.headers["ratelimit-limit"] == "2"
         # Another key has its own budget.
-        assert client.post("/v1/rag", json=body, headers={"X-API-Key": other}).status_code == 200
+        theirs = client.post("/v1/rag", json=body, headers={"X-API-Key": other})
+        assert theirs.status_code == 200 and theirs.headers["ratelimit-remaining"] == "1"
+        # An error raised after the count, on a route that answers bytes, says it as well.
+        missing = client.get("/v1/images/99999", headers={"X-API-Key": other})
+        assert_envelope(missing, 404, "not_found")
+        assert missing.headers["ratelimit-remaining"] == "0"
         assert metric(client, "batik_rate_limited_total") == 1
+        # Open routes are not counted, and say nothing of a window.
+        assert "ratelimit-limit" not in client.get("/healthz").headers
 
 
 def test_a_long_large_generation_costs_more_of_the_rate_limit(tiny_models, upstream_apps):

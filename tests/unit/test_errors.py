@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.common.errors import (
     DOMAIN_ERRORS,
@@ -45,6 +45,11 @@ class _Model(BaseModel):
     n: int
 
 
+class _Pair(BaseModel):
+    a: int
+    b: int = Field(ge=0)
+
+
 @pytest.fixture(scope="module")
 def client():
     app = FastAPI()
@@ -54,6 +59,10 @@ def client():
     @app.get("/raise/{i}")
     def raise_case(i: int):
         raise CASES[i][0]
+
+    @app.post("/model")
+    def takes_a_model(body: _Pair) -> dict:
+        return body.model_dump()
 
     @app.get("/own-model-bug")
     def own_model_bug():
@@ -70,6 +79,21 @@ def test_each_refusal_has_its_type_status_and_retry_after(client, i):
     error = assert_envelope(answer, status, kind)
     assert error["message"] == str(exc)
     assert answer.headers.get("retry-after") == retry_after
+
+
+def test_a_validation_error_lists_each_problem_beside_the_joined_message(client):
+    error = assert_envelope(client.post("/model", json={"b": -1}), 422, "validation")
+    assert error["details"] == [
+        {"loc": ["body", "a"], "message": "Field required", "type": "missing"},
+        {
+            "loc": ["body", "b"],
+            "message": "Input should be greater than or equal to 0",
+            "type": "greater_than_equal",
+        },
+    ]
+    assert error["message"] == "a: Field required; b: Input should be greater than or equal to 0"
+    # Other errors have no problem list.
+    assert "details" not in assert_envelope(client.get("/raise/2"), 404, "not_found")
 
 
 def test_our_own_model_failing_is_still_a_500(client):

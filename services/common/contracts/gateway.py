@@ -22,6 +22,8 @@ MAX_RAG_TOP_K = 20
 Stage = Literal["retrieval", "captioning", "fusion", "generation"]
 # What an answer can be without: a stage, or the library that keeps its images as designs.
 Degraded = Literal["retrieval", "captioning", "fusion", "generation", "library"]
+# Where img2img starts: the top reference, the query image, or nowhere (txt2img).
+InitSource = Literal["reference", "query", "none"]
 
 
 class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
@@ -29,7 +31,7 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
     image: Base64Image | None = Field(None, description="A query image (base64).")
     top_k: int = Field(5, ge=1, le=MAX_RAG_TOP_K, description="References to retrieve.")
     generate: bool = Field(True, description="False stops after retrieval, captioning and fusion.")
-    init_source: Literal["reference", "query", "none"] = Field(
+    init_source: InitSource = Field(
         "reference",
         description="img2img from the top reference, from the query image, or txt2img (none).",
     )

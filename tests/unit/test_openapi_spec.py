@@ -1,0 +1,112 @@
+"""The served OpenAPI documents are precise enough to generate clients from (issue 18, part 1):
+short unique operation ids across the five specs, the gateway's security schemes with open routes
+marked, the headers every answer carries, named shared enums, and the validation problems listed."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from functools import cache
+
+import pytest
+
+APPS = {
+    "gateway": "gateway.app",
+    "retrieval": "services.retrieval.app",
+    "captioning": "services.captioning.app",
+    "generation": "services.generation.app",
+    "library": "services.library.app",
+}
+OPEN_PATHS = {"/healthz", "/readyz", "/metrics"}
+METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+@cache
+def spec(service: str) -> dict:
+    return importlib.import_module(APPS[service]).app.openapi()
+
+
+def operations(service: str):
+    for path, item in spec(service)["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def test_operation_ids_are_short_camel_case_and_unique_across_every_service():
+    seen: dict[str, str] = {}
+    for service in APPS:
+        for path, _method, operation in operations(service):
+            op_id = operation["operationId"]
+            assert re.fullmatch(r"[a-z][A-Za-z0-9]*", op_id), (service, path, op_id)
+            if service != "gateway":  # internal services prefix theirs: the specs merge
+                assert op_id.startswith(service), (service, path, op_id)
+            assert op_id not in seen, f"{op_id} in {seen.get(op_id)} and {service}"
+            seen[op_id] = service
+    for expected in ("rag", "ragUpload", "createJob", "getJob", "cancelJob", "getReferenceImage"):
+        assert seen[expected] == "gateway"
+    assert seen["generationCreateJob"] == "generation" and seen["retrievalSearch"] == "retrieval"
+
+
+def test_the_gateway_declares_its_key_schemes_globally_and_marks_open_routes():
+    gateway = spec("gateway")
+    schemes = gateway["components"]["securitySchemes"]
+    assert schemes["ApiKeyAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schemes["ApiKeyAuth"]["description"],
+    }
+    assert schemes["BearerAuth"]["type"] == "http" and schemes["BearerAuth"]["scheme"] == "bearer"
+    assert gateway["security"] == [{"ApiKeyAuth": []}, {"BearerAuth": []}]
+    for path, _method, operation in operations("gateway"):
+        if path in OPEN_PATHS:
+            assert operation["security"] == [], path
+        else:
+            assert "security" not in operation, path  # the global rule applies
+
+
+def test_internal_admin_routes_declare_the_admin_bearer():
+    retrieval = spec("retrieval")
+    assert "security" not in retrieval  # internal: no key; only admin routes need a token
+    reload = retrieval["paths"]["/v1/index/reload"]["post"]
+    assert reload["security"] == [{"AdminBearer": []}]
+    assert retrieval["components"]["securitySchemes"]["AdminBearer"]["scheme"] == "bearer"
+    assert "authorization" not in {p["name"].lower() for p in reload.get("parameters", [])}
+
+
+@pytest.mark.parametrize("service", APPS)
+def test_every_answer_declares_its_headers(service):
+    headers = spec(service)["components"]["headers"]
+    assert {"X-Request-ID", "Retry-After", "Location"} <= set(headers)
+    for path, _method, operation in operations(service):
+        guarded = service == "gateway" and path not in OPEN_PATHS
+        for status, response in operation["responses"].items():
+            declared = set(response.get("headers", {}))
+            assert "X-Request-ID" in declared, (path, status)
+            if status in ("429", "503"):
+                assert "Retry-After" in declared, (path, status)
+            if status == "202":
+                assert "Location" in declared, (path, status)
+            limits = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+            assert (limits <= declared) == guarded, (path, status, declared)
+
+
+def test_shared_enums_are_named_once_and_referenced():
+    gateway = spec("gateway")
+    schemas = gateway["components"]["schemas"]
+    for name in ("JobState", "Stage", "ErrorType", "Symmetry", "InitSource"):
+        assert schemas[name]["type"] == "string" and schemas[name]["enum"], name
+    rag = schemas["RagRequest"]["properties"]
+    assert rag["symmetry"]["$ref"] == "#/components/schemas/Symmetry"
+    assert rag["init_source"]["$ref"] == "#/components/schemas/InitSource"
+    assert schemas["JobCreated"]["properties"]["state"]["$ref"] == "#/components/schemas/JobState"
+    generation = spec("generation")["components"]["schemas"]
+    assert generation["GenerateRequest"]["properties"]["symmetry"]["$ref"].endswith("/Symmetry")
+
+
+def test_validation_errors_declare_their_problem_list():
+    detail = spec("gateway")["components"]["schemas"]["ErrorDetail"]["properties"]
+    assert detail["details"]["items"]["$ref"] == "#/components/schemas/Problem"
+    problem = spec("gateway")["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"loc", "message", "type"}
