@@ -27,6 +27,8 @@ from services.common.contracts.generation import (
     GenerateResponse,
     GenerationJob,
     StyleList,
+    UpscaleRequest,
+    UpscaleResponse,
 )
 from services.common.contracts.library import (
     ADMIN_HEADER,
@@ -244,6 +246,15 @@ class GenerationClient(UpstreamClient):
             "POST", "/v1/generate", idempotent=False, json=request.model_dump(exclude_none=True)
         )
         return GenerateResponse.model_validate_json(response.content)
+
+    async def upscale(self, request: UpscaleRequest) -> UpscaleResponse:
+        """The tile at the size asked for, its seam kept in `request.repeat` (POST /v1/upscale:
+        the diffusion upscaler when the service has one, else Lanczos; `method` says which)."""
+        # Not retried: a diffusion pass is expensive, as a generation is.
+        response = await self.request(
+            "POST", "/v1/upscale", idempotent=False, json=request.model_dump(exclude_none=True)
+        )
+        return UpscaleResponse.model_validate_json(response.content)
 
     async def generate_tracked(
         self, request: GenerateRequest, progress: ProgressReporter

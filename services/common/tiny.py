@@ -391,6 +391,68 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
     return out
 
 
+def build_tiny_upscaler(out: Path, seed: int = 0) -> Path:
+    """A StableDiffusionUpscalePipeline of the x4 upscaler's shape (stabilityai/stable-diffusion-x4-
+    upscaler): a UNet on 7 channels (4 latent + the 3 of the low-resolution image) with the noise
+    level as its class label (1000 classes), a 3-block VAE (latents at the input's size, decoded 4x
+    larger; scaling factor 0.08333), a DDPM scheduler that noises the input and a v-prediction DDIM
+    that denoises, max noise level 350."""
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        DDPMScheduler,
+        StableDiffusionUpscalePipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    write_clip_tokenizer(out / "tokenizer")
+    tokenizer = CLIPTokenizer.from_pretrained(str(out / "tokenizer"))
+    _seed(seed)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**_tiny_clip_text(tokenizer)))
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8, 16),
+        layers_per_block=1,
+        norm_num_groups=4,
+        latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 3,
+        up_block_types=("UpDecoderBlock2D",) * 3,
+        scaling_factor=0.08333,
+    )
+    unet = UNet2DConditionModel(
+        sample_size=16,
+        in_channels=7,
+        out_channels=4,
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        norm_num_groups=4,
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        num_class_embeds=1000,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    )
+    pipeline = StableDiffusionUpscalePipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        low_res_scheduler=DDPMScheduler(beta_schedule="linear", num_train_timesteps=1000),
+        scheduler=DDIMScheduler(
+            beta_schedule="scaled_linear",
+            beta_start=0.0001,
+            beta_end=0.02,
+            prediction_type="v_prediction",
+            clip_sample=False,
+            set_alpha_to_one=False,
+            steps_offset=1,
+        ),
+        max_noise_level=350,
+    )
+    pipeline.save_pretrained(str(out))
+    return out
+
+
 def build_tiny_controlnet(sd_dir: Path, out: Path, seed: int = 0) -> Path:
     """A ControlNet for the tiny SD, made from its UNet as real ControlNets are initialised.
 
@@ -432,6 +494,7 @@ def build_tiny_models(out: Path, seed: int = 0) -> dict[str, Path]:
         "sd": build_tiny_sd(out / "sd", seed),
     }
     models["controlnet"] = build_tiny_controlnet(models["sd"], out / "controlnet", seed)
+    models["upscaler"] = build_tiny_upscaler(out / "upscaler", seed)
     return models
 
 

@@ -3,13 +3,20 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, Request
+from PIL import Image
 
-from services.common.contracts.generation import GenerateRequest, GenerateResponse
+from services.common.contracts.generation import (
+    GenerateRequest,
+    GenerateResponse,
+    UpscaleRequest,
+    UpscaleResponse,
+)
 from services.common.disconnect import stop_when, watch_disconnect
-from services.common.errors import ErrorType, error_responses
+from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
-from services.common.images import png_base64
+from services.common.images import decode_image, png_base64
 from services.generation.config import GenerationSettings
 from services.generation.generator import SdGenerator
 from services.generation.inputs import checked_images
@@ -57,3 +64,53 @@ async def generate(
         **result.summary(engine.source).model_dump(),
         images=[png_base64(image) for image in result.images],
     )
+
+
+def _upscale(engine: SdGenerator, body: UpscaleRequest, settings: GenerationSettings):
+    limits = settings.image_limits
+    tile = decode_image(body.image, limits=limits, field="image")
+    width, height = body.target_size(tile.width, tile.height)
+    if width * height > settings.max_image_pixels:
+        raise ServiceError(
+            ErrorType.VALIDATION,
+            f"{width} x {height} px is over this service's pixel cap of {settings.max_image_pixels} "
+            f"pixels (GENERATION_MAX_IMAGE_PIXELS); ask for at most that many",
+        )
+    # The full-size buffers live until the PNG is encoded: the result, and the upscaler's own
+    # output before Lanczos takes it to the exact size.
+    factor = engine.upscaler.factor if engine.upscaler else 0
+    held = width * height + factor**2 * tile.width * tile.height
+    with limits.budget.hold(held):
+        result = engine.upscale(np.asarray(tile), body, width, height)
+        image = png_base64(Image.fromarray(result.image))
+    return UpscaleResponse(
+        image=image,
+        width=width,
+        height=height,
+        repeat=body.repeat,
+        method=result.method,
+        model=engine.upscaler.source if result.method == "diffusion" else None,
+        seed=result.seed,
+    )
+
+
+@router.post(
+    "/upscale",
+    response_model=UpscaleResponse,
+    summary="A tile made larger with its repeat as wrap-around context, so its seam holds",
+    description="With GENERATION_UPSCALER (a StableDiffusionUpscalePipeline, e.g. the x4 "
+    "upscaler): one diffusion pass with every convolution padding from the tile's repeat "
+    "neighbours, then Lanczos (with the neighbours) to the exact size. Without one, for `mirror`, "
+    "or for a target no larger than the tile: Lanczos with the neighbours. `method` says which ran. "
+    "The result is bounded by the pixel cap; a half-drop height (half-brick width) that puts the "
+    "half offset between pixels is a 422.",
+    responses=error_responses(
+        ErrorType.PAYLOAD_TOO_LARGE,
+        ErrorType.UNSUPPORTED_MEDIA,
+        ErrorType.OVERLOADED,
+        ErrorType.NOT_READY,
+        ErrorType.OUT_OF_MEMORY,
+    ),
+)
+async def upscale(body: UpscaleRequest, request: Request, engine: ReadyEngine) -> UpscaleResponse:
+    return await request.app.state.limiter.run(_upscale, engine, body, request.app.state.settings)

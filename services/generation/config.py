@@ -35,6 +35,14 @@ class GenerationSettings(BaseServiceSettings):
     controlnet_revision: str | None = Field(
         None, description="Hub revision of GENERATION_CONTROLNET, as GENERATION_MODEL_REVISION"
     )
+    upscaler: str | None = Field(
+        None,
+        description="StableDiffusionUpscalePipeline for POST /v1/upscale (hub id or directory, e.g. "
+        "stabilityai/stable-diffusion-x4-upscaler); unset: that route resamples with Lanczos",
+    )
+    upscaler_revision: str | None = Field(
+        None, description="Hub revision (commit) of GENERATION_UPSCALER; unset: the default branch"
+    )
     canny_low_threshold: int = Field(
         100,
         ge=0,

@@ -16,6 +16,7 @@ from services.common.contracts.generation import (
     AppliedStyle,
     GenerateRequest,
     GenerationSummary,
+    UpscaleRequest,
     check_denoising_steps,
 )
 from services.common.errors import InvalidInputError
@@ -34,6 +35,7 @@ from services.generation.pakem import (
 from services.generation.prompts import PromptEncoding, encode_prompt
 from services.generation.schedulers import PREVIEW_SCHEDULER, make_scheduler, scheduler_name
 from services.generation.styles import Styles
+from services.generation.upscaler import DiffusionOptions, SeamUpscaler, Upscaled, upscale_tile
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,8 @@ class SdGenerator:
         self.styles = Styles(img2img, self.version)
         if controlnet:
             self._add_controlnet(controlnet, controlnet_revision)
+        # The diffusion upscaler (GENERATION_UPSCALER); none: upscaling is Lanczos.
+        self.upscaler: SeamUpscaler | None = None
 
     def _add_controlnet(self, source: str, revision: str | None = None) -> None:
         """ControlNet pipelines sharing every component with img2img, plus the ControlNet."""
@@ -302,6 +306,26 @@ class SdGenerator:
                 f"model (half of it must be whole at every UNet level); got {side}"
             )
 
+    def load_upscaler(self, source: str, revision: str | None = None) -> None:
+        """A StableDiffusionUpscalePipeline on this engine's device and dtype, sharing its lock."""
+        self.upscaler = SeamUpscaler(
+            source, device=self.device, dtype=self.dtype, revision=revision, lock=self._lock
+        )
+
+    def upscale(
+        self, tile: np.ndarray, request: UpscaleRequest, width: int, height: int
+    ) -> Upscaled:
+        """`tile` at `width` x `height` with its seam kept in `request.repeat` (upscaler.py)."""
+        seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
+        options = DiffusionOptions(
+            prompt=request.prompt,
+            steps=request.steps,
+            noise_level=request.noise_level,
+            guidance_scale=request.guidance_scale,
+            seed=seed,
+        )
+        return upscale_tile(self.upscaler, tile, request.repeat, width, height, options)
+
     def load_styles(self, folder: str | None, default: str | None, preview: str | None) -> None:
         with self._lock:
             self.styles.configure(folder, default=default, preview=preview)
@@ -382,6 +406,7 @@ class SdGenerator:
             "dtype": self.dtype,
             "scheduler": self.default_scheduler,
             "optimisations": self.optimisations,
+            "upscaler": self.upscaler.describe() if self.upscaler else {"method": "lanczos"},
         }
 
 
@@ -420,6 +445,8 @@ def load_generator(settings) -> SdGenerator:
     )
     if settings.styles_dir or settings.style or settings.preview_lora:
         engine.load_styles(settings.styles_dir, settings.style, settings.preview_lora)
+    if settings.upscaler:
+        engine.load_upscaler(settings.upscaler, settings.upscaler_revision)
     warmup = settings.warmup if settings.warmup is not None else engine.device == "cuda"
     if warmup:
         engine.warm_up()

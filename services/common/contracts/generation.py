@@ -268,3 +268,68 @@ class GenerateJobResult(GenerationSummary):
 
 class GenerationJob(JobRecord):
     result: GenerateJobResult | None = None  # type: ignore[assignment]
+
+
+# Every layout of services/common/repeats.py (Repeat); an upscale keeps any of them.
+RepeatName = Literal["none", "full", "half_drop", "half_brick", "mirror"]
+# Longest side an upscale may ask for; the pixel cap (GENERATION_MAX_IMAGE_PIXELS) bounds the area.
+MAX_UPSCALE_SIDE = 16384
+MAX_UPSCALE_FACTOR = 8.0
+
+
+class UpscaleRequest(BaseModel):
+    """`POST /v1/upscale`: a tile made larger with its repeat as wrap-around context."""
+
+    image: Base64Image = Field(description="The tile (base64 PNG/JPEG/WebP).")
+    repeat: RepeatName = Field(
+        "full",
+        description="The layout whose seams the result keeps: none (the tile alone), full, "
+        "half_drop, half_brick, mirror.",
+    )
+    width: int | None = Field(None, ge=1, le=MAX_UPSCALE_SIDE, description="Target width (px).")
+    height: int | None = Field(None, ge=1, le=MAX_UPSCALE_SIDE, description="Target height (px).")
+    factor: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_UPSCALE_FACTOR,
+        description="Instead of width and height: both sides times this (rounded to whole px).",
+    )
+    prompt: str = Field(
+        "batik nitik motif",
+        min_length=1,
+        max_length=1000,
+        description="Diffusion upscaler only: the text its detail follows.",
+    )
+    steps: int = Field(20, ge=1, le=150, description="Diffusion upscaler only: denoising steps.")
+    noise_level: int = Field(
+        20, ge=0, le=350, description="Diffusion upscaler only: noise added to the input first."
+    )
+    guidance_scale: float = Field(9.0, ge=0.0, le=30.0, description="Diffusion upscaler only.")
+    seed: Seed | None = Field(None, description="Diffusion upscaler only; omit for a random seed.")
+
+    @model_validator(mode="after")
+    def _check_size(self) -> UpscaleRequest:
+        sized = self.width is not None or self.height is not None
+        if self.factor is not None and sized:
+            raise ValueError("give `factor` or `width` and `height`, not both")
+        if self.factor is None and (self.width is None or self.height is None):
+            raise ValueError("give `width` and `height` (px), or `factor`")
+        return self
+
+    def target_size(self, tile_width: int, tile_height: int) -> tuple[int, int]:
+        if self.factor is not None:
+            return max(1, round(tile_width * self.factor)), max(1, round(tile_height * self.factor))
+        return self.width, self.height  # type: ignore[return-value]
+
+
+class UpscaleResponse(BaseModel):
+    image: str = Field(description="The upscaled tile, base64 PNG.")
+    width: int
+    height: int
+    repeat: RepeatName
+    method: Literal["diffusion", "lanczos"] = Field(
+        description="diffusion: GENERATION_UPSCALER, then Lanczos to the exact size; lanczos: no "
+        "upscaler here, a mirror repeat, or a target no larger than the tile."
+    )
+    model: str | None = Field(None, description="The diffusion upscaler's source, when it ran.")
+    seed: int | None = Field(None, description="The seed the diffusion upscaler ran with.")
