@@ -61,7 +61,12 @@ def _named_enums() -> dict[str, dict[str, Any]]:
     """The contracts' shared Literal types, as named schemas: a generated client gets one `Symmetry`
     type instead of one anonymous enum per field that uses it."""
     from services.common.contracts.gateway import Degraded, InitSource, Stage
-    from services.common.contracts.generation import SchedulerName, SymmetryName
+    from services.common.contracts.generation import (
+        RepeatName,
+        SchedulerName,
+        SeamlessRepeatName,
+        SymmetryName,
+    )
     from services.common.errors import ErrorType
     from services.common.jobs import JobState
 
@@ -78,6 +83,16 @@ def _named_enums() -> dict[str, dict[str, Any]]:
             "Where img2img starts: the top reference, the query image, or nowhere (txt2img).",
         ),
         "Scheduler": (SchedulerName, "A diffusion sampler."),
+        "SeamlessRepeat": (
+            SeamlessRepeatName,
+            "The repeat a generated tile is seamless in: full (a plain grid), half_drop (every "
+            "other column down by half the tile), half_brick (every other row right by half).",
+        ),
+        "Repeat": (
+            RepeatName,
+            "How a tile is laid out on cloth: a seamless repeat, mirror (alternate tiles mirrored) "
+            "or none (one tile).",
+        ),
     }
     named = {
         name: {"type": "string", "enum": list(get_args(kind)), "title": name, "description": text}

@@ -96,6 +96,7 @@ def _upscale(engine: SdGenerator, body: UpscaleRequest, settings: GenerationSett
 
 @router.post(
     "/upscale",
+    operation_id="upscale",
     response_model=UpscaleResponse,
     summary="A tile made larger with its repeat as wrap-around context, so its seam holds",
     description="With GENERATION_UPSCALER (a StableDiffusionUpscalePipeline, e.g. the x4 "
