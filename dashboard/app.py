@@ -88,6 +88,12 @@ def sidebar() -> tuple[str, Query | None]:
         )
         st.header(label("pakem", language))
         tile = st.checkbox(label("tile", language), key="tile")
+        repeat = st.selectbox(
+            label("repeat_type", language),
+            ["full", "half_drop", "half_brick"],
+            key="repeat",
+            disabled=not tile,
+        )
         symmetry = st.selectbox(
             label("symmetry", language), ["none", "auto", "c2", "c4", "d4"], key="symmetry"
         )
@@ -127,6 +133,7 @@ def sidebar() -> tuple[str, Query | None]:
         seed=int(seed) if seed is not None else None,
         negative_prompt=negative.strip() or None,
         tile=bool(tile),
+        repeat=str(repeat),
         symmetry=str(symmetry),
         preview_repeat=bool(preview_repeat),
         style=style,

@@ -37,6 +37,7 @@ class Query:
     seed: int | None = None
     negative_prompt: str | None = None
     tile: bool = False
+    repeat: str = "full"  # with tile: full, half_drop or half_brick
     symmetry: str = "none"
     preview_repeat: bool = False
     style: str | None = None
@@ -45,7 +46,7 @@ class Query:
 
     def remix_fields(self) -> dict[str, object]:
         """The overrides a remix takes (POST /v1/designs/{id}/remix)."""
-        keep = ("text", "seed", "strength", "guidance_scale", "steps", "symmetry", "tile")
+        keep = ("text", "seed", "strength", "guidance_scale", "steps", "symmetry", "tile", "repeat")
         return {k: v for k, v in self.fields().items() if k in keep}
 
     def fields(self) -> dict[str, object]:
@@ -58,6 +59,7 @@ class Query:
             "seed": self.seed,
             "negative_prompt": self.negative_prompt,
             "tile": self.tile or None,
+            "repeat": self.repeat if self.tile else None,
             "symmetry": self.symmetry if self.symmetry != "none" else None,
             "preview_repeat": self.preview_repeat or None,
             "style": self.style,

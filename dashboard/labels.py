@@ -31,6 +31,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "advanced": {"en": "More", "id": "Lainnya"},
     "pakem": {"en": "Pakem (traditional rules)", "id": "Pakem (aturan tradisi)"},
     "tile": {"en": "Seamless repeat", "id": "Pengulangan tanpa sambungan"},
+    "repeat_type": {"en": "Repeat type", "id": "Jenis pengulangan"},
     "symmetry": {"en": "Symmetry", "id": "Simetri"},
     "style": {"en": "Style (LoRA)", "id": "Gaya (LoRA)"},
     "no_style": {"en": "none", "id": "tanpa gaya"},

@@ -24,6 +24,7 @@ _SIDEBAR = {
     "guidance": ("guidance_scale", 7.5),
     "seed": ("seed", None),
     "tile": ("tile", False),
+    "repeat": ("repeat", "full"),
     "symmetry": ("symmetry", "none"),
     "steps": ("steps", 30),
     "negative": ("negative_prompt", ""),
@@ -179,6 +180,7 @@ def _design_page(client: GatewayClient, design: Design, language: str) -> None:
             "scheduler",
             "mode",
             "tile",
+            "repeat",
             "symmetry",
             "control_scale",
         )
