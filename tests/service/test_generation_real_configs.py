@@ -41,3 +41,25 @@ def test_img2img_with_the_controlnet_and_txt2img_are_served(client):
     assert plain.status_code == 200 and plain.json()["images"] != guided.json()["images"]
     txt2img = client.post("/v1/generate", json=body)
     assert txt2img.status_code == 200 and txt2img.json()["mode"] == "txt2img"
+
+
+@pytest.mark.parametrize("repeat", ["half_drop", "half_brick"])
+def test_offset_repeats_on_sd15_s_layout_need_whole_offsets_at_every_level(client, repeat):
+    """SD 1.5's UNet halves the 8x latents three times: a half offset is whole at every level for
+    multiples of 128 px (the ControlNet's conditioning encoder pads with the repeat too)."""
+    from services.common.repeats import seam_ratio
+    from tests.service.test_generation_pakem import pixels
+
+    body = {"prompt": "batik nitik", "width": 128, "height": 128, "steps": 3, "seed": 1}
+    body |= {
+        "tile": True,
+        "repeat": repeat,
+        "init_image": b64(image_bytes(square(128))),
+        "strength": 0.75,
+    }
+    answer = client.post("/v1/generate", json={**body, "control_scale": 1.0})
+    assert answer.status_code == 200, answer.text
+    assert seam_ratio(pixels(answer.json()["images"][0]), repeat) <= 1.1
+    side = "height" if repeat == "half_drop" else "width"
+    refused = client.post("/v1/generate", json={**body, side: 192})
+    assert refused.status_code == 422 and "multiple of 128 px" in refused.json()["error"]["message"]
