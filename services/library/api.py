@@ -31,7 +31,7 @@ from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.images import decode_base64
 from services.library.provenance import PNG_SIGNATURE, read_header, recall_request
-from services.library.store import DesignFilter, LibraryStore, Scope
+from services.library.store import DesignFilter, LibraryStore, Scope, to_us
 
 router = APIRouter(prefix="/v1", tags=["library"])
 
@@ -115,6 +115,8 @@ def create_design(
         title=body.title,
         notes=body.notes,
         tags=body.tags,
+        design_id=body.id,
+        created_us=to_us(body.created_at) if body.created_at else None,
     )
     request.app.state.library_metrics.saved.inc()
     return design

@@ -31,8 +31,8 @@ import numpy as np
 import pydantic_core
 from sqlalchemy import create_engine, delete, event, func, select, tuple_
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SqlInterfaceError
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from services.common.contracts.library import (
@@ -343,7 +343,20 @@ class LibraryStore:
         design_id: str | None = None,
         created_us: int | None = None,
     ) -> Design:
-        """Save one design; `design_id` and `created_us` are given only by `batik designs import`."""
+        """Save one design. `design_id` and `created_us` may be chosen by the caller: the gateway
+        names a design (and its time) when it answers, before the design is saved, and its outbox
+        retries the save until the library answers (gateway/saving.py). Idempotent by id: saving an
+        id this owner already has answers that design and changes nothing; another owner's id is
+        refused."""
+        if design_id is not None:
+            if not DESIGN_ID.fullmatch(design_id):
+                raise InvalidInputError(
+                    f"id {design_id!r} is not a design id (d_ and 20 hex digits)"
+                )
+            with self.session() as session:
+                saved = self._saved(session, owner, design_id)
+            if saved is not None:  # a retried save: no second file write, no second count
+                return saved
         size = read_header(png)
         vector = None if embedding is None else normalise(embedding)
         if vector is not None and not np.all(np.isfinite(vector)):
@@ -388,6 +401,8 @@ class LibraryStore:
         )
         try:
             with self.session(write=True) as session:
+                if design_id is not None and (saved := self._saved(session, owner, row.id)):
+                    return saved  # the same save, committed meanwhile by a concurrent retry
                 count, revision = self.bump_owner(session, owner, +1)
                 if quota is not None and count > quota:
                     raise QuotaExceededError(self._quota_message())
@@ -399,6 +414,13 @@ class LibraryStore:
                     )
                     for m in motifs
                 )
+        except IntegrityError:
+            # PostgreSQL: a concurrent save of the same id committed between our check and insert.
+            with self.session() as session:
+                saved = self._saved(session, owner, row.id) if design_id is not None else None
+            if saved is None:
+                raise
+            return saved
         except DomainError:
             self._remove_unnamed(sha)
             raise
@@ -407,6 +429,15 @@ class LibraryStore:
         # The owner's matrix is patched in place; the admins' one refreshes on its next search.
         self.embeddings.added(owner, revision - 1, row.id, vector)
         return self._design(row, [])
+
+    def _saved(self, session: Session, owner: str, design_id: str) -> Design | None:
+        """The owner's design of this id if it is saved already; another owner's id is refused."""
+        row = session.get(DesignRow, design_id)
+        if row is None:
+            return None
+        if row.owner != owner:
+            raise InvalidInputError(f"design id {design_id} is taken")
+        return self._designs(session, [row])[0]
 
     def get_design(self, scope: Scope, design_id: str) -> Design:
         with self.session() as session:

@@ -292,3 +292,34 @@ def test_a_reopened_store_has_every_design_with_the_same_bytes(store, library_db
         assert len(reopened.nearest(ALICE, [1.0, 0.0])) == 3
     finally:
         reopened.close()
+
+
+def test_a_chosen_id_saves_once_however_often_it_is_sent(store):
+    """The gateway names a design before saving it and retries until the library answers: the same
+    id again is the same design (one row, one count), and another owner cannot take it."""
+    made = now_us() - 5_000_000
+    first = save(store, "alice", shade=4, design_id="d_" + "a1" * 10, created_us=made)
+    again = save(store, "alice", shade=4, design_id=first.id, created_us=made)
+    assert again == first and first.id == "d_" + "a1" * 10
+    assert first.created_at.timestamp() == pytest.approx(made / 1e6)
+    assert [d.id for d in store.list_designs(ALICE).designs] == [first.id]
+    assert store.stats()[0] == 1
+    with pytest.raises(InvalidInputError, match="taken"):
+        save(store, "bob", shade=5, design_id=first.id)
+    with pytest.raises(InvalidInputError, match="not a design id"):
+        save(store, "alice", shade=5, design_id="d_short")
+    assert store.stats()[0] == 1 and store.get_design(ALICE, first.id).owner == "alice"
+
+
+def test_a_full_library_still_answers_a_retried_save(library_db_url, tmp_path):
+    """A save that committed but whose answer was lost is retried: it must not count twice, nor be
+    refused by the quota it filled."""
+    migrate.upgrade(library_db_url)
+    full = LibraryStore(library_db_url, FileStore(tmp_path / "f"), max_designs_per_owner=1)
+    try:
+        first = save(full, "alice", shade=1, design_id="d_" + "b2" * 10)
+        assert save(full, "alice", shade=1, design_id=first.id).id == first.id
+        with pytest.raises(QuotaExceededError):
+            save(full, "alice", shade=2)
+    finally:
+        full.close()

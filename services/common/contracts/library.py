@@ -58,6 +58,16 @@ def design_url(design_id: str) -> str:
 class DesignCreate(BaseModel):
     """`POST /v1/designs`: one generated image and how it was made."""
 
+    id: str | None = Field(
+        None,
+        pattern=DESIGN_ID.pattern,
+        description="The design's id, chosen by the caller (the gateway names a design when it "
+        "answers, then saves it): saving the same id again answers the saved design, so a retried "
+        "save stores one. Null: the library picks one.",
+    )
+    created_at: datetime | None = Field(
+        None, description="When the design was made (UTC); null: now."
+    )
     image_b64: str = Field(min_length=1, description="The generated image, PNG, as base64.")
     embedding: list[float] | None = Field(
         None,
