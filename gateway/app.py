@@ -1,12 +1,15 @@
 """The gateway (port 8000): the only public door. Orchestrates retrieval, captioning and
 generation, fuses the prompt, and caches answers in Redis; checks API keys, rate-limits per key,
 answers CORS from an allow-list, and breaks the circuit to upstreams that keep failing. With Redis it
-also runs RAG jobs (gateway/jobs.py): an arq worker inside this process."""
+also runs RAG jobs (gateway/jobs.py): an arq worker inside this process, and saves the designs its
+answers name from the outbox in the job Redis (gateway/saving.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +24,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.rate_headers import RateLimitHeadersMiddleware
 from gateway.security import API_KEY_HEADER, ApiKeyAuth
 from services.common.app import create_service_app
+from services.common.job_runtime import STOP_GRACE_S
 from services.common.job_runtime import job_runtime as job_runtime_for
 from services.common.logging import REQUEST_ID_HEADER
 from services.common.openapi import RATE_LIMIT_HEADERS
@@ -52,6 +56,35 @@ def job_runtime(app: FastAPI):
     )(app)
 
 
+@contextlib.asynccontextmanager
+async def design_drain(app: FastAPI) -> AsyncIterator[None]:
+    """Saves the designs the outbox holds (gateway/saving.py), once the gateway is loaded."""
+
+    async def drain_when_ready() -> None:
+        while not app.state.ready:
+            if app.state.load_error:
+                return
+            await asyncio.sleep(0.1)
+        saver = app.state.engine.saver
+        if saver is not None and saver.outbox is not None:
+            await saver.drain()
+
+    task = asyncio.create_task(drain_when_ready(), name="design outbox drain")
+    try:
+        yield
+    finally:
+        # A delivery cut short keeps its entry: it is due again once its lease ends.
+        task.cancel()
+        await asyncio.wait([task], timeout=STOP_GRACE_S)
+
+
+@contextlib.asynccontextmanager
+async def background(app: FastAPI) -> AsyncIterator[None]:
+    """What runs beside the routes: RAG jobs and the design outbox's drain."""
+    async with job_runtime(app), design_drain(app):
+        yield
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     loader: Callable[[GatewaySettings], Gateway] | None = None,
@@ -69,7 +102,7 @@ def create_app(
         # The public /readyz answers only the state; upstream URLs and breakers are in /v1/status.
         describe=lambda _gateway: {},
         routers=[router, jobs_router, library_router],
-        extra_lifespan=job_runtime,
+        extra_lifespan=background,
     )
     # Keys are checked before anything else on /v1, even while the engine loads.
     app.state.auth = ApiKeyAuth(settings.api_key_hashes, settings.admin_key_hashes)

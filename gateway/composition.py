@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
 from gateway.breaker import CircuitBreaker
 from gateway.cache import ResponseCache, cache_key, make_cache
@@ -22,6 +23,7 @@ from gateway.config import GatewaySettings
 from gateway.fairness import GENERATING_CLIENT, PerClientBound
 from gateway.fusion import fuse_prompt
 from gateway.orchestrator import RagOrchestrator
+from gateway.outbox import DesignOutbox
 from gateway.saving import DesignSaver
 from gateway.security import RateLimiter
 from gateway.versions import UpstreamVersions
@@ -75,6 +77,21 @@ class Gateway:
         self.limiter = InflightLimiter(settings.max_inflight)
         # One key cannot hold every generation slot (issue 16, finding 8).
         self.generations = PerClientBound(settings.max_generations_per_key)
+        self.outbox = (
+            DesignOutbox(
+                Redis.from_url(
+                    settings.job_store_url,
+                    socket_connect_timeout=settings.redis_timeout_s,
+                    socket_timeout=settings.redis_timeout_s,
+                ),
+                # Past the longest delivery (an embed, then a save), so one deliverer at a time.
+                lease_s=settings.retrieval_timeout_s + settings.library_timeout_s + 5,
+                refused_ttl_s=settings.job_ttl_s,
+            )
+            if self.library and settings.job_store_url
+            else None
+        )
+        self.saver: DesignSaver | None = None  # made with the orchestrator: they share versions
         self.orchestrator = self._orchestrator(settings, count_tokens)
 
     async def _admit(self, work: Awaitable[RagResponse]) -> RagResponse:
@@ -99,6 +116,15 @@ class Gateway:
             },
             settings.version_ttl_s,
         )
+        if self.library:
+            self.saver = DesignSaver(
+                library=self.library,
+                retrieval=self.retrieval,
+                cache=self.cache,
+                versions=versions,
+                outbox=self.outbox,
+                settle_wait_s=settings.library_timeout_s,
+            )
         return RagOrchestrator(
             retrieval=self.retrieval,
             captioning=self.captioning,
@@ -112,11 +138,7 @@ class Gateway:
             max_facts=settings.max_facts,
             deadline_s=settings.rag_deadline_s,
             admit=self._admit,
-            saver=DesignSaver(
-                library=self.library, retrieval=self.retrieval, cache=self.cache, versions=versions
-            )
-            if self.library
-            else None,
+            saver=self.saver,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -131,6 +153,8 @@ class Gateway:
             await client.aclose()
         await self.cache.aclose()
         await self.rate_limiter.aclose()
+        if self.outbox is not None:
+            await self.outbox.redis.aclose()
 
 
 def load_token_counter(settings: GatewaySettings) -> Callable[[str], int]:

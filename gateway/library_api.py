@@ -5,6 +5,7 @@ service with the caller's owner id (`X-Owner-Id`, never the key) and, for admin 
 `X-Owner-Admin: true`; the library answers another owner's design as unknown (404). Its answers are
 passed on as they are (an image with its ETag and immutable Cache-Control, 304 on If-None-Match).
 Remix and search also use the RAG flow and retrieval's CLIP embeddings, which only the gateway has.
+A read of a design an answer named but the outbox has not delivered yet saves it first (`_settled`).
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ async def _call(request: Request, gateway: Gateway, method: str, path: str, **kw
     return _relay(answer)
 
 
+async def _settled(request: Request, gateway: Gateway, design_id: str | None = None) -> None:
+    """Before a read: the design (without an id: all the caller's designs) still in the outbox is
+    saved first, so the ids an answer named work at once (gateway/saving.py)."""
+    if gateway.saver is None:
+        return
+    if design_id is None:
+        await gateway.saver.settle_owner(caller_of(request))
+    else:
+        await gateway.saver.settle(design_id, caller_of(request))
+
+
 DesignId = Path(description="`d_` and 20 hex digits.")
 BoardId = Path(description="`b_` and 20 hex digits.")
 
@@ -128,6 +140,7 @@ async def list_designs(
         "q": q,
     }
     query = {k: v for k, v in params.items() if v is not None}
+    await _settled(request, gateway)
     return await _call(request, gateway, "GET", "/v1/designs", params=query)
 
 
@@ -142,6 +155,7 @@ async def get_design(
     request: Request, gateway: ReadyGateway, design_id: str = DesignId
 ) -> Response:
     _checked(DESIGN_ID, design_id, "design")
+    await _settled(request, gateway, design_id)
     return await _call(request, gateway, "GET", f"/v1/designs/{design_id}")
 
 
@@ -156,6 +170,7 @@ async def update_design(
     body: DesignUpdate, request: Request, gateway: ReadyGateway, design_id: str = DesignId
 ) -> Response:
     _checked(DESIGN_ID, design_id, "design")
+    await _settled(request, gateway, design_id)
     return await _call(
         request,
         gateway,
@@ -177,6 +192,7 @@ async def delete_design(
     request: Request, gateway: ReadyGateway, design_id: str = DesignId
 ) -> Response:
     _checked(DESIGN_ID, design_id, "design")
+    await _settled(request, gateway, design_id)
     return await _call(request, gateway, "DELETE", f"/v1/designs/{design_id}")
 
 
@@ -202,6 +218,7 @@ async def design_image(
     ),
 ) -> Response:
     _checked(DESIGN_ID, design_id, "design")
+    await _settled(request, gateway, design_id)
     if size is not None and size not in THUMBNAIL_SIZES:
         raise ServiceError(ErrorType.VALIDATION, f"size must be one of {THUMBNAIL_SIZES}")
     match = request.headers.get("if-none-match")
@@ -230,6 +247,7 @@ async def similar_designs(
     limit: int = Query(10, ge=1, le=MAX_PAGE),
 ) -> Response:
     _checked(DESIGN_ID, design_id, "design")
+    await _settled(request, gateway, design_id)
     return await _call(
         request, gateway, "GET", f"/v1/designs/{design_id}/similar", params={"limit": limit}
     )
@@ -248,6 +266,7 @@ async def search_designs(
     body: DesignSearch, request: Request, gateway: ReadyGateway
 ) -> NearestResponse:
     library = _library(gateway)
+    await _settled(request, gateway)
     if body.image is not None:
         limits = request.app.state.settings.image_limits
         await load_image_off_loop(decode_base64(body.image, limits=limits), limits=limits)
@@ -302,6 +321,7 @@ async def remix_design(
     design_id: str = DesignId,
 ) -> RagResponse:
     _checked(DESIGN_ID, design_id, "design")
+    await _settled(request, gateway, design_id)
     caller = caller_of(request)
     design = await _library(gateway).design(design_id, caller)
     recorded = design.provenance.get("request")
@@ -408,5 +428,6 @@ async def board_membership(
     """PUT adds, DELETE removes: the same call to the library with the request's method."""
     _checked(BOARD_ID, board_id, "board")
     _checked(DESIGN_ID, design_id, "design")
+    await _settled(request, gateway, design_id)
     path = f"/v1/boards/{board_id}/designs/{design_id}"
     return await _call(request, gateway, request.method, path)

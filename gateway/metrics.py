@@ -81,6 +81,16 @@ class _GatewayStateCollector:
             "Requests refused by the per-client rate limit",
             value=gateway.rate_limiter.limited,
         )
+        if gateway.saver is not None and gateway.saver.outbox is not None:
+            outbox = CounterMetricFamily(
+                "batik_design_saves",
+                "Designs through the outbox by this process: queued (named in an answer), saved, "
+                "retried (a delivery failed, due again), refused (by the library, for good)",
+                labels=["outcome"],
+            )
+            for outcome, count in gateway.saver.outcomes.items():
+                outbox.add_metric([outcome], count)
+            yield outbox
         yield GaugeMetricFamily(
             "batik_singleflight_flights",
             "Distinct RAG flows running now (identical requests share one)",

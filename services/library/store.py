@@ -44,6 +44,7 @@ from services.common.contracts.library import (
     DesignPage,
     ScoredDesign,
     design_url,
+    new_design_id,
 )
 from services.common.errors import (
     DomainError,
@@ -103,10 +104,6 @@ def to_us(moment: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, tz=UTC)
-
-
-def new_design_id() -> str:
-    return "d_" + secrets.token_hex(10)
 
 
 def new_board_id() -> str:

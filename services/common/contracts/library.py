@@ -24,6 +24,7 @@ A design's `provenance` is the JSON the gateway saves with it and the library em
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -48,6 +49,11 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Notes = Annotated[str, StringConstraints(max_length=5000)]
 BoardName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def new_design_id() -> str:
+    """A fresh design id. The gateway names a design when it answers, before the library saves it."""
+    return "d_" + secrets.token_hex(10)
 
 
 def design_url(design_id: str) -> str:
