@@ -5,9 +5,11 @@ gateway that answers with a design id has the design on disk in Redis first; the
 (gateway/saving.py) delivers it to the library and removes it only once the library has it. Every
 gateway replica drains every entry. Keys:
 
-    batik:designs:outbox:due            sorted set: design id -> not before (unix s): due, or leased
-    batik:designs:outbox:entry:{id}     hash: payload (the save, JSON), owner, attempts; a refused
-                                        save keeps only error_type / error_message, for `refused_ttl_s`
+    batik:designs:outbox:due            sorted set: design id -> not before (unix s): due, leased,
+                                        or waiting out a retry's backoff
+    batik:designs:outbox:entry:{id}     hash: payload (the save, JSON), owner, attempts, leased_until;
+                                        a refused save keeps only error_type / error_message, for
+                                        `refused_ttl_s`
     batik:designs:outbox:owner:{owner}  set: the owner's pending design ids (a list reads them first)
 
 A claim moves an entry's time `lease_s` ahead, so one deliverer works on it at a time; a gateway that
@@ -27,23 +29,27 @@ from services.common.errors import ErrorType
 PREFIX = "batik:designs:outbox:"
 DUE = PREFIX + "due"
 
-# KEYS[1] = due; ARGV = now, lease until, limit. The ids due now, each leased in the same step.
+# KEYS[1] = due; ARGV = now, lease until, limit, entry key prefix. The ids due now, each leased in
+# the same step.
 _CLAIM_DUE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+  redis.call('HSET', ARGV[4] .. id, 'leased_until', ARGV[2])
+end
 return ids
 """
 
-# KEYS[1] = due; ARGV = id, now, lease until. 1 when this caller now holds the entry's lease.
+# KEYS[1] = due, KEYS[2] = entry; ARGV = id, now, lease until. 1 when this caller now holds the
+# entry's lease: a read takes an entry that waits out a retry's backoff, not one being delivered.
 _CLAIM_ONE = """
-local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if at and tonumber(at) <= tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-  return 1
-end
-return 0
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local leased = redis.call('HGET', KEYS[2], 'leased_until')
+if leased and tonumber(leased) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[2], 'leased_until', ARGV[3])
+return 1
 """
-
 
 # KEYS[1] = due, KEYS[2] = entry; ARGV = id, now, first delay, longest delay. The failed attempts
 # so far, and the entry is due again after a delay that doubles with each (0: saved meanwhile).
@@ -52,7 +58,16 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local attempts = redis.call('HINCRBY', KEYS[2], 'attempts', 1)
 local delay = math.min(tonumber(ARGV[3]) * 2 ^ (attempts - 1), tonumber(ARGV[4]))
 redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) + delay, ARGV[1])
+redis.call('HSET', KEYS[2], 'leased_until', 0)
 return attempts
+"""
+
+# KEYS[1] = due, KEYS[2] = entry; ARGV = id, now. Due again now, lease given back (if still queued).
+_RELEASE = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], 'leased_until', 0)
+return 1
 """
 
 
@@ -87,6 +102,7 @@ class DesignOutbox:
         self._claim_due = redis.register_script(_CLAIM_DUE)
         self._claim_one = redis.register_script(_CLAIM_ONE)
         self._retry = redis.register_script(_RETRY)
+        self._release = redis.register_script(_RELEASE)
 
     async def put(self, pending: list[PendingDesign]) -> None:
         """Keep these designs until they are saved: all of them or (on an error) none."""
@@ -105,13 +121,15 @@ class DesignOutbox:
     async def claim_due(self, limit: int) -> list[str]:
         """Up to `limit` ids due now, leased to the caller."""
         now = time.time()
-        ids = await self._claim_due(keys=[DUE], args=[now, now + self.lease_s, limit])
+        ids = await self._claim_due(keys=[DUE], args=[now, now + self.lease_s, limit, _entry("")])
         return [i.decode() for i in ids]
 
     async def claim(self, design_id: str) -> bool:
-        """Lease this one entry (a read that needs it saved now); False while another holds it."""
+        """Lease this one entry (a read that needs it saved now), even while it waits out a retry's
+        backoff; False while another deliverer holds it, or when it is gone."""
         now = time.time()
-        return await self._claim_one(keys=[DUE], args=[design_id, now, now + self.lease_s]) == 1
+        keys = [DUE, _entry(design_id)]
+        return await self._claim_one(keys=keys, args=[design_id, now, now + self.lease_s]) == 1
 
     async def pending(self, design_id: str) -> PendingDesign | None:
         payload = await self.redis.hget(_entry(design_id), "payload")
@@ -145,6 +163,10 @@ class DesignOutbox:
         failed attempts so far (0: it was saved meanwhile)."""
         keys = [DUE, _entry(design_id)]
         return int(await self._retry(keys=keys, args=[design_id, time.time(), first_s, longest_s]))
+
+    async def release(self, design_id: str) -> None:
+        """Give a lease back (a delivery stopped by shutdown): due again now."""
+        await self._release(keys=[DUE, _entry(design_id)], args=[design_id, time.time()])
 
     async def refused(self, pending: PendingDesign, refusal: Refusal) -> None:
         """The library will never take it: keep only why, for a while, for reads of its id."""

@@ -258,6 +258,10 @@ class DesignSaver:
         except DomainError as exc:  # the library's breaker is open
             await self._retry(design_id, exc)
             raise
+        except asyncio.CancelledError:  # shutdown: another gateway may take it at once
+            with contextlib.suppress(RedisError):
+                await self.outbox.release(design_id)
+            raise
         finally:
             _request_id.reset(token)
         await self.outbox.saved(pending)

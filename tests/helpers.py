@@ -380,3 +380,28 @@ def served(app, port: int | None = None):
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+class LibraryServer:
+    """The library service on a fixed loopback port, that a test may stop and start again (same
+    data); `settings` are LibrarySettings fields beside `dir`."""
+
+    def __init__(self, directory, **settings) -> None:
+        self.directory = directory
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._serving = None
+
+    def start(self) -> None:
+        from services.library.app import create_app
+        from services.library.config import LibrarySettings
+
+        app = create_app(LibrarySettings(dir=self.directory, **self.settings))
+        self._serving = served(app, self.port)
+        self._serving.__enter__()
+
+    def stop(self) -> None:
+        if self._serving is not None:
+            self._serving.__exit__(None, None, None)
+            self._serving = None

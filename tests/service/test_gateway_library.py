@@ -17,10 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from services.library.app import create_app as create_library
-from services.library.config import LibrarySettings
 from tests.conftest import wait_ready
-from tests.helpers import assert_envelope, b64, free_port, gateway_app, served
+from tests.helpers import LibraryServer, assert_envelope, b64, gateway_app
 
 QUICK = {"steps": 10, "strength": 0.5}
 KEYS = {name: f"{name}-key-0123456789" for name in ("alice", "bob", "carol", "boss")}
@@ -43,28 +41,9 @@ def upstream_apps(retrieval_client, captioning_client, generation_client):
     }
 
 
-class Library:
-    """The library service on a fixed port, that a test may stop and start again (same data)."""
-
-    def __init__(self, directory) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._serving = None
-
-    def start(self) -> None:
-        self._serving = served(create_library(LibrarySettings(dir=self.directory)), self.port)
-        self._serving.__enter__()
-
-    def stop(self) -> None:
-        if self._serving is not None:
-            self._serving.__exit__(None, None, None)
-            self._serving = None
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    running = Library(tmp_path_factory.mktemp("library"))
+    running = LibraryServer(tmp_path_factory.mktemp("library"))
     running.start()
     yield running
     running.stop()

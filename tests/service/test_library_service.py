@@ -65,6 +65,21 @@ def test_save_get_and_fetch_the_png_with_its_settings(client):
     }
 
 
+def test_a_save_with_the_callers_id_is_idempotent_over_http(client):
+    """The gateway's outbox may send a save again (its answer lost): one design, same answer."""
+    chosen = "d_" + "c3" * 10
+    first = save(client, shade=6, id=chosen, created_at="2026-11-30T10:00:00+00:00")
+    again = save(client, shade=6, id=chosen, created_at="2026-11-30T10:00:00+00:00")
+    assert first == again and first["id"] == chosen
+    assert first["created_at"].startswith("2026-11-30T10:00:00")
+    page = client.get("/v1/designs", headers=ALICE).json()["designs"]
+    assert [d["id"] for d in page] == [chosen]
+    body = {"image_b64": b64(design_png(7)), "id": chosen}
+    assert_envelope(client.post("/v1/designs", json=body, headers=BOB), 422, "validation")
+    body["id"] = "d_nothex"
+    assert_envelope(client.post("/v1/designs", json=body, headers=ALICE), 422, "validation")
+
+
 def test_thumbnails_come_in_a_few_sizes(client):
     design = save(client)
     thumb = client.get(design["url"], params={"size": 128}, headers=ALICE)

@@ -1,0 +1,273 @@
+"""Saving through the outbox (gateway/saving.py, gateway/outbox.py): an in-process gateway (tiny
+models, in-process upstreams) with a real job Redis (append-only, noeviction, as deployed) and the
+real library service over HTTP on a loopback port, which tests stop and start again.
+
+The answer names its designs at once; the drain saves them; a read of a design still queued saves it
+first; a library that is down (even with a gateway restart and a Redis kill -9 meanwhile) delays the
+save and loses nothing; another key's queued design is 404; a save the library refuses for good
+answers that refusal; a job Redis that does not answer means saving before the answer, as before."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+
+import httpx
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from gateway.outbox import DUE
+from tests.conftest import wait_ready
+from tests.helpers import LibraryServer, RedisServer, assert_envelope, gateway_app
+
+QUICK = {"steps": 10, "strength": 0.5}
+KEYS = {name: f"{name}-key-0123456789" for name in ("alice", "bob")}
+
+
+def as_(name: str) -> dict[str, str]:
+    return {"X-API-Key": KEYS[name]}
+
+
+def owner_of(name: str) -> str:
+    return hashlib.sha256(KEYS[name].encode()).hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def upstream_apps(retrieval_client, captioning_client, generation_client):
+    return {
+        "retrieval": retrieval_client.app,
+        "captioning": captioning_client.app,
+        "generation": generation_client.app,
+    }
+
+
+@pytest.fixture(scope="module")
+def job_redis(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("job-redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    running = LibraryServer(tmp_path_factory.mktemp("library"))
+    running.start()
+    yield running
+    running.stop()
+
+
+def open_gateway(tiny_models, apps, library, job_redis, **overrides) -> TestClient:
+    keys = ",".join("sha256:" + hashlib.sha256(k.encode()).hexdigest() for k in KEYS.values())
+    settings = {
+        "library_url": library.url,
+        "job_redis_url": job_redis.url,
+        "api_keys": keys,
+        "breaker_reset_s": 0.2,
+        "library_timeout_s": 5.0,
+        **overrides,
+    }
+    client = TestClient(gateway_app(tiny_models, apps, **settings))
+    client.__enter__()
+    wait_ready(client)
+    return client
+
+
+@pytest.fixture(scope="module")
+def client(tiny_models, upstream_apps, library, job_redis):
+    opened = open_gateway(tiny_models, upstream_apps, library, job_redis)
+    yield opened
+    opened.__exit__(None, None, None)
+
+
+def rag(client, who="alice", **body) -> dict:
+    answer = client.post("/v1/rag", json={"text": "sekar bunga", **QUICK, **body}, headers=as_(who))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def in_library(library, design_id: str, who: str = "alice") -> httpx.Response:
+    """The library's own answer (not the gateway's, which would save a queued design first)."""
+    return httpx.get(
+        f"{library.url}/v1/designs/{design_id}", headers={"X-Owner-Id": owner_of(who)}, timeout=5
+    )
+
+
+def wait_saved(library, design_id: str, deadline_s: float = 30.0) -> dict:
+    deadline = time.monotonic() + deadline_s
+    while (answer := in_library(library, design_id)).status_code == 404:
+        assert time.monotonic() < deadline, f"{design_id} never reached the library"
+        time.sleep(0.05)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def queued(job_redis) -> int:
+    return redis.Redis(port=job_redis.port).zcard(DUE)
+
+
+def pixels(png: bytes) -> bytes:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGB").tobytes()
+
+
+def test_the_answer_names_its_design_and_the_drain_saves_it(client, library, job_redis):
+    import base64
+
+    answer = rag(client, seed=101)
+    (ref,) = answer["designs"]
+    assert ref["url"] == f"/v1/designs/{ref['id']}/image" and answer["degraded"] == []
+    # Nobody reads it: the drain alone takes it to the library, with the answer's own image.
+    saved = wait_saved(library, ref["id"])
+    assert saved["owner"] == owner_of("alice") and saved["provenance"]["seed"] == 101
+    assert saved["provenance"]["request"]["text"] == "sekar bunga"
+    png = httpx.get(f"{library.url}{ref['url']}", headers={"X-Owner-Id": owner_of("alice")}).content
+    assert pixels(png) == pixels(base64.b64decode(answer["images"][0]))
+    # Embedded on the way (retrieval's /v1/embed), so it is found by similarity.
+    similar = client.get(f"/v1/designs/{ref['id']}/similar", headers=as_("alice"))
+    assert similar.status_code == 200, similar.text
+    # The same request again: a cache hit with the same design, not a second one.
+    again = rag(client, seed=101)
+    assert again["cache"]["hit"] and again["designs"] == [ref]
+    wait_for_empty_outbox(job_redis)
+
+
+def wait_for_empty_outbox(job_redis, deadline_s: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while queued(job_redis) > 0:
+        assert time.monotonic() < deadline, "the outbox never emptied"
+        time.sleep(0.05)
+
+
+def eventually(read, deadline_s: float = 30.0) -> httpx.Response:
+    """`read()` again while it answers 502/503: the library client's breaker opened while the
+    library was down and lets a call through again after its reset time (0.2 s here)."""
+    deadline = time.monotonic() + deadline_s
+    while (answer := read()).status_code in (502, 503):
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.05)
+    return answer
+
+
+def test_a_design_saved_while_the_library_is_down_appears_after_it_comes_back(
+    tiny_models, upstream_apps, library, job_redis
+):
+    """Nothing lost: the library down, the gateway that answered gone, the job Redis killed (-9)
+    and restarted from its append-only file; then a new gateway saves the design, same id."""
+    import base64
+
+    first = open_gateway(tiny_models, upstream_apps, library, job_redis)
+    library.stop()
+    try:
+        answer = rag(first, seed=202)
+        (ref,) = answer["designs"]
+        assert answer["degraded"] == [] and answer["images"]
+        # Not lost, not pretended: the gateway says the library does not answer.
+        down = first.get(f"/v1/designs/{ref['id']}", headers=as_("alice"))
+        assert down.status_code in (502, 503), down.text
+        assert queued(job_redis) == 1
+        first.__exit__(None, None, None)
+        job_redis.process.kill()  # kill -9: only what the append-only file holds survives
+        job_redis.process.wait(timeout=10)
+        job_redis.start()
+        assert queued(job_redis) == 1
+    finally:
+        library.start()
+    second = open_gateway(tiny_models, upstream_apps, library, job_redis)
+    try:
+        saved = wait_saved(library, ref["id"])  # by the new gateway's drain, unasked
+        assert saved["provenance"]["seed"] == 202
+        png = second.get(ref["url"], headers=as_("alice"))
+        assert png.status_code == 200
+        assert pixels(png.content) == pixels(base64.b64decode(answer["images"][0]))
+        assert queued(job_redis) == 0
+    finally:
+        second.__exit__(None, None, None)
+
+
+def test_a_read_of_a_queued_design_saves_it_first(
+    tiny_models, upstream_apps, library, job_redis, monkeypatch
+):
+    """The library back while the entry waits out its retry's backoff (a minute here, so the drain
+    cannot get there first): a read saves it at once instead of waiting."""
+    monkeypatch.setattr("gateway.saving.FIRST_RETRY_S", 60.0)
+    gateway = open_gateway(tiny_models, upstream_apps, library, job_redis)
+    try:
+        library.stop()
+        try:
+            ref = rag(gateway, seed=303)["designs"][0]
+            deadline = time.monotonic() + 30
+            while gateway.app.state.engine.saver.outcomes["retried"] == 0:  # the drain failed
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            library.start()
+        assert in_library(library, ref["id"]).status_code == 404  # not there yet
+        read = eventually(lambda: gateway.get(f"/v1/designs/{ref['id']}", headers=as_("alice")))
+        assert read.status_code == 200, read.text
+        assert read.json()["id"] == ref["id"] and in_library(library, ref["id"]).status_code == 200
+        assert queued(job_redis) == 0
+    finally:
+        gateway.__exit__(None, None, None)
+
+
+def test_another_keys_queued_design_is_404_and_its_owner_lists_it(client, library, job_redis):
+    library.stop()
+    try:
+        ref = rag(client, seed=404)["designs"][0]
+        # Bob's read neither saves nor reveals alice's queued design: the library's answer (down).
+        for path in (f"/v1/designs/{ref['id']}", ref["url"]):
+            assert client.get(path, headers=as_("bob")).status_code in (502, 503)
+        assert queued(job_redis) == 1
+    finally:
+        library.start()
+    bob_reads = eventually(lambda: client.get(f"/v1/designs/{ref['id']}", headers=as_("bob")))
+    assert_envelope(bob_reads, 404, "not_found")
+    page = eventually(
+        lambda: client.get("/v1/designs", params={"limit": 100}, headers=as_("alice"))
+    )
+    assert page.status_code == 200 and ref["id"] in [d["id"] for d in page.json()["designs"]]
+    bobs = client.get("/v1/designs", params={"limit": 100}, headers=as_("bob")).json()
+    assert ref["id"] not in [d["id"] for d in bobs["designs"]]
+
+
+def test_a_save_the_library_refuses_answers_its_refusal(
+    tiny_models, upstream_apps, job_redis, tmp_path
+):
+    full = LibraryServer(tmp_path / "full", max_designs_per_owner=1)
+    full.start()
+    gateway = open_gateway(tiny_models, upstream_apps, full, job_redis)
+    try:
+        kept = rag(gateway, seed=501)["designs"][0]["id"]
+        assert gateway.get(f"/v1/designs/{kept}", headers=as_("alice")).status_code == 200
+        refused = rag(gateway, seed=502)["designs"][0]["id"]
+        error = assert_envelope(
+            gateway.get(f"/v1/designs/{refused}", headers=as_("alice")), 409, "quota_exceeded"
+        )
+        assert (
+            "was not saved" in error["message"]
+            and "LIBRARY_MAX_DESIGNS_PER_OWNER" in error["message"]
+        )
+        assert queued(job_redis) == 0  # out of the outbox, never retried forever
+        # Its refusal is its owner's to read: another key's read is 404, as for any foreign id.
+        assert_envelope(gateway.get(f"/v1/designs/{refused}", headers=as_("bob")), 404, "not_found")
+    finally:
+        gateway.__exit__(None, None, None)
+        full.stop()
+
+
+def test_without_an_answering_job_redis_designs_are_saved_before_the_answer(
+    tiny_models, upstream_apps, library
+):
+    gone = RedisServer().start()
+    gateway = open_gateway(tiny_models, upstream_apps, library, gone, redis_timeout_s=0.5)
+    try:
+        gone.stop()
+        answer = rag(gateway, seed=601)
+        (ref,) = answer["designs"]
+        assert answer["degraded"] == []
+        assert in_library(library, ref["id"]).status_code == 200  # there before the answer
+    finally:
+        gateway.__exit__(None, None, None)
