@@ -97,13 +97,20 @@ def _private_redis() -> Iterator[str | None]:
         process.wait(timeout=10)
 
 
+class Stack(dict):
+    """The running stack's base URLs by name; `pids` by name too (for CPU time)."""
+
+    pids: dict[str, int]
+
+
 @contextlib.contextmanager
 def tiny_stack(
-    extra_env: dict[str, str] | None = None, *, library: bool = False
-) -> Iterator[dict[str, str]]:
+    extra_env: dict[str, str] | None = None, *, library: bool = False, job_redis: bool = False
+) -> Iterator[Stack]:
     """The four services (with `library`, five: the library on SQLite in the work directory) as
     real processes on the tiny models and a synthetic index, with a Redis of their own; yields
-    their base URLs by name."""
+    their base URLs by name. `job_redis`: jobs (and the design outbox) in a second Redis that
+    persists as deployed (append-only file, fsync every second, noeviction)."""
     from services.common.tiny import build_tiny_models
     from services.retrieval.ingest import ingest
     from services.retrieval.sample_data import write_sample_dataset
@@ -114,6 +121,7 @@ def tiny_stack(
     ingest(images, workbook, work / "index", model_source=str(models["clip"]), progress=False)
     names = ("gateway", "retrieval", "captioning", "generation", *(("library",) if library else ()))
     ports = {n: _free_port() for n in names}
+    jobs = launcher.job_redis_process(work / "job-redis") if job_redis else None
     with _private_redis() as redis_url:
         services = launcher.stack(
             clip=str(models["clip"]),
@@ -124,10 +132,13 @@ def tiny_stack(
             ports=ports,
             extra_env={**BENCH_ENV, **(extra_env or {})},
             library_dir=work / "library" if library else None,
+            job_redis=launcher.redis_address(jobs) if jobs else None,
         )
-        with launcher.running(services, work / "logs"):
+        with launcher.running([*([jobs] if jobs else []), *services], work / "logs") as running:
             print(f"tiny models, 64 px images; cache: {redis_url or 'in-process LRU'}\n")
-            yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+            stack = Stack({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+            stack.pids = {s.name: s.process.pid for s in running if s.process is not None}
+            yield stack
 
 
 def _interleaved(calls: dict[str, Callable[[int], httpx.Response]], repeat: int):

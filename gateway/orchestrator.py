@@ -10,8 +10,9 @@ constructor, so the flow is the same whatever carries it.
 5. fuse       query + motif + caption + facts -> one prompt within SD's 77 tokens
 6. generate   img2img from the reference or the query image, or txt2img (504 past the deadline)
 7. store      cache the answer (never a degraded one)
-8. save       keep each image as a design of the caller (gateway/saving.py), on a hit too; a
-              library that fails only adds `library` to `degraded`
+8. save       keep each image as a design of the caller (gateway/saving.py), on a hit too: named
+              and queued in the job Redis's outbox, saved after the answer; without one, saved
+              here, and a library that fails only adds `library` to `degraded`
 
 Steps 1-7 of a synchronous request share one deadline (GATEWAY_RAG_DEADLINE_S, gateway/deadline.py):
 each upstream call waits at most the time left.

@@ -113,6 +113,7 @@ FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
 DRAIN_BATCH = 8
 SETTLE_POLL_S = 0.05
+WAKE_DELAY_S = 0.05  # from queueing a design to this process's drain taking it
 
 
 class DesignSaver:
@@ -185,7 +186,9 @@ class DesignSaver:
                 log.warning("design outbox unavailable (%s); saving now", type(exc).__name__)
             else:
                 self.outcomes["queued"] += len(pending)
-                self.queued.set()
+                # Not at once: the answer that queued it is sent first, before the drain competes
+                # with it for this event loop.
+                asyncio.get_running_loop().call_later(WAKE_DELAY_S, self.queued.set)
                 return [DesignRef(id=d.id, url=design_url(d.id)) for d in designs]
         embeddings = await self._embeddings([d.image_b64 for d in designs])
         refs = []
