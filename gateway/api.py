@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
+    BackgroundTasks,
     Depends,
     File,
     Form,
@@ -88,6 +89,7 @@ async def _answer(
     request: Request,
     response: Response,
     gateway: Gateway,
+    background: BackgroundTasks,
 ) -> RagResponse:
     image_sha256 = None
     if raw_image is not None:
@@ -109,7 +111,14 @@ async def _answer(
     )
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
+    wake_drain_after(background, gateway)
     return answer
+
+
+def wake_drain_after(background: BackgroundTasks, gateway: Gateway) -> None:
+    """Once the answer is sent, the outbox's drain saves the designs it named (gateway/saving.py)."""
+    if gateway.saver is not None:
+        background.add_task(gateway.saver.wake)
 
 
 @router.post(
@@ -120,11 +129,15 @@ async def _answer(
     responses=_RAG_ERRORS,
 )
 async def rag(
-    body: RagRequest, request: Request, response: Response, gateway: ReadyGateway
+    body: RagRequest,
+    request: Request,
+    response: Response,
+    gateway: ReadyGateway,
+    background: BackgroundTasks,
 ) -> RagResponse:
     limits = request.app.state.settings.image_limits
     raw = decode_base64(body.image, limits=limits) if body.image is not None else None
-    return await _answer(body, raw, request, response, gateway)
+    return await _answer(body, raw, request, response, gateway, background)
 
 
 async def read_upload(image: UploadFile | None, limits) -> bytes | None:
@@ -165,6 +178,7 @@ async def rag_upload(
     request: Request,
     response: Response,
     gateway: ReadyGateway,
+    background: BackgroundTasks,
     image: UploadFile | None = File(None, description="A query image (PNG, JPEG or WebP)."),
     text: str | None = Form(None, description=_described("text")),
     top_k: int | None = Form(None, description="References to retrieve (default 5)."),
@@ -224,7 +238,7 @@ async def rag_upload(
         )
     except ValidationError as exc:  # the same 422 envelope as a bad JSON body
         raise RequestValidationError(exc.errors()) from None
-    return await _answer(body, raw, request, response, gateway)
+    return await _answer(body, raw, request, response, gateway, background)
 
 
 @router.get(

@@ -172,6 +172,8 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
             owner=Caller(client="job", **owner) if owner else None,
         )
         ctx["observe"](answer)
+        if gateway.saver is not None:
+            gateway.saver.wake()  # the outbox's drain saves the designs the result names
         return answer.model_dump(mode="json")
 
     state = await run_tracked(

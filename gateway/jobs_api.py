@@ -65,6 +65,8 @@ async def submit(
     async with job_store_available():
         if cached is not None:
             request.app.state.gateway_metrics.observe(cached)
+            if gateway.saver is not None:
+                gateway.saver.wake()  # a hit may have queued designs for this caller
             job = await queue.store.create_answered(cached, caller.owner)
             job_id, state = job.job_id, job.state
         else:

@@ -13,11 +13,29 @@ from __future__ import annotations
 from datetime import datetime
 
 import httpx
-from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    File,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard, read_upload, server_timing
+from gateway.api import (
+    _GUARD_ERRORS,
+    ReadyGateway,
+    caller_of,
+    guard,
+    read_upload,
+    server_timing,
+    wake_drain_after,
+)
 from gateway.clients import LibraryClient
 from gateway.composition import Gateway
 from services.common.contracts.gateway import DesignSearch, RagRequest, RagResponse, RemixRequest
@@ -318,6 +336,7 @@ async def remix_design(
     request: Request,
     response: Response,
     gateway: ReadyGateway,
+    background: BackgroundTasks,
     design_id: str = DesignId,
 ) -> RagResponse:
     _checked(DESIGN_ID, design_id, "design")
@@ -345,6 +364,7 @@ async def remix_design(
     answer = await gateway.orchestrator.run(remix, None, owner=caller, parent_id=design.id)
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
+    wake_drain_after(background, gateway)
     return answer
 
 

@@ -6,8 +6,9 @@ names the designs (`designs: [{id, url}]`).
 
 With a job Redis (GATEWAY_JOB_REDIS_URL, else GATEWAY_REDIS_URL) saving is off the answer's path: the
 gateway names each design (its id and time), writes it to the outbox there (gateway/outbox.py:
-persistent, never evicted) and answers; `drain`, a task of every gateway process, embeds and saves it
-in the library, which stores an id once, and retries with backoff until the library takes it. A
+persistent, never evicted) and answers; `drain`, a task of every gateway process woken once the
+answer is sent, embeds and saves it in the library, which stores an id once, and retries with
+backoff until the library takes it. A
 library that is down delays the saves, it loses none, and the answer is not degraded. A read of a
 design still in the outbox (its id, its image, a list of its owner's designs) saves it first
 (`settle`), so an answer's ids and URLs work at once; while the library is down such a read answers
@@ -113,7 +114,6 @@ FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
 DRAIN_BATCH = 8
 SETTLE_POLL_S = 0.05
-WAKE_DELAY_S = 0.05  # from queueing a design to this process's drain taking it
 
 
 class DesignSaver:
@@ -133,7 +133,7 @@ class DesignSaver:
         self.versions = versions
         self.outbox = outbox  # None: designs are saved before the answer
         self.settle_wait_s = settle_wait_s  # how long a read waits on another's delivery
-        self.queued = asyncio.Event()  # wakes this process's drain at once
+        self.queued = asyncio.Event()  # set by `wake`
         self.outcomes = {"queued": 0, "saved": 0, "retried": 0, "refused": 0}
 
     async def save(
@@ -186,9 +186,6 @@ class DesignSaver:
                 log.warning("design outbox unavailable (%s); saving now", type(exc).__name__)
             else:
                 self.outcomes["queued"] += len(pending)
-                # Not at once: the answer that queued it is sent first, before the drain competes
-                # with it for this event loop.
-                asyncio.get_running_loop().call_later(WAKE_DELAY_S, self.queued.set)
                 return [DesignRef(id=d.id, url=design_url(d.id)) for d in designs]
         embeddings = await self._embeddings([d.image_b64 for d in designs])
         refs = []
@@ -276,9 +273,15 @@ class DesignSaver:
         self.outcomes["retried"] += 1
         log.warning("design %s not saved yet (attempt %d): %s", design_id, attempts, exc.message)
 
+    def wake(self) -> None:
+        """Designs were queued: the drain looks now. The routes call it once their answer is sent
+        (a background task), so the drain does not compete with the answer for this event loop;
+        a RAG job once its flow is done."""
+        self.queued.set()
+
     async def drain(self, idle_s: float = 1.0) -> None:
-        """Deliver due outbox entries until cancelled (a task of the gateway's lifespan). Waits
-        `idle_s` between empty looks, or less when this process queues a design."""
+        """Deliver due outbox entries until cancelled (a task of the gateway's lifespan). Looks
+        every `idle_s`, and at once when woken (`wake`)."""
         assert self.outbox is not None
         pause = FIRST_RETRY_S
         while True:
