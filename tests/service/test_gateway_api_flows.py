@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from gateway.signed_urls import UrlSigner
 from tests.conftest import wait_ready
 from tests.helpers import (
+    LibraryServer,
     WebhookReceiver,
     assert_envelope,
     finished,
@@ -42,9 +43,7 @@ WEBHOOK_SECRET = "webhook-secret-for-tests"
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    from tests.service.test_gateway_library import Library
-
-    running = Library(tmp_path_factory.mktemp("library"))
+    running = LibraryServer(tmp_path_factory.mktemp("library"))
     running.start()
     yield running
     running.stop()
