@@ -14,7 +14,6 @@ from fastapi import (
     BackgroundTasks,
     Depends,
     File,
-    Form,
     Header,
     Path,
     Query,
@@ -23,29 +22,20 @@ from fastapi import (
     Security,
     UploadFile,
 )
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
-from gateway import idempotency
 from gateway.composition import Gateway
 from gateway.fairness import GENERATING_CLIENT, generation_cost
-from gateway.idempotency import IdempotencyStore
-from gateway.orchestrator import with_seed
 from gateway.rate_headers import remember_rate_limit
 from gateway.security import API_KEY_SCHEME, BEARER_SCHEME, Caller
-from services.common.contracts.gateway import (
-    RESPONSE_FORMAT_DESCRIPTION,
-    RagRequest,
-    RagResponse,
-    ResponseFormat,
-)
+from gateway.upload_form import RagUploadForm, to_rag_request
+from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.contracts.generation import StyleList
+from services.common.contracts.retrieval import IMAGE_SIZES
 from services.common.disconnect import cancel_on_disconnect
-from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
+from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.http_cache import cache_control, etag_matches
-from services.common.images import decode_base64, load_image_off_loop, sha256_hex, to_base64
-from services.common.jobs import job_store_available
+from services.common.images import decode_base64, load_image_off_loop, sha256_hex
 
 
 async def guard(
@@ -81,29 +71,6 @@ _RAG_ERRORS = error_responses(
     ErrorType.UPSTREAM,
     ErrorType.UPSTREAM_TIMEOUT,
 )
-# Retries of a POST answer what the first one did (gateway/idempotency.py).
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias=idempotency.HEADER,
-        max_length=idempotency.MAX_LENGTH,
-        pattern=idempotency.PATTERN,
-        description="Any unique string (a UUID) of up to 255 printable ASCII characters: a retry "
-        "with the same key and body within 24 h answers what the first request did; the same key "
-        "with another body is 422 `idempotency_mismatch`. Keys are per API key.",
-    ),
-]
-
-
-def idempotency_store(request: Request, scope: str) -> IdempotencyStore:
-    """Idempotency keys live in the job Redis; without one a key cannot be honoured: 503."""
-    queue = getattr(request.app.state, "jobs", None)
-    if queue is None:
-        raise NoJobStoreError(
-            f"{idempotency.HEADER} needs Redis and GATEWAY_REDIS_URL is not set; "
-            "send the request without it"
-        )
-    return IdempotencyStore(queue.redis, scope=scope)
 
 
 def server_timing(timings_ms: dict[str, float], cache_hit: bool) -> str:
@@ -153,35 +120,6 @@ def wake_drain_after(background: BackgroundTasks, gateway: Gateway) -> None:
         background.add_task(gateway.saver.wake)
 
 
-async def _formatted(
-    answer: RagResponse, body: RagRequest, request: Request, gateway: Gateway
-) -> RagResponse:
-    """The answer in the body's `response_format` (cached and made as base64: converted here)."""
-    if body.response_format == "b64_json":
-        return answer
-    return await gateway.image_urls.as_urls(
-        answer, base_url=str(request.base_url), owner=caller_of(request).owner
-    )
-
-
-async def _idempotent(
-    request: Request, gateway: Gateway, body: RagRequest, key: str
-) -> tuple[RagRequest, str, RagResponse | None]:
-    """`body` with the seed its key's first request ran with, where its answer is kept, and that
-    answer when a retry finds it there. A retry that does not (the first still running, or its
-    answer evicted) runs with the same seed: it joins the first, or is answered from the cache, or
-    makes the same images again."""
-    store = idempotency_store(request, "rag")
-    owner = caller_of(request).owner
-    decided = {"seed": with_seed(body).seed}
-    async with job_store_available():
-        first, decided = await store.claim(owner, key, idempotency.fingerprint(body), decided)
-    body = body.model_copy(update={"seed": decided["seed"]})
-    kept_at = store.answer_key(owner, key)
-    kept = None if first else await gateway.cache.get(kept_at)
-    return body, kept_at, RagResponse.model_validate(kept) if kept else None
-
-
 @router.post(
     "/rag",
     operation_id="rag",
@@ -195,21 +133,10 @@ async def rag(
     response: Response,
     gateway: ReadyGateway,
     background: BackgroundTasks,
-    idempotency_key: IdempotencyKey = None,
 ) -> RagResponse:
     limits = request.app.state.settings.image_limits
     raw = decode_base64(body.image, limits=limits) if body.image is not None else None
-    if idempotency_key is None:
-        answer = await _answer(body, raw, request, response, gateway, background)
-        return await _formatted(answer, body, request, gateway)
-    body, kept_at, answer = await _idempotent(request, gateway, body, idempotency_key)
-    if answer is not None:
-        response.headers["Idempotent-Replayed"] = "true"
-    else:
-        answer = await _answer(body, raw, request, response, gateway, background)
-        # The answer as given (degraded too), for retries: in the answer cache, which may evict it.
-        await gateway.cache.set(kept_at, answer.model_dump(mode="json"))
-    return await _formatted(answer, body, request, gateway)
+    return await _answer(body, raw, request, response, gateway, background)
 
 
 async def read_upload(image: UploadFile | None, limits) -> bytes | None:
@@ -222,19 +149,6 @@ async def read_upload(image: UploadFile | None, limits) -> bytes | None:
             ErrorType.PAYLOAD_TOO_LARGE, f"image is larger than the {limits.max_bytes} byte limit"
         )
     return raw
-
-
-def _described(name: str) -> str | None:
-    return RagRequest.model_fields[name].description
-
-
-def _blend(text: str) -> list[dict[str, str]]:
-    """`nitik:1,kawung:0.5` as the JSON body's `styles` (validated there; a bare name is scale 1)."""
-    blend = []
-    for part in text.split(","):
-        name, _, scale = part.strip().partition(":")
-        blend.append({"name": name.strip(), **({"scale": scale.strip()} if scale else {})})
-    return blend
 
 
 @router.post(
@@ -251,69 +165,11 @@ async def rag_upload(
     response: Response,
     gateway: ReadyGateway,
     background: BackgroundTasks,
-    image: UploadFile | None = File(None, description="A query image (PNG, JPEG or WebP)."),
-    text: str | None = Form(None, description=_described("text")),
-    top_k: int | None = Form(None, description="References to retrieve (default 5)."),
-    strength: float | None = Form(None, description="img2img strength (default 0.55)."),
-    guidance_scale: float | None = Form(None, description="Guidance scale (default 7.5)."),
-    steps: int | None = Form(None, description="Denoising steps (default 30)."),
-    seed: int | None = Form(None, description="Omit for a random seed."),
-    negative_prompt: str | None = Form(None),
-    generate: bool | None = Form(None, description=_described("generate")),
-    init_source: str | None = Form(None, description=_described("init_source")),
-    tile: bool | None = Form(None, description=_described("tile")),
-    repeat: str | None = Form(None, description=_described("repeat")),
-    symmetry: str | None = Form(None, description=_described("symmetry")),
-    control_scale: float | None = Form(None, description=_described("control_scale")),
-    preview_repeat: bool | None = Form(None, description=_described("preview_repeat")),
-    dedupe: bool | None = Form(None, description=_described("dedupe")),
-    lexical_weight: float | None = Form(None, description=_described("lexical_weight")),
-    motifs: str | None = Form(None, description="Comma-separated motif numbers to search in."),
-    save: bool | None = Form(None, description=_described("save")),
-    style: str | None = Form(None, description=_described("style")),
-    style_scale: float | None = Form(None, description=_described("style_scale")),
-    styles: str | None = Form(
-        None, description="A blend as `name:scale,name:scale` (instead of `style`)."
-    ),
-    preview: bool | None = Form(None, description=_described("preview")),
-    response_format: ResponseFormat | None = Form(None, description=RESPONSE_FORMAT_DESCRIPTION),
+    form: Annotated[RagUploadForm, File(media_type="multipart/form-data")],  # type: ignore[valid-type]
 ) -> RagResponse:
-    raw = await read_upload(image, request.app.state.settings.image_limits)
-    fields = {
-        "text": text,
-        "top_k": top_k,
-        "strength": strength,
-        "guidance_scale": guidance_scale,
-        "steps": steps,
-        "seed": seed,
-        "negative_prompt": negative_prompt,
-        "generate": generate,
-        "init_source": init_source,
-        "tile": tile,
-        "repeat": repeat,
-        "symmetry": symmetry,
-        "control_scale": control_scale,
-        "preview_repeat": preview_repeat,
-        "dedupe": dedupe,
-        "lexical_weight": lexical_weight,
-        "motifs": [part.strip() for part in motifs.split(",") if part.strip()] if motifs else None,
-        "image": to_base64(raw) if raw else None,
-        "save": save,
-        "style": style,
-        "style_scale": style_scale,
-        "styles": _blend(styles) if styles else None,
-        "preview": preview,
-        "response_format": response_format,
-    }
-    try:
-        # Form fields are text: FastAPI has typed them, and motifs are split here.
-        body = RagRequest.model_validate(
-            {k: v for k, v in fields.items() if v is not None}, strict=False
-        )
-    except ValidationError as exc:  # the same 422 envelope as a bad JSON body
-        raise RequestValidationError(exc.errors()) from None
-    answer = await _answer(body, raw, request, response, gateway, background)
-    return await _formatted(answer, body, request, gateway)
+    raw = await read_upload(form.image, request.app.state.settings.image_limits)
+    body = to_rag_request(form, raw)
+    return await _answer(body, raw, request, response, gateway, background)
 
 
 @router.get(
@@ -337,7 +193,11 @@ async def rag_upload(
 async def reference_image(
     gateway: ReadyGateway,
     item_id: int = Path(ge=0),
-    size: int = Query(224, description="Side in pixels: 224 or 512."),
+    size: int = Query(
+        224,
+        description="Side in pixels: 224 or 512.",
+        json_schema_extra={"enum": list(IMAGE_SIZES)},
+    ),
     index_version: str | None = Query(
         None,
         description="The answer's `index_version`: ids belong to one index version, so once the "
@@ -346,7 +206,7 @@ async def reference_image(
     ),
     if_none_match: str | None = Header(None),
 ) -> Response:
-    if size not in (224, 512):
+    if size not in IMAGE_SIZES:
         raise ServiceError(ErrorType.VALIDATION, "size must be 224 or 512")
     raw, etag = await gateway.retrieval.image_and_etag(item_id, size, index_version)
     headers = {"Cache-Control": cache_control(index_version)}

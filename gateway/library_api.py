@@ -232,7 +232,9 @@ async def design_image(
     gateway: ReadyGateway,
     design_id: str = DesignId,
     size: int | None = Query(
-        None, description=f"Longest side of a thumbnail, pixels: one of {THUMBNAIL_SIZES}."
+        None,
+        description=f"Longest side of a thumbnail, pixels: one of {THUMBNAIL_SIZES}.",
+        json_schema_extra={"enum": list(THUMBNAIL_SIZES)},
     ),
 ) -> Response:
     _checked(DESIGN_ID, design_id, "design")

@@ -6,6 +6,8 @@
 #   postgresql              the design library's tests start a private cluster when 5432 does not answer
 #   chromium, chromium-driver  the dashboard's browser tests (Debian's builds, never a download)
 #   docker-compose          Debian's 1.x resolves the Compose files (`config`) without a Docker engine
+#   nodejs, npm             the TypeScript client's types compile under `tsc --strict` (clients/typescript,
+#                           its packages from the npm registry by `npm ci`, pinned in package-lock.json)
 #   kubectl                 renders the kustomize overlays (not packaged by Debian 12: the machine's image has it)
 # The Python tools of tests/deploy (kubernetes-validate, hadolint, PyYAML) come from the dev lock.
 set -euo pipefail
@@ -18,6 +20,8 @@ have initdb || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missi
 have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)
 have docker-compose || missing+=(docker-compose)
+have node || missing+=(nodejs)
+have npm || missing+=(npm)
 have kubectl || missing+=(kubectl)
 
 if ((${#missing[@]} == 0)); then

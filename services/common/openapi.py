@@ -23,6 +23,8 @@ from typing import Any, get_args
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from services.common.errors import error_examples
+
 # Media types of binary answers and uploads: a string of bytes.
 BINARY = {"type": "string", "format": "binary"}
 OPERATION_ID = re.compile(r"[a-z][A-Za-z0-9]*")
@@ -165,6 +167,14 @@ def _declare_headers(operation: dict[str, Any], rate_limited: bool) -> None:
                 headers[name] = {"$ref": f"#/components/headers/{name}"}
 
 
+def _binary_answers(operation: dict[str, Any]) -> None:
+    """An image (or other bytes) answered without a schema gets the binary string one."""
+    for response in operation.get("responses", {}).values():
+        for media_type, content in response.get("content", {}).items():
+            if media_type.startswith("image/") and not content.get("schema"):
+                content["schema"] = dict(BINARY)
+
+
 def _binary_uploads(schemas: dict[str, Any]) -> None:
     """`format: binary` on every upload property (FastAPI writes only `contentMediaType`)."""
 
@@ -185,6 +195,7 @@ def refine(spec: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
     """The document with operation ids prefixed, security made global, headers declared."""
     components = spec.setdefault("components", {})
     components["headers"] = HEADERS
+    components["examples"] = error_examples()
     schemes = components.get("securitySchemes", {})
     # The gateway's guard declares its schemes on every guarded route: they are the global rule.
     everyone = [{name: []} for name in schemes if name in ("ApiKeyAuth", "BearerAuth")]
@@ -200,6 +211,7 @@ def refine(spec: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
             elif "security" not in operation:
                 operation["security"] = []
         _declare_headers(operation, rate_limited=guarded)
+        _binary_answers(operation)
     schemas = components.get("schemas", {})
     _binary_uploads(schemas)
     _name_enums(spec)

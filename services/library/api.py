@@ -211,7 +211,9 @@ def design_image(
     request: Request,
     design_id: str = DesignId,
     size: int | None = Query(
-        None, description=f"Thumbnail: longest side, one of {', '.join(map(str, THUMBNAIL_SIZES))}."
+        None,
+        description=f"Thumbnail: longest side, one of {', '.join(map(str, THUMBNAIL_SIZES))}.",
+        json_schema_extra={"enum": list(THUMBNAIL_SIZES)},
     ),
 ) -> Response:
     if size is not None and size not in THUMBNAIL_SIZES:

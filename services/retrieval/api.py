@@ -110,7 +110,11 @@ async def embed(body: EmbedRequest, request: Request, engine: ReadyEngine) -> Em
 def get_image(
     item_id: int,
     engine: ReadyEngine,
-    size: int = Query(512, description="224 (CLIP input) or 512 (SD input)"),
+    size: int = Query(
+        512,
+        description="Side in pixels: 224 (CLIP input) or 512 (SD input).",
+        json_schema_extra={"enum": list(IMAGE_SIZES)},
+    ),
     index_version: str | None = Query(
         None,
         description="The `index.version` of the search the id came from: ids belong to one index "

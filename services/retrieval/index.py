@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from services.common.contracts.retrieval import IMAGE_SIZES
 from services.common.errors import InvalidInputError
 from services.retrieval import faiss_index
 from services.retrieval.faiss_index import SearchOptions, SearchResult
@@ -38,7 +39,6 @@ INDEX_FILE = "index.faiss"
 ITEMS_FILE = "items.jsonl"
 MOTIFS_FILE = "motifs.json"
 REPORT_FILE = "report.json"
-IMAGE_SIZES = (224, 512)
 _CHECKSUMMED = (INDEX_FILE, ITEMS_FILE, MOTIFS_FILE)
 
 

@@ -124,6 +124,33 @@ def test_upload_form_takes_the_retrieval_and_pakem_fields(tiny_models, upstream_
         assert len(body["references"]) == 6 and body["symmetry"] == "c4"
 
 
+def test_upload_form_refuses_what_the_json_body_refuses(tiny_models, upstream_apps):
+    # One definition (gateway/upload_form.py): enums, bounds and booleans are the JSON body's.
+    with gateway(tiny_models, upstream_apps) as client:
+        for field, value in (
+            ("preview_repeat", "0"),
+            ("symmetry", "d8"),
+            ("top_k", "21"),
+            ("init_source", "elsewhere"),
+            ("save", "yes"),
+        ):
+            answer = client.post("/v1/rag/upload", data={"text": "kawung", field: value})
+            error = assert_envelope(answer, 422, "validation")
+            assert [p["loc"] for p in error["details"]] == [["body", field]], error
+        # The JSON body refuses the same boolean: 0 is no boolean.
+        answer = client.post("/v1/rag", json={"text": "kawung", "preview_repeat": 0})
+        error = assert_envelope(answer, 422, "validation")
+        assert error["details"][0]["loc"] == ["body", "preview_repeat"]
+        # The form's rule checks run as the JSON body's: neither text nor image.
+        error = assert_envelope(
+            client.post("/v1/rag/upload", data={"seed": "3"}), 422, "validation"
+        )
+        assert "give `text`, `image` or both" in error["message"]
+        # true / false in any case are booleans.
+        ok = client.post("/v1/rag/upload", data={"text": "kawung", "generate": "FALSE"})
+        assert ok.status_code == 200 and ok.json()["images"] == []
+
+
 def test_the_repeat_reaches_generation_and_lays_out_the_preview(tiny_models, upstream_apps):
     import base64
     import io

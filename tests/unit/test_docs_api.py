@@ -85,6 +85,8 @@ def properties(spec: dict, schema: dict) -> dict:
     while True:
         if "$ref" in schema:
             schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        elif "properties" in schema:  # an object (its allOf, if any, only adds rules)
+            return schema["properties"]
         elif "items" in schema:
             schema = schema["items"]
         elif "additionalProperties" in schema and isinstance(schema["additionalProperties"], dict):

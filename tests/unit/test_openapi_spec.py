@@ -17,14 +17,7 @@ APPS = {
     "generation": "services.generation.app",
     "library": "services.library.app",
 }
-# Signed image URLs need no key (their signature is the permission) and are not rate-limited.
-SIGNED_PATHS = {
-    "/v1/signed/designs/{design_id}/image",
-    "/v1/signed/jobs/{job_id}/images/{n}",
-    "/v1/signed/jobs/{job_id}/previews/{n}",
-    "/v1/signed/images/{sha256}",
-}
-OPEN_PATHS = {"/healthz", "/readyz", "/metrics", *SIGNED_PATHS}
+OPEN_PATHS = {"/healthz", "/readyz", "/metrics"}
 METHODS = {"get", "put", "post", "delete", "patch"}
 
 
@@ -117,3 +110,45 @@ def test_validation_errors_declare_their_problem_list():
     assert detail["details"]["items"]["$ref"] == "#/components/schemas/Problem"
     problem = spec("gateway")["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"loc", "message", "type"}
+
+
+def without_null(schema: dict) -> dict:
+    """A JSON field that may be null, as a form field (a value, or absent)."""
+    branches = schema.get("anyOf", [])
+    if {"type": "null"} not in branches:
+        return schema
+    (value,) = [b for b in branches if b != {"type": "null"}]
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**value, **rest}
+
+
+def test_the_upload_form_is_the_json_request_with_the_image_as_a_file():
+    gateway = spec("gateway")
+    schemas = gateway["components"]["schemas"]
+    body = gateway["paths"]["/v1/rag/upload"]["post"]["requestBody"]["content"]
+    assert body["multipart/form-data"]["schema"] == {"$ref": "#/components/schemas/RagUploadForm"}
+    form, json_body = schemas["RagUploadForm"], schemas["RagRequest"]
+    assert form["properties"]["image"]["type"] == "string"
+    assert form["properties"]["image"]["format"] == "binary"
+    form_only = {"image", "motifs", "styles"}
+    assert set(form["properties"]) == set(json_body["properties"])
+    for name, declared in json_body["properties"].items():
+        if name not in form_only:  # same enums, bounds, defaults and descriptions
+            assert form["properties"][name] == without_null(declared), name
+    # The cross-field rules are in both: text or image, and the others.
+    assert form["allOf"] == json_body["allOf"]
+    text_or_image = json_body["allOf"][0]["anyOf"]
+    assert [rule["required"] for rule in text_or_image] == [["text"], ["image"]]
+    assert "anyOf" not in json_body  # at the top it would split generated models in two
+
+
+def test_binary_answers_and_served_sizes_are_declared():
+    paths = spec("gateway")["paths"]
+    photo = paths["/v1/images/{item_id}"]["get"]
+    assert photo["responses"]["200"]["content"] == {
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}}
+    }
+    size = next(p for p in photo["parameters"] if p["name"] == "size")
+    assert size["schema"]["enum"] == [224, 512]
+    design = paths["/v1/designs/{design_id}/image"]["get"]
+    assert design["responses"]["200"]["content"]["image/png"]["schema"]["format"] == "binary"

@@ -16,6 +16,11 @@ Base64Image = Annotated[
 QueryText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
-    Field(description="Free text; leading and trailing whitespace is ignored."),
+    Field(
+        description="Free text with at least one letter or digit; leading and trailing whitespace "
+        "is ignored.",
+        # For generators and schema-driven tests; retrieval checks it (any script, str.isalnum).
+        json_schema_extra={"pattern": r"[^\W_]"},
+    ),
 ]
 Seed = Annotated[int, Field(ge=0, lt=2**32, description="Random seed; the same seed repeats.")]

@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.common.contracts.common import Base64Image, QueryText
 from services.common.contracts.generation import (
+    PREVIEW_GUIDANCE,
+    PREVIEW_STEPS,
     AppliedStyle,
     GenerationParams,
     PakemParams,
@@ -16,7 +18,7 @@ from services.common.contracts.generation import (
     check_denoising_steps,
 )
 from services.common.contracts.retrieval import Hit, RetrievalOptions
-from services.common.jobs import JobError, JobProgress, JobRecord, JobState
+from services.common.jobs import JobRecord
 
 MAX_RAG_TOP_K = 20
 Stage = Literal["retrieval", "captioning", "fusion", "generation"]
@@ -24,13 +26,48 @@ Stage = Literal["retrieval", "captioning", "fusion", "generation"]
 Degraded = Literal["retrieval", "captioning", "fusion", "generation", "library"]
 # Where img2img starts: the top reference, the query image, or nowhere (txt2img).
 InitSource = Literal["reference", "query", "none"]
-# How an answer carries its images: inline base64 PNGs, or signed expiring URLs (as OpenAI's images
-# API names them).
-ResponseFormat = Literal["b64_json", "url"]
-RESPONSE_FORMAT_DESCRIPTION = (
-    "`b64_json`: images (and previews) inline as base64 PNG in `images`; `url`: `images` is empty "
-    "and `image_urls` lists signed, expiring URLs that need no API key (an `<img src>` works)."
-)
+
+
+def _given(*names: str) -> dict:
+    """JSON Schema: these fields are present and not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
+# RagRequest's cross-field rules, in its JSON Schema too (and the upload form's), so a generated
+# client and a schema-driven test know them: text or image; init_source query needs the image; one
+# of style and styles; a preview's steps and guidance ranges. One rule JSON Schema cannot state
+# (int(steps * strength) >= 1 for img2img) is in the description of `steps`.
+# Under allOf, not at the top: a top-level anyOf makes client generators split the model in two.
+TEXT_OR_IMAGE = {"anyOf": [_given("text"), _given("image")]}
+RAG_RULES = {
+    "allOf": [
+        TEXT_OR_IMAGE,
+        {
+            "if": {"properties": {"init_source": {"const": "query"}}, "required": ["init_source"]},
+            "then": _given("image"),
+        },
+        {"not": _given("style", "styles")},
+        {
+            "if": {"properties": {"preview": {"const": True}}, "required": ["preview"]},
+            "then": {
+                "properties": {
+                    "steps": {"minimum": PREVIEW_STEPS[0], "maximum": PREVIEW_STEPS[1]},
+                    "guidance_scale": {
+                        "minimum": PREVIEW_GUIDANCE[0],
+                        "maximum": PREVIEW_GUIDANCE[1],
+                    },
+                }
+            },
+        },
+        {
+            "if": {
+                "properties": {"repeat": {"enum": ["half_drop", "half_brick"]}},
+                "required": ["repeat"],
+            },
+            "then": {"properties": {"tile": {"const": True}}, "required": ["tile"]},
+        },
+    ],
+}
 
 
 class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
@@ -52,9 +89,6 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
         description="Keep each generated image as a design in the caller's library (answered in "
         "`designs`); false: the answer only. Does not change the answer itself (nor its cache key).",
     )
-    response_format: ResponseFormat = Field(
-        "b64_json", description=RESPONSE_FORMAT_DESCRIPTION + " Not part of the cache key."
-    )
 
     # The public request: an unknown or misspelled field is a 422 naming it, and no type is coerced
     # (`strength: true` or `generate: "no"` is refused, not read as 1.0 and True). The internal
@@ -63,6 +97,7 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
         "extra": "forbid",
         "strict": True,
         "json_schema_extra": {
+            **RAG_RULES,
             "examples": [
                 {"text": "sekar bunga", "seed": 7},
                 {"text": "brown flowered batik", "top_k": 3, "strength": 0.7, "steps": 20},
@@ -73,7 +108,7 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
                     "symmetry": "d4",
                     "preview_repeat": True,
                 },
-            ]
+            ],
         },
     }
 
@@ -133,22 +168,11 @@ class RagResponse(BaseModel):
     )
     captions: list[Caption]
     prompt: FusedPrompt
-    images: list[str] = Field(
-        description="Base64 PNG images (empty with `response_format: url`: see `image_urls`)."
-    )
-    image_urls: list[str] = Field(
-        default_factory=list,
-        description="With `response_format: url`: each image's signed URL (no API key needed), "
-        "valid for GATEWAY_URL_TTL_S; a tampered or expired one answers 403.",
-    )
+    images: list[str] = Field(description="Base64 PNG images.")
     seed: int | None
     mode: Literal["img2img", "txt2img"] | None = None
     previews: list[str] = Field(
         default_factory=list, description="With preview_repeat: each image tiled 3x3 (base64 PNG)."
-    )
-    preview_urls: list[str] = Field(
-        default_factory=list,
-        description="With preview_repeat and `response_format: url`: each preview's signed URL.",
     )
     symmetry: str | None = Field(None, description="The symmetry group applied (auto resolved).")
     symmetry_scores: dict[str, float] = Field(
@@ -174,28 +198,6 @@ class RagResponse(BaseModel):
     )
 
 
-class RagJobRequest(RagRequest):
-    """`POST /v1/jobs`: the `/v1/rag` body, and where to report the job's end."""
-
-    callback_url: str | None = Field(
-        None,
-        max_length=2048,
-        pattern=r"^https?://[^\s]+$",
-        description="A webhook: POSTed a signed `job.finished` event when the job ends (https; a "
-        "private, loopback or link-local address only when the gateway allow-lists it).",
-    )
-
-    model_config = {
-        **RagRequest.model_config,
-        "json_schema_extra": {
-            "examples": [
-                {"text": "sekar bunga", "seed": 7, "response_format": "url"},
-                {"text": "kawung", "callback_url": "https://hooks.example.com/batik"},
-            ]
-        },
-    }
-
-
 class RagJob(JobRecord):
     """`GET /v1/jobs/{id}` on the gateway: a RAG flow run as a job."""
 
@@ -207,35 +209,6 @@ class RagJob(JobRecord):
         description="The generation service's job behind the generation stage, once submitted.",
     )
     result: RagResponse | None = None  # type: ignore[assignment]
-    response_format: ResponseFormat = Field(
-        "b64_json",
-        description="How `result` carries its images: the job's own `response_format`, unless "
-        "`GET ?response_format=` asks otherwise.",
-    )
-    callback_url: str | None = Field(None, description="The job's webhook, if it has one.")
-
-
-class RagJobSummary(BaseModel):
-    """One job of `GET /v1/jobs`: its record without the answer (read that at `status_url`)."""
-
-    job_id: str
-    state: JobState
-    stage: Stage | None = None
-    progress: JobProgress
-    cancel_requested: bool = False
-    error: JobError | None = None
-    created_at: float
-    updated_at: float
-    status_url: str = Field(description="`/v1/jobs/{job_id}`: the record with its answer.")
-
-
-class RagJobPage(BaseModel):
-    """`GET /v1/jobs`: the caller's jobs, newest first."""
-
-    jobs: list[RagJobSummary]
-    next_cursor: str | None = Field(
-        None, description="Pass as `cursor` for the next page; null on the last page."
-    )
 
 
 class RemixRequest(BaseModel):
@@ -267,7 +240,10 @@ class DesignSearch(BaseModel):
     model_config = {
         "extra": "forbid",
         "strict": True,
-        "json_schema_extra": {"examples": [{"text": "kawung", "limit": 12}]},
+        "json_schema_extra": {
+            "allOf": [{"oneOf": [_given("text"), _given("image")]}],
+            "examples": [{"text": "kawung", "limit": 12}],
+        },
     }
 
     @model_validator(mode="after")

@@ -47,7 +47,13 @@ class GenerationParams(BaseModel):
         description="img2img: how far to depart from the init image (1.0 ignores it).",
     )
     guidance_scale: float = Field(7.5, ge=0.0, le=30.0)
-    steps: int = Field(30, ge=1, le=150, description="Denoising steps before strength applies.")
+    steps: int = Field(
+        30,
+        ge=1,
+        le=150,
+        description="Denoising steps before strength applies: img2img runs int(steps x strength) "
+        "of them, which must be at least 1.",
+    )
     seed: Seed | None = Field(None, description="Omit for a random seed; the answer reports it.")
     negative_prompt: str | None = Field(None, max_length=1000)
 

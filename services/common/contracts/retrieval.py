@@ -7,6 +7,8 @@ from pydantic import BaseModel, Field, model_validator
 from services.common.contracts.common import Base64Image, QueryText
 
 MAX_TOP_K = 100
+# The sides the index keeps each photo at: 224 (CLIP's input) and 512 (SD's).
+IMAGE_SIZES = (224, 512)
 MAX_MOTIFS_FILTER = 1000
 MAX_NPROBE = 4096
 MAX_EF_SEARCH = 4096

@@ -1,0 +1,222 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.design import Design
+from ...models.design_update import DesignUpdate
+from ...models.error_body import ErrorBody
+from ...types import Response
+
+
+def _get_kwargs(
+    design_id: str,
+    *,
+    body: DesignUpdate,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "patch",
+        "url": "/v1/designs/{design_id}".format(
+            design_id=quote(str(design_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Design | ErrorBody | None:
+    if response.status_code == 200:
+        response_200 = Design.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 502:
+        response_502 = ErrorBody.from_dict(response.json())
+
+        return response_502
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if response.status_code == 504:
+        response_504 = ErrorBody.from_dict(response.json())
+
+        return response_504
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Design | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    design_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DesignUpdate,
+) -> Response[Design | ErrorBody]:
+    """Change a design's title, notes, tags or favourite mark
+
+    Args:
+        design_id (str): `d_` and 20 hex digits.
+        body (DesignUpdate): `PATCH /v1/designs/{id}`: only the fields sent change; `null` clears
+            title or notes.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Design | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        design_id=design_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    design_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DesignUpdate,
+) -> Design | ErrorBody | None:
+    """Change a design's title, notes, tags or favourite mark
+
+    Args:
+        design_id (str): `d_` and 20 hex digits.
+        body (DesignUpdate): `PATCH /v1/designs/{id}`: only the fields sent change; `null` clears
+            title or notes.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Design | ErrorBody
+    """
+
+    return sync_detailed(
+        design_id=design_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    design_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DesignUpdate,
+) -> Response[Design | ErrorBody]:
+    """Change a design's title, notes, tags or favourite mark
+
+    Args:
+        design_id (str): `d_` and 20 hex digits.
+        body (DesignUpdate): `PATCH /v1/designs/{id}`: only the fields sent change; `null` clears
+            title or notes.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Design | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        design_id=design_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    design_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DesignUpdate,
+) -> Design | ErrorBody | None:
+    """Change a design's title, notes, tags or favourite mark
+
+    Args:
+        design_id (str): `d_` and 20 hex digits.
+        body (DesignUpdate): `PATCH /v1/designs/{id}`: only the fields sent change; `null` clears
+            title or notes.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Design | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            design_id=design_id,
+            client=client,
+            body=body,
+        )
+    ).parsed
