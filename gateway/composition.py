@@ -80,7 +80,7 @@ class Gateway:
         self.outbox = (
             DesignOutbox(
                 Redis.from_url(
-                    settings.job_store_url,
+                    settings.job_redis_url,
                     socket_connect_timeout=settings.redis_timeout_s,
                     socket_timeout=settings.redis_timeout_s,
                 ),
@@ -88,7 +88,8 @@ class Gateway:
                 lease_s=settings.retrieval_timeout_s + settings.library_timeout_s + 5,
                 refused_ttl_s=settings.job_ttl_s,
             )
-            if self.library and settings.job_store_url
+            # Only in a Redis declared to persist and never evict: the cache Redis may drop keys.
+            if self.library and settings.job_redis_url
             else None
         )
         self.saver: DesignSaver | None = None  # made with the orchestrator: they share versions

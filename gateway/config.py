@@ -51,8 +51,10 @@ class GatewaySettings(BaseServiceSettings):
     )
     job_redis_url: str | None = Field(
         None,
-        description="`redis://host:port/db` for RAG jobs only: a Redis that persists (appendonly "
-        "yes) and never evicts (noeviction), apart from the cache's; unset: GATEWAY_REDIS_URL",
+        description="`redis://host:port/db` for RAG jobs and the design outbox (designs saved "
+        "after the answer): a Redis that persists (appendonly yes) and never evicts (noeviction), "
+        "apart from the cache's; unset: jobs use GATEWAY_REDIS_URL, designs are saved before the "
+        "answer",
     )
     redis_timeout_s: float = Field(
         2.0,

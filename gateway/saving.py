@@ -4,7 +4,8 @@ A design is saved with its CLIP embedding (retrieval's `/v1/embed`, so similar d
 and its provenance: everything needed to understand and repeat it (`provenance`). The answer then
 names the designs (`designs: [{id, url}]`).
 
-With a job Redis (GATEWAY_JOB_REDIS_URL, else GATEWAY_REDIS_URL) saving is off the answer's path: the
+With a job Redis of its own (GATEWAY_JOB_REDIS_URL: persistent, noeviction; never the cache's Redis,
+which may evict) saving is off the answer's path: the
 gateway names each design (its id and time), writes it to the outbox there (gateway/outbox.py:
 persistent, never evicted) and answers; `drain`, a task of every gateway process woken once the
 answer is sent, embeds and saves it in the library, which stores an id once, and retries with
