@@ -20,6 +20,7 @@ def default_loader(settings: RetrievalSettings) -> RetrievalEngine:
     return RetrievalEngine.load(
         settings.model,
         settings.index_dir,
+        index_root=settings.index_root,
         device=settings.device,
         dtype=settings.dtype,
         batch_size=settings.batch_size,

@@ -20,6 +20,11 @@ class RetrievalSettings(BaseServiceSettings):
         "so in cache keys and the index manifest (`batik ingest` reads it too). Unset: unpinned",
     )
     index_dir: str = Field("data/index", description="Index directory written by `batik ingest`")
+    index_root: str | None = Field(
+        None,
+        description="The only directory `POST /v1/index/reload` loads from (directories under it); "
+        "unset: the directory holding RETRIEVAL_INDEX_DIR",
+    )
     batch_size: int = Field(
         32, ge=1, le=512, description="Embedding batch size; also the largest micro-batch"
     )

@@ -41,6 +41,7 @@ class RetrievalEngine:
         ranking: Ranking | None = None,
         model_revision: str | None = None,
         text_model_revision: str | None = None,
+        index_root: str | None = None,
     ) -> RetrievalEngine:
         # The index is read first: a missing index fails in milliseconds, not after a model load.
         loaded = load_index(Path(index_dir), device)
@@ -56,7 +57,12 @@ class RetrievalEngine:
         )
         clip = encoder.clip
         model_identity = ModelIdentity(clip.source, clip.version, clip.dim)
-        served = ServedIndex(loaded, model_identity, device=device)
+        served = ServedIndex(
+            loaded,
+            model_identity,
+            device=device,
+            root=Path(index_root) if index_root else None,
+        )
         ranking = ranking or Ranking()
         if ranking.detect_language:
             detect_language("warm up")  # lingua loads its models on first use: not in a request

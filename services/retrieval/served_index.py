@@ -1,7 +1,9 @@
 """The index a replica serves: loaded once at startup, swapped by a reload without a restart.
 
 A reload builds the new index beside the current one and swaps the reference; every search reads the
-reference once (`current`), so it finishes on the index it started with.
+reference once (`current`), so it finishes on the index it started with. It loads only directories
+under the index root (`RETRIEVAL_INDEX_ROOT`), and answers a path outside it exactly as a missing
+one: the admin route must not tell what exists elsewhere on the file system (issue 16, finding 10).
 """
 
 from __future__ import annotations
@@ -51,10 +53,31 @@ def load_index(directory: Path, device: str) -> LoadedIndex:
     )
 
 
+def under_root(root: Path, index_dir: str) -> Path:
+    """`index_dir` (relative ones are under `root`) with its links resolved, if it lies under `root`.
+
+    NotFoundError otherwise, and the same one for a missing directory: nothing outside the root is
+    looked at beyond resolving the path, and the answer never says whether it exists.
+    """
+    resolved = (root / index_dir).resolve()
+    if resolved.is_relative_to(root.resolve()) and resolved.is_dir():
+        return resolved
+    raise NotFoundError(f"{index_dir} is not an index directory under the index root")
+
+
 class ServedIndex:
-    def __init__(self, loaded: LoadedIndex, model: ModelIdentity, *, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        loaded: LoadedIndex,
+        model: ModelIdentity,
+        *,
+        device: str = "cpu",
+        root: Path | None = None,
+    ) -> None:
         loaded.index.check_model(model.version, model.dim)
         self.model = model
+        # What reload may load: directories under it. Default: the one holding the served index.
+        self.root = root if root is not None else Path(loaded.index.root).absolute().parent
         self._loaded = loaded
         self._device = device
         self._reload_lock = threading.Lock()
@@ -71,11 +94,14 @@ class ServedIndex:
             )
         try:
             previous = self._loaded.index.version
+            directory = under_root(self.root, index_dir)
             try:
-                loaded = load_index(Path(index_dir), self._device)
+                loaded = load_index(directory, self._device)
                 loaded.index.check_model(self.model.version, self.model.dim)
-            except IndexNotFound as exc:
-                raise NotFoundError(str(exc)) from None
+            except IndexNotFound:  # gone since under_root looked: the same answer
+                raise NotFoundError(
+                    f"{index_dir} is not an index directory under the index root"
+                ) from None
             except InvalidIndex:
                 raise  # an InvalidInputError that already says what is wrong: a 422
             except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:

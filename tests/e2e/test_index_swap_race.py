@@ -41,6 +41,8 @@ def retrieval(tmp_path_factory, tiny_models, two_indexes):
         {
             "RETRIEVAL_MODEL": str(tiny_models["clip"]),
             "RETRIEVAL_INDEX_DIR": str(two_indexes[0]),
+            # Both indexes lie under pytest's base temporary directory: the root reload loads from.
+            "RETRIEVAL_INDEX_ROOT": str(tmp_path_factory.getbasetemp()),
             "RETRIEVAL_ADMIN_TOKEN": TOKEN,
             "RETRIEVAL_TORCH_THREADS": "1",
             "OMP_NUM_THREADS": "1",

@@ -93,7 +93,12 @@ def reliability_stack(tiny_models, synthetic_index, tmp_path_factory) -> Iterato
         tiny_models,
         synthetic_index,
         redis.url,
-        {**STACK_ENV, "GENERATION_CONTROLNET": str(tiny_models["controlnet"])},
+        {
+            **STACK_ENV,
+            "GENERATION_CONTROLNET": str(tiny_models["controlnet"]),
+            # The indexes the reload tests swap between lie under pytest's base temporary directory.
+            "RETRIEVAL_INDEX_ROOT": str(tmp_path_factory.getbasetemp()),
+        },
         library_dir=tmp_path_factory.mktemp("reliability-library"),
     )
     logs = tmp_path_factory.mktemp("reliability-logs")

@@ -2,7 +2,9 @@
 the index endpoints and hot swap. Real tiny CLIP, real FAISS, the service app in a TestClient."""
 
 import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,13 +55,15 @@ def other_model_index(tmp_path_factory, synthetic_dataset):
 
 
 @pytest.fixture(scope="module")
-def client(tiny_models, synthetic_index):
+def client(tiny_models, synthetic_index, tmp_path_factory):
     from services.retrieval.app import create_app
     from services.retrieval.config import RetrievalSettings
 
     settings = RetrievalSettings(
         model=str(tiny_models["clip"]),
         index_dir=str(synthetic_index),
+        # Every index these tests build lies under pytest's base temporary directory.
+        index_root=str(tmp_path_factory.getbasetemp()),
         admin_token=TOKEN,
         max_inflight=64,
     )
@@ -311,7 +315,7 @@ def test_refused_reloads_keep_the_old_index_serving(
     not_an_index = tmp_path / "empty"
     not_an_index.mkdir()
     cases = [
-        (tmp_path / "missing", 404, "not_found", "does not exist"),
+        (tmp_path / "missing", 404, "not_found", "not an index directory under the index root"),
         (other_model_index, 422, "validation", "re-run `batik ingest`"),
         (broken, 422, "validation", "checksum"),
         (not_an_index, 422, "validation", "manifest.json"),
@@ -324,6 +328,39 @@ def test_refused_reloads_keep_the_old_index_serving(
     assert_envelope(
         client.post("/v1/index/reload", json={"index_dir": ""}, headers=AUTH), 422, "validation"
     )
+
+
+def test_reload_loads_only_under_the_index_root_and_never_says_what_exists_outside(
+    client, flat_served, synthetic_index, tmp_path, tmp_path_factory
+):
+    """Issue 16, finding 10: reload loaded any directory, and its 404 said whether a path existed."""
+    outside = Path(tempfile.mkdtemp(prefix="outside-the-root-"))
+    assert not outside.is_relative_to(tmp_path_factory.getbasetemp())
+    try:
+        valid_outside = outside / "index"
+        shutil.copytree(synthetic_index, valid_outside)  # a good index, but not under the root
+        link = tmp_path / "link-out"
+        link.symlink_to(valid_outside, target_is_directory=True)
+        messages = set()
+        for index_dir in (
+            str(valid_outside),
+            str(outside / "missing"),
+            "/etc",
+            str(link),  # under the root by name, outside it once resolved
+            str(tmp_path_factory.getbasetemp() / ".." / outside.name / "index"),
+            str(tmp_path / "missing"),  # under the root, missing: the same answer
+        ):
+            answer = client.post("/v1/index/reload", json={"index_dir": index_dir}, headers=AUTH)
+            message = assert_envelope(answer, 404, "not_found")["message"]
+            messages.add(message.replace(index_dir, "<dir>"))
+            assert client.get("/v1/index").json()["version"] == flat_served.version
+        assert messages == {"<dir> is not an index directory under the index root"}
+    finally:
+        shutil.rmtree(outside)
+    # A name relative to the root is a directory under it.
+    relative = synthetic_index.relative_to(tmp_path_factory.getbasetemp())
+    answer = client.post("/v1/index/reload", json={"index_dir": str(relative)}, headers=AUTH)
+    assert answer.status_code == 200, answer.text
 
 
 @pytest.mark.parametrize(
