@@ -77,4 +77,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8002/healthz', timeout=4)"]
 # One worker per container: each worker would load its own copy of the model; scale with replicas.
 # Keep-alive outlives the gateway's pooled connections, so it never reuses one the server just closed.
-CMD ["uvicorn", "services.captioning.app:app", "--host", "0.0.0.0", "--port", "8002", "--timeout-keep-alive", "75"]
+# uvicorn's limits: services/common/server_limits.py (tests/deploy keeps them equal).
+CMD ["uvicorn", "services.captioning.app:app", "--host", "0.0.0.0", "--port", "8002", "--limit-concurrency", "512", "--backlog", "2048", "--timeout-keep-alive", "75"]

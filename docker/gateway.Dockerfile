@@ -48,4 +48,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # addresses or networks). Trusting every peer let any client choose its rate-limit bucket with the
 # header. Set it to your ingress or proxy addresses (docs/DEPLOY.md).
 ENV FORWARDED_ALLOW_IPS=127.0.0.1
-CMD ["uvicorn", "gateway.app:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--timeout-keep-alive", "5"]
+# uvicorn's limits: services/common/server_limits.py (tests/deploy keeps them equal).
+CMD ["uvicorn", "gateway.app:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--limit-concurrency", "1024", "--backlog", "2048", "--timeout-keep-alive", "5"]

@@ -39,4 +39,5 @@ WORKDIR /home/batik
 EXPOSE 8004
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8004/healthz', timeout=4)"]
-CMD ["uvicorn", "services.library.app:app", "--host", "0.0.0.0", "--port", "8004"]
+# uvicorn's limits: services/common/server_limits.py (tests/deploy keeps them equal).
+CMD ["uvicorn", "services.library.app:app", "--host", "0.0.0.0", "--port", "8004", "--limit-concurrency", "512", "--backlog", "2048", "--timeout-keep-alive", "75"]

@@ -82,6 +82,36 @@ def server_timing(timings_ms: dict[str, float], cache_hit: bool) -> str:
     return ", ".join(parts)
 
 
+async def count_generation(request: Request, gateway: Gateway, body: RagRequest) -> None:
+    """A generating request's cost in its key's rate-limit window: `guard` counted 1, a long or
+    large generation counts the rest (issue 16, finding 8; gateway/fairness.py)."""
+    if body.generate:
+        size = request.app.state.settings.generation_size
+        cost = generation_cost(body.steps, size, size) - 1
+        client = caller_of(request).client
+        remember_rate_limit(request, await gateway.rate_limiter.check(client, cost))
+
+
+async def run_flow(
+    request: Request,
+    gateway: Gateway,
+    body: RagRequest,
+    image_sha256: str | None,
+    *,
+    parent_id: str | None = None,
+) -> RagResponse:
+    """A synchronous RAG flow for a route (`/v1/rag`, its upload form, a remix): its cost counted,
+    its key's bound on generating flows taken where the flow is admitted upstream, and cancelled
+    when the client hangs up, so generation stops too instead of running for nobody (issue 16,
+    finding 8)."""
+    await count_generation(request, gateway, body)
+    caller = caller_of(request)
+    GENERATING_CLIENT.set(caller.client if body.generate else None)
+    return await cancel_on_disconnect(
+        request, gateway.orchestrator.run(body, image_sha256, owner=caller, parent_id=parent_id)
+    )
+
+
 async def _answer(
     body: RagRequest,
     raw_image: bytes | None,
@@ -97,17 +127,7 @@ async def _answer(
         image_sha256 = sha256_hex(raw_image)
     # A client that hangs up cancels the flow: the upstream calls close their connections, so
     # generation stops too instead of running a result nobody reads (issue 16, finding 8).
-    caller = caller_of(request)
-    if body.generate:  # `guard` counted 1; a long or large generation counts its extra cost
-        size = request.app.state.settings.generation_size
-        cost = generation_cost(body.steps, size, size) - 1
-        remember_rate_limit(request, await gateway.rate_limiter.check(caller.client, cost))
-    # A few generating flows per key at a time (issue 16, finding 8), counted where a flow is
-    # admitted upstream (gateway/fairness.py).
-    GENERATING_CLIENT.set(caller.client if body.generate else None)
-    answer = await cancel_on_disconnect(
-        request, gateway.orchestrator.run(body, image_sha256, owner=caller)
-    )
+    answer = await run_flow(request, gateway, body, image_sha256)
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
     wake_drain_after(background, gateway)

@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway.api import router
 from gateway.composition import Gateway, load_token_counter
 from gateway.config import GatewaySettings
-from gateway.jobs import build_worker, job_queue
+from gateway.jobs import build_worker, generation_job_check, job_queue
 from gateway.jobs_api import router as jobs_router
 from gateway.library_api import router as library_router
 from gateway.metrics import GatewayMetrics
@@ -52,6 +52,10 @@ def job_runtime(app: FastAPI):
         )
         if settings.job_worker
         else None,
+        # A RAG job whose generation job vanished fails within the watchdog's grace.
+        quiet_check=lambda app: generation_job_check(
+            app.state.jobs.store, lambda: getattr(app.state.engine, "generation", None)
+        ),
         setting_name="GATEWAY_REDIS_URL",
     )(app)
 

@@ -232,6 +232,14 @@ class CaptioningClient(UpstreamClient):
         return CaptionResponse.model_validate_json(response.content)
 
 
+def vanished(job_id: str) -> str:
+    """Why a RAG job failed whose generation job is gone (its job store lost it, or it expired)."""
+    return (
+        f"its generation job {job_id} vanished from the generation service (its job store lost "
+        "it); submit the job again"
+    )
+
+
 class GenerationClient(UpstreamClient):
     poll_s = 0.2  # how often generate_tracked polls its generation job
 
@@ -281,8 +289,9 @@ class GenerationClient(UpstreamClient):
         try:
             await progress.generation_submitted(job_id)
             while True:
-                response = await self.request("GET", f"/v1/jobs/{job_id}")
-                job = GenerationJob.model_validate_json(response.content)
+                job = await self.job(job_id)
+                if job is None:
+                    raise ServiceError(ErrorType.UPSTREAM, vanished(job_id))
                 ended = job.state in ("succeeded", "failed", "cancelled")
                 await progress.generation_progress(job.progress.step, job.progress.total)
                 if job.state == "succeeded":
@@ -311,6 +320,16 @@ class GenerationClient(UpstreamClient):
             raise
         summary = job.result.model_dump(exclude={"images"})
         return GenerateResponse(**summary, images=images)
+
+    async def job(self, job_id: str) -> GenerationJob | None:
+        """The generation job's record; None when the generation service has none (any more)."""
+        try:
+            response = await self.request("GET", f"/v1/jobs/{job_id}")
+        except ServiceError as exc:
+            if exc.type is ErrorType.NOT_FOUND:
+                return None
+            raise
+        return GenerationJob.model_validate_json(response.content)
 
     async def _cancel_job(self, job_id: str) -> None:
         """Best effort, past the breaker: a failed cancel must not hide why the call stopped."""

@@ -116,6 +116,12 @@ class GatewaySettings(BaseServiceSettings):
         description="Generating /v1/rag requests in flight per API key (per client address "
         "without keys), per process; past it 429; 0: off",
     )
+    max_jobs_per_key: int = Field(
+        8,
+        ge=0,
+        description="Generating RAG jobs queued or running per API key (per client address "
+        "without keys), across replicas; past it POST /v1/jobs answers 429; 0: off",
+    )
     job_worker: bool = Field(
         True,
         description="Run RAG jobs in this gateway process (needs GATEWAY_REDIS_URL); false: this "

@@ -19,9 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gateway.clients import GenerationClient, vanished
 from gateway.config import GatewaySettings
 from gateway.security import Caller
 from services.common.contracts.gateway import RagJob, RagRequest, RagResponse
+from services.common.errors import BusyError
+from services.common.job_watchdog import QuietCheck
 from services.common.jobs import (
     JobCancelled,
     JobInterrupted,
@@ -41,15 +44,43 @@ KIND = "rag"
 FUNCTION = "rag"
 NAMESPACE = "batik:rag:job"
 
-# KEYS[1] = record; ARGV = field, value, now, TTL. Written only while running and not cancelled (so
-# `stage` names the last stage that really started); returns '1' when the job should stop.
+# KEYS[1] = record; ARGV = field, value, now, TTL, a field to drop ('' none). Written only while
+# running and not cancelled (so `stage` names the last stage that really started); returns '1' when
+# the job should stop.
 _SET_WHILE_RUNNING = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return '1' end
 if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then return '1' end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'updated_at', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HDEL', KEYS[1], ARGV[5]) end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
 return '0'
 """
+
+
+# A client's generating jobs not yet finished (issue 16, finding 8): a sorted set per client of job
+# ids, scored by when each was reserved. KEYS[1] = the set; ARGV = record key prefix, job id, bound,
+# now, TTL. Members whose record has finished (or expired) are dropped as they are met; one reserved
+# less than RESERVED_S ago whose record is not written yet counts. Returns 1 when `job id` was
+# added, 0 when the client already holds `bound`.
+RESERVED_S = 60
+_RESERVE = f"""
+local active = 0
+local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #members, 2 do
+  local state = redis.call('HGET', ARGV[1] .. members[i], 'state')
+  if state == 'queued' or state == 'running'
+      or (not state and tonumber(ARGV[4]) - tonumber(members[i + 1]) < {RESERVED_S}) then
+    active = active + 1
+  else
+    redis.call('ZREM', KEYS[1], members[i])
+  end
+end
+if active >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+return 1
+"""
+ACTIVE_PREFIX = "batik:rag:active:"
 
 
 class RagJobStore(JobStore):
@@ -58,13 +89,35 @@ class RagJobStore(JobStore):
     def __init__(self, redis: Any, *, ttl_s: int = 86400) -> None:
         super().__init__(redis, namespace=NAMESPACE, ttl_s=ttl_s)
         self._set_while_running = redis.register_script(_SET_WHILE_RUNNING)
+        self._reserve = redis.register_script(_RESERVE)
 
-    async def note(self, job_id: str, field: str, value: str) -> bool:
-        """Record `field` on a running job; True when the job should stop (cancel requested)."""
+    async def note(self, job_id: str, field: str, value: str, *, drop: str = "") -> bool:
+        """Record `field` (and drop the field `drop`) on a running job; True when the job should
+        stop (cancel requested)."""
         flag = await self._set_while_running(
-            keys=[self.key(job_id)], args=[field, value, time.time(), self.ttl_s]
+            keys=[self.key(job_id)], args=[field, value, time.time(), self.ttl_s, drop]
         )
         return flag == b"1"
+
+    async def reserve(self, client: str, job_id: str, bound: int) -> None:
+        """One of `client`'s `bound` places for generating jobs, for `job_id` until it finishes;
+        BusyError (429) when the client holds them all. Every replica sees the same count."""
+        if not bound:
+            return
+        added = await self._reserve(
+            keys=[ACTIVE_PREFIX + client],
+            args=[f"{self.namespace}:", job_id, bound, time.time(), self.ttl_s],
+        )
+        if not int(added):
+            raise BusyError(
+                f"this client already has {bound} generating RAG jobs queued or running "
+                "(GATEWAY_MAX_JOBS_PER_KEY); retry when one has finished",
+                retry_after_s=5,
+            )
+
+    async def unreserve(self, client: str, job_id: str) -> None:
+        """Give back a place whose job was never submitted."""
+        await self.redis.zrem(ACTIVE_PREFIX + client, job_id)
 
     async def claim(self, job_id: str, owner: str) -> None:
         """Name the job's owner: its result holds that owner's design ids."""
@@ -129,7 +182,9 @@ class JobProgressReporter:
 
     async def stage(self, name: str) -> None:
         self._check()
-        if await self.store.note(self.job_id, "stage", name):
+        # A job run again (its gateway stopped) must not be judged by the previous try's
+        # generation job: the id is written anew once this try submits one.
+        if await self.store.note(self.job_id, "stage", name, drop="generation_job_id"):
             raise JobCancelled(self.job_id)
 
     async def generation_submitted(self, job_id: str) -> None:
@@ -140,6 +195,38 @@ class JobProgressReporter:
         self._check()
         if await self.store.progress(self.job_id, step, total):
             raise JobCancelled(self.job_id)
+
+
+def generation_job_check(
+    store: RagJobStore, generation: Callable[[], GenerationClient | None]
+) -> QuietCheck:
+    """The watchdog's look at a quiet running RAG job (services/common/job_watchdog.py).
+
+    A RAG job in its generation stage whose worker is alive polls its generation job every
+    GATEWAY_JOB_POLL_S, and each poll refreshes the record. Quiet for the watchdog's grace with its
+    generation job gone (404) or ended, the job's worker is gone too; arq's in-progress mark would
+    hide that until the job's time limit, so the job is failed now, with the reason.
+    """
+
+    async def check(job_id: str) -> str | None:
+        stage, generation_job_id = await store.redis.hmget(
+            store.key(job_id), "stage", "generation_job_id"
+        )
+        client = generation()
+        if stage != b"generation" or not generation_job_id or client is None:
+            return None
+        upstream_id = generation_job_id.decode()
+        job = await client.job(upstream_id)
+        if job is None:
+            return vanished(upstream_id)
+        if job.state in ("succeeded", "failed", "cancelled"):
+            return (
+                f"its generation job {upstream_id} ended ({job.state}) and no worker collected "
+                "it (its worker vanished); submit the job again"
+            )
+        return None
+
+    return check
 
 
 def job_queue(redis: Any, settings: GatewaySettings) -> JobQueue:

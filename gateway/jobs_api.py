@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard
+from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, count_generation, guard
 from gateway.jobs import FUNCTION, KIND, RagJobStore
 from gateway.orchestrator import with_seed
 from gateway.security import Caller
 from services.common.contracts.gateway import RagJob, RagRequest
 from services.common.errors import ErrorType, error_responses
 from services.common.images import decode_base64, load_image_off_loop, sha256_hex
-from services.common.jobs import JobCreated, job_store_available
+from services.common.jobs import JobCreated, job_store_available, new_job_id
 from services.common.jobs_http import accepted, find_job, queue_getter
 from services.common.logging import current_request_id
 
@@ -61,13 +61,16 @@ async def submit(
         image_sha256 = sha256_hex(raw)
     body = with_seed(body)
     caller = caller_of(request)
+    # A job costs what the same /v1/rag costs (issue 16, finding 8).
+    await count_generation(request, gateway, body)
     cached = await gateway.orchestrator.cached(body, image_sha256, owner=caller)
+    store: RagJobStore = queue.store  # type: ignore[assignment]
     async with job_store_available():
         if cached is not None:
             request.app.state.gateway_metrics.observe(cached)
             if gateway.saver is not None:
                 gateway.saver.wake()  # a hit may have queued designs for this caller
-            job = await queue.store.create_answered(cached, caller.owner)
+            job = await store.create_answered(cached, caller.owner)
             job_id, state = job.job_id, job.state
         else:
             payload = {
@@ -77,9 +80,17 @@ async def submit(
                 # The worker saves the designs for this caller (an id, never the key).
                 "owner": {"owner": caller.owner, "admin": caller.admin},
             }
-            record = await queue.submit(KIND, FUNCTION, payload)
-            await queue.store.claim(record.job_id, caller.owner)  # type: ignore[attr-defined]
-            job_id, state = record.job_id, record.state
+            job_id = new_job_id()
+            if body.generate:  # one key cannot fill the queue (issue 16, finding 8)
+                bound = request.app.state.settings.max_jobs_per_key
+                await store.reserve(caller.client, job_id, bound)
+            try:
+                record = await queue.submit(KIND, FUNCTION, payload, job_id=job_id)
+            except BaseException:
+                await store.unreserve(caller.client, job_id)
+                raise
+            await store.claim(record.job_id, caller.owner)
+            state = record.state
     return accepted(response, job_id, state)
 
 

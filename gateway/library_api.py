@@ -33,6 +33,7 @@ from gateway.api import (
     caller_of,
     guard,
     read_upload,
+    run_flow,
     server_timing,
     wake_drain_after,
 )
@@ -363,7 +364,8 @@ async def remix_design(
         )
     except ValidationError as exc:  # the same 422 envelope as a bad body
         raise RequestValidationError(exc.errors()) from None
-    answer = await gateway.orchestrator.run(remix, None, owner=caller, parent_id=design.id)
+    # The same flow as /v1/rag: cost, the key's bound on generating flows, cancel on hang-up.
+    answer = await run_flow(request, gateway, remix, None, parent_id=design.id)
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
     wake_drain_after(background, gateway)

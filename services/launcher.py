@@ -23,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from services.common.server_limits import limits_for
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache" / "batik"
 SHARED_SAMPLE = REPO_ROOT.parent / "shared" / "datasets" / "batik-nitik-960-sample"
@@ -73,6 +75,7 @@ class ServiceProcess:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                *(limits.args() if (limits := limits_for(self.app)) else []),
             ],
             env={**base_env, **self.env},
             cwd=REPO_ROOT,

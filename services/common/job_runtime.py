@@ -17,7 +17,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from services.common.job_watchdog import JobWatchdog
+from services.common.job_watchdog import JobWatchdog, QuietCheck
 from services.common.jobs import JobQueue, connect_redis
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,13 @@ def job_runtime(
     make_queue: Callable[[Any, Any], JobQueue],
     build_worker: Callable[[Any, threading.Event], Any] | None,
     setting_name: str,
+    quiet_check: Callable[[Any], QuietCheck] | None = None,
 ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
     """An `extra_lifespan` for `create_service_app`.
 
     `redis_url(settings)` (None: no jobs) and `make_queue(redis, settings)` describe the queue;
     `build_worker(app, stopping)` makes an arq worker (None: this process only submits and reads
-    jobs).
+    jobs); `quiet_check(app)`, the watchdog's look at a quiet running job (job_watchdog.py).
     """
 
     @contextlib.asynccontextmanager
@@ -109,6 +110,7 @@ def job_runtime(
             app.state.jobs,
             grace_s=settings.job_watchdog_s,
             stale_s=settings.job_timeout_s + 2 * settings.job_watchdog_s,
+            quiet_check=quiet_check(app) if quiet_check is not None else None,
         )
         watching = asyncio.create_task(watchdog.run(settings.job_watchdog_s), name="job watchdog")
         try:

@@ -7,6 +7,9 @@ watchdog sweeps the job records now and then and moves such a job to `failed` wi
 - `queued`, older than `grace_s`, and absent from arq's queue: its queue entry vanished;
 - `running`, quiet for `grace_s`, with neither arq's in-progress mark nor a queue entry: its worker
   and its queue entry vanished;
+- `running`, quiet for `grace_s`, and what it waits on is gone, as the service's `quiet_check` tells
+  (a RAG job whose generation job vanished or ended with no one collecting it): its worker is gone,
+  though arq's in-progress mark stays until the job's time limit;
 - `running` and quiet for `stale_s` (the job's time limit plus a margin) however it looks: no worker
   is running it any more (a live one would have stopped it at its time limit).
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from services.common.errors import ErrorType
 from services.common.jobs import JOB_ID, JobError, JobQueue
@@ -28,11 +32,23 @@ log = logging.getLogger(__name__)
 _ARQ_IN_PROGRESS = "arq:in-progress:"  # arq.constants.in_progress_key_prefix
 
 
+# A service's own look at a running job that has gone quiet: why it is stranded, or None.
+QuietCheck = Callable[[str], Awaitable[str | None]]
+
+
 class JobWatchdog:
-    def __init__(self, queue: JobQueue, *, grace_s: float, stale_s: float) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        *,
+        grace_s: float,
+        stale_s: float,
+        quiet_check: QuietCheck | None = None,
+    ) -> None:
         self.queue = queue
         self.grace_s = grace_s
         self.stale_s = stale_s
+        self.quiet_check = quiet_check
 
     async def _reason(self, job_id: str, state: str, quiet_s: float) -> str | None:
         redis = self.queue.redis
@@ -45,6 +61,14 @@ class JobWatchdog:
             return "its queue entry vanished from the job store; submit it again"
         if not queued and not await redis.exists(_ARQ_IN_PROGRESS + job_id):
             return "its worker and its queue entry vanished; submit it again"
+        if self.quiet_check is not None:
+            try:
+                reason = await self.quiet_check(job_id)
+            except Exception as exc:  # what it waits on does not answer: no verdict this sweep
+                log.info("job watchdog: could not check job %s (%s)", job_id, exc)
+                reason = None
+            if reason is not None:
+                return reason
         if quiet_s > self.stale_s:
             return f"no worker has reported on it for {quiet_s:.0f} s (its worker vanished)"
         return None

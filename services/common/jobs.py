@@ -272,7 +272,10 @@ class JobQueue:
         self.queue_name = queue_name
         self.max_length = max_length
 
-    async def submit(self, kind: str, function: str, payload: dict[str, Any]) -> JobRecord:
+    async def submit(
+        self, kind: str, function: str, payload: dict[str, Any], *, job_id: str | None = None
+    ) -> JobRecord:
+        """`job_id`: one the caller chose (new_job_id()) before submitting; default: a new one."""
         # arq keeps a job in its queue until it finishes: the length counts waiting and running jobs.
         # Checked before enqueueing, so racing submitters may pass the bound by a few: a soft cap.
         waiting = await self.redis.zcard(self.queue_name)
@@ -281,7 +284,7 @@ class JobQueue:
                 f"the job queue is full ({waiting} of {self.max_length}); retry later",
                 retry_after_s=5,
             )
-        job_id = new_job_id()
+        job_id = job_id or new_job_id()
         record = await self.store.create(job_id, kind)
         await self.redis.enqueue_job(
             function, job_id, payload, _job_id=job_id, _queue_name=self.queue_name

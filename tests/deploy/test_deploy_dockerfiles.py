@@ -169,6 +169,20 @@ def test_image_runs_the_module_compose_and_k8s_expect(name):
         assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
 
 
+@pytest.mark.parametrize("name", [n for n in SERVICE_IMAGES if n != "dashboard"])
+def test_image_starts_uvicorn_with_the_services_limits(name):
+    """Issue 16, finding 10: concurrency, backlog and keep-alive as services/common/server_limits.py
+    says (the launcher passes the same), not uvicorn's unbounded defaults."""
+    from services.common.server_limits import LIMITS
+
+    _, stages = parse(dockerfile(name).read_text())
+    cmd = json.loads(stages[-1].args("CMD")[-1])
+    expected = LIMITS[name].args()
+    flags = expected[::2]
+    given = {flag: cmd[cmd.index(flag) + 1] for flag in flags if flag in cmd}
+    assert given == dict(zip(flags, expected[1::2], strict=True))
+
+
 def test_training_image_checks_the_jobs_at_build_time():
     """The jobs import FAISS, the metrics and diffusers lazily: the build imports them, and runs
     both commands' --help, so a missing module fails `docker build`, not the job."""

@@ -331,3 +331,18 @@ def test_ingress_exposes_only_the_gateway_and_dashboard(rendered, overlay):
         for path in rule["http"]["paths"]
     }
     assert backends == {"gateway", "dashboard"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_ingress_waits_for_the_longest_synchronous_request_and_no_longer(rendered, overlay):
+    """Issue 16, finding 10: the ingress's proxy timeouts outlast the gateway's RAG deadline (a
+    synchronous /v1/rag or remix ends by GATEWAY_RAG_DEADLINE_S), with a margin, but stay bounded."""
+    from gateway.config import GatewaySettings
+
+    (ingress,) = of_kind(rendered[overlay], "Ingress").values()
+    notes = ingress["metadata"]["annotations"]
+    deadline = GatewaySettings.model_fields["rag_deadline_s"].default
+    for name in ("proxy-read-timeout", "proxy-send-timeout"):
+        seconds = int(notes[f"nginx.ingress.kubernetes.io/{name}"])
+        assert deadline + 30 <= seconds <= deadline + 300, (name, seconds, deadline)
+    assert int(notes["nginx.ingress.kubernetes.io/proxy-connect-timeout"]) <= 10

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -431,3 +433,133 @@ def test_a_rag_job_saves_its_designs_for_the_caller(
         cached = jobs.get(hit.json()["status_url"], headers=as_("bob")).json()
         assert cached["state"] == "succeeded" and cached["result"]["designs"] == [ref]
         assert_envelope(jobs.get(hit.json()["status_url"], headers=as_("alice")), 404, "not_found")
+
+
+# ---- fairness (issue 16, finding 8): remixes and RAG jobs count as /v1/rag does ------------------
+
+
+def fresh_key() -> tuple[str, str, str]:
+    """A key no other test used (its rate-limit window and job places start empty): the key, its
+    `sha256:` hash for the settings, and its rate-limit identity."""
+    from gateway.security import OWNER_ID_HEX
+
+    key = f"fairness-{uuid.uuid4().hex}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return key, f"sha256:{digest}", f"key:{digest[:OWNER_ID_HEX]}"
+
+
+def test_a_remix_counts_its_steps_x_pixels_in_the_rate_limit(tiny_models, upstream_apps, library):
+    original = rag_as(tiny_models, upstream_apps, library, seed=51)
+    # 150 steps at 512x512 cost 5 units, past a window of 4: refused before any model runs.
+    with gateway(
+        tiny_models,
+        upstream_apps,
+        library,
+        rate_limit_per_window=4,
+        rate_limit_window_s=600,
+        generation_size=512,
+    ) as costly:
+        refused = costly.post(
+            f"/v1/designs/{original}/remix", json={"steps": 150}, headers=as_("alice")
+        )
+        assert "steps x pixels" in assert_envelope(refused, 429, "overloaded")["message"]
+        assert int(refused.headers["retry-after"]) >= 1
+
+
+def rag_as(tiny_models, apps, library, **body) -> str:
+    """A design of alice's, made through a gateway of its own (its rate-limit window stays apart)."""
+    with gateway(tiny_models, apps, library) as maker:
+        return rag(maker, **body)["designs"][0]["id"]
+
+
+def test_a_remix_takes_one_of_its_keys_generating_places(tiny_models, upstream_apps, library):
+    from services.common.errors import ErrorType
+
+    original = rag_as(tiny_models, upstream_apps, library, seed=61)
+    from gateway.security import OWNER_ID_HEX
+
+    alice = f"key:{hashlib.sha256(KEYS['alice'].encode()).hexdigest()[:OWNER_ID_HEX]}"
+    with gateway(
+        tiny_models, upstream_apps, library, max_generations_per_key=1, generation_size=256
+    ) as bounded:
+        places = bounded.app.state.engine.generations
+        long_body = {"text": "kawung", "steps": 150, "strength": 1.0, "seed": 62}
+        with ThreadPoolExecutor(1) as pool:
+            long_run = pool.submit(bounded.post, "/v1/rag", json=long_body, headers=as_("alice"))
+            deadline = time.monotonic() + 60
+            while not places.running(alice) and not long_run.done():
+                assert time.monotonic() < deadline, "alice's long run never took its place"
+                time.sleep(0.01)
+            remix = bounded.post(
+                f"/v1/designs/{original}/remix", json={"seed": 63}, headers=as_("alice")
+            )
+            still_running = not long_run.done()
+            assert long_run.result().status_code == 200
+        error = assert_envelope(remix, 429, ErrorType.OVERLOADED.value)
+        assert "GATEWAY_MAX_GENERATIONS_PER_KEY" in error["message"]
+        assert int(remix.headers["retry-after"]) >= 1
+        assert still_running, "the long run ended before the remix: inconclusive"
+        again = bounded.post(
+            f"/v1/designs/{original}/remix", json={"seed": 63}, headers=as_("alice")
+        )
+        assert again.status_code == 200, again.text  # the place was given back
+
+
+def test_a_key_holds_at_most_max_jobs_per_key_generating_jobs_across_replicas(
+    tiny_models, upstream_apps, library, redis_server
+):
+    (key, hashed, _), (other, other_hashed, _) = fresh_key(), fresh_key()
+    settings = dict(
+        api_keys=f"{hashed},{other_hashed}",
+        redis_url=redis_server.url,
+        job_worker=False,  # the jobs stay queued: each keeps its place
+        job_queue_name=f"test:rag:queue:{uuid.uuid4().hex}",
+        max_jobs_per_key=2,
+    )
+    mine, others = {"X-API-Key": key}, {"X-API-Key": other}
+    body = {"text": f"truntum {uuid.uuid4().hex[:6]}", **QUICK}  # never cached
+    with (
+        gateway(tiny_models, upstream_apps, library, **settings) as first,
+        gateway(tiny_models, upstream_apps, library, **settings) as second,
+    ):
+        held = []
+        for replica, seed in ((first, 1), (second, 2)):
+            accepted = replica.post("/v1/jobs", json={**body, "seed": seed}, headers=mine)
+            assert accepted.status_code == 202, accepted.text
+            held.append(accepted.json()["status_url"])
+        for replica in (first, second):  # the count is in Redis: every replica sees it
+            refused = replica.post("/v1/jobs", json={**body, "seed": 3}, headers=mine)
+            error = assert_envelope(refused, 429, "overloaded")
+            assert "GATEWAY_MAX_JOBS_PER_KEY" in error["message"]
+            assert int(refused.headers["retry-after"]) >= 1
+        # Another key has its own places; a job that generates nothing takes none.
+        assert second.post("/v1/jobs", json={**body, "seed": 4}, headers=others).status_code == 202
+        plain = {**body, "generate": False, "seed": 5}
+        assert first.post("/v1/jobs", json=plain, headers=mine).status_code == 202
+        # A finished (here: cancelled) job gives its place back.
+        assert first.delete(held[0], headers=mine).json()["state"] == "cancelled"
+        again = second.post("/v1/jobs", json={**body, "seed": 6}, headers=mine)
+        assert again.status_code == 202, again.text
+        for url in (held[1], again.json()["status_url"]):
+            first.delete(url, headers=mine)
+
+
+def test_a_costly_job_counts_its_steps_x_pixels_in_the_rate_limit(
+    tiny_models, upstream_apps, library, redis_server
+):
+    key, hashed, _ = fresh_key()
+    with gateway(
+        tiny_models,
+        upstream_apps,
+        library,
+        api_keys=hashed,
+        redis_url=redis_server.url,
+        job_worker=False,
+        job_queue_name=f"test:rag:queue:{uuid.uuid4().hex}",
+        rate_limit_per_window=4,
+        rate_limit_window_s=600,
+        generation_size=512,
+    ) as client:
+        costly = {"text": "kawung", "steps": 150, "init_source": "none", "seed": 7}
+        refused = client.post("/v1/jobs", json=costly, headers={"X-API-Key": key})
+        assert "steps x pixels" in assert_envelope(refused, 429, "overloaded")["message"]
