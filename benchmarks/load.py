@@ -10,8 +10,13 @@ after. The runs (what docs/RELIABILITY.md reports):
   overload     16 clients on generation `POST /v1/generate` (bound: 2 in flight)   only 200 and 429, every
                                                                                    429 with Retry-After
   overload rag 16 clients on the gateway, uncached (a fresh seed each)              the same, passed through
+  hostile      50 clients on the gateway `POST /v1/rag`: one sends maximal legal   only 200 and 429, every
+               images (a distinct 4096x4096 PNG each time, to retrieval and        429 with Retry-After; each
+               captioning), the others cached and uncached requests               service's peak (VmHWM)
+                                                                                   within 1 GiB of its rest
 
     python -m benchmarks.load                          # the long run: the tiny stack, 60 s per run
+    python -m benchmarks.load --duration 60 --only hostile   # issue 16's load run alone
     python -m benchmarks.load --duration 5             # short
     python -m benchmarks.load --gateway URL --retrieval URL --generation URL   # a stack already running
 
@@ -33,6 +38,8 @@ from typing import Any
 
 import httpx
 
+from benchmarks.hostile import distinct_maximal_png, reset_peak, status_kib
+
 Body = Callable[[int], dict[str, Any]]
 
 
@@ -47,6 +54,8 @@ class LoadResult:
     missing_retry_after: int = 0  # 429s without a Retry-After header
     rss_before: float | None = None
     rss_after: float | None = None
+    # Per watched process: (VmRSS before the run, VmHWM during it), KiB (benchmarks/hostile.py).
+    peaks: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -74,12 +83,19 @@ class LoadResult:
             if self.rss_growth_mib is not None
             else "RSS n/a"
         )
+        peaks = "".join(
+            f"  {name} {rest / 1024:.0f} -> peak {peak / 1024:.0f} MiB"
+            for name, (rest, peak) in self.peaks.items()
+        )
         return (
             f"{self.name:<13} {self.clients:>3} clients {self.seconds:5.1f} s  "
             f"{self.requests:>6} req  {self.rps:8.1f} req/s  p50 {self.percentile(50):8.1f} ms  "
             f"p99 {self.percentile(99):8.1f} ms  statuses {dict(sorted(self.statuses.items()))}  "
-            f"errors {len(self.errors)}  {rss}"
+            f"errors {len(self.errors)}  {rss}{peaks}"
         )
+
+    def peak_growth_mib(self) -> dict[str, float]:
+        return {name: (peak - rest) / 1024 for name, (rest, peak) in self.peaks.items()}
 
 
 async def resident_memory(metrics_url: str) -> float | None:
@@ -101,22 +117,29 @@ async def run_load(
     duration_s: float,
     timeout_s: float = 300.0,
     metrics_url: str | None = None,
+    special: dict[int, Body] | None = None,
+    pids: dict[str, int] | None = None,
 ) -> LoadResult:
-    """`clients` closed-loop users POST `body(i)` to `url` for `duration_s` seconds."""
+    """`clients` closed-loop users POST `body(i)` to `url` for `duration_s` seconds; user `k` in
+    `special` sends `special[k](i)` instead. With `pids`, the peak memory of those processes."""
     result = LoadResult(name, clients)
     if metrics_url:
         result.rss_before = await resident_memory(metrics_url)
+    resting = {}
+    for process, pid in (pids or {}).items():
+        reset_peak(pid)
+        resting[process] = status_kib(pid, "VmRSS")
     counter = itertools.count()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=timeout_s, limits=limits) as http:
         started = time.perf_counter()
         stop_at = started + duration_s
 
-        async def user() -> None:
+        async def user(make: Body) -> None:
             while time.perf_counter() < stop_at:
                 sent = time.perf_counter()
                 try:
-                    answer = await http.post(url, json=body(next(counter)))
+                    answer = await http.post(url, json=make(next(counter)))
                 except httpx.HTTPError as exc:  # refused, reset, or past the client's timeout
                     result.errors.append(f"{exc.__class__.__name__}: {exc}")
                     continue
@@ -125,10 +148,11 @@ async def run_load(
                 if answer.status_code == 429 and "retry-after" not in answer.headers:
                     result.missing_retry_after += 1
 
-        await asyncio.gather(*(user() for _ in range(clients)))
+        await asyncio.gather(*(user((special or {}).get(k, body)) for k in range(clients)))
         result.seconds = time.perf_counter() - started
     if metrics_url:
         result.rss_after = await resident_memory(metrics_url)
+    result.peaks = {p: (resting[p], status_kib(pid, "VmHWM")) for p, pid in (pids or {}).items()}
     return result
 
 
@@ -145,6 +169,36 @@ def fresh_rag(i: int) -> dict[str, Any]:
     return {**CACHED_RAG, "seed": 100_000 + i}
 
 
+def ordinary_rag(i: int) -> dict[str, Any]:
+    """Most users ask what was asked before (cached); one in eight something new (uncached)."""
+    return fresh_rag(i) if i % 8 == 0 else CACHED_RAG
+
+
+def maximal_upload(i: int) -> dict[str, Any]:
+    """A distinct 4096x4096 PNG, searched by and captioned (retrieval and captioning decode it)."""
+    return {"text": "kawung", "image": distinct_maximal_png(i), "generate": False}
+
+
+# The issue's goal: every service's peak within 1 GB of its resting size.
+MAX_PEAK_GROWTH_MIB = 1024
+
+
+async def hostile_run(
+    urls: dict[str, str], *, duration_s: float, clients: int, pids: dict[str, int] | None = None
+) -> LoadResult:
+    """The hostile run of the module docstring: client 0 sends maximal legal images."""
+    return await run_load(
+        "hostile",
+        f"{urls['gateway']}/v1/rag",
+        ordinary_rag,
+        clients=clients,
+        duration_s=duration_s,
+        metrics_url=f"{urls['gateway']}/metrics",
+        special={0: maximal_upload},
+        pids=pids,
+    )
+
+
 def violations(result: LoadResult, allowed: set[int]) -> list[str]:
     """What breaks the run's rule: errors, statuses outside `allowed`, 429s without Retry-After."""
     problems = [f"{len(result.errors)} errors, e.g. {result.errors[0]}"] if result.errors else []
@@ -155,13 +209,26 @@ def violations(result: LoadResult, allowed: set[int]) -> list[str]:
         problems.append(f"{result.missing_retry_after} answers 429 without Retry-After")
     if not result.statuses.get(200):
         problems.append("no request succeeded")
+    for process, growth in result.peak_growth_mib().items():
+        if growth > MAX_PEAK_GROWTH_MIB:
+            problems.append(f"{process} peaked {growth:.0f} MiB above its rest")
     return [f"{result.name}: {p}" for p in problems]
 
 
 async def standard_runs(
-    urls: dict[str, str], *, duration_s: float, clients: int, overload_clients: int
+    urls: dict[str, str],
+    *,
+    duration_s: float,
+    clients: int,
+    overload_clients: int,
+    pids: dict[str, int] | None = None,
+    only: str | None = None,
 ) -> list[tuple[LoadResult, set[int]]]:
-    """The four runs of the module docstring, one after the other."""
+    """The runs of the module docstring, one after the other (`only`: just the one named)."""
+    if only == "hostile":
+        return [
+            (await hostile_run(urls, duration_s=duration_s, clients=clients, pids=pids), {200, 429})
+        ]
     gateway, retrieval, generation = urls["gateway"], urls["retrieval"], urls["generation"]
     async with httpx.AsyncClient(timeout=300) as http:  # the cached answer exists before the run
         (await http.post(f"{gateway}/v1/rag", json=CACHED_RAG)).raise_for_status()
@@ -210,6 +277,10 @@ async def standard_runs(
             ),
             {200, 429},
         ),
+        (
+            await hostile_run(urls, duration_s=duration_s, clients=clients, pids=pids),
+            {200, 429},
+        ),
     ]
     return runs
 
@@ -222,26 +293,28 @@ def main() -> int:
     parser.add_argument("--gateway")
     parser.add_argument("--retrieval")
     parser.add_argument("--generation")
+    parser.add_argument("--only", choices=["hostile"], help="run only this one")
     args = parser.parse_args()
 
-    def report(urls: dict[str, str]) -> int:
+    def report(urls: dict[str, str], pids: dict[str, int] | None = None) -> int:
         runs = asyncio.run(
             standard_runs(
                 urls,
                 duration_s=args.duration,
                 clients=args.clients,
                 overload_clients=args.overload_clients,
+                pids=pids,
+                only=args.only,
             )
         )
         problems = []
         for result, allowed in runs:
             print(result.line(), flush=True)
             problems += violations(result, allowed)
-        cached = next(r for r, _ in runs if r.name == "rag cached")
-        search = next(r for r, _ in runs if r.name == "search")
-        print(
-            f"\ncached rag p50 / search p50 = {cached.percentile(50) / search.percentile(50):.2f}x"
-        )
+        by_name = {r.name: r for r, _ in runs}
+        if "search" in by_name:
+            ratio = by_name["rag cached"].percentile(50) / by_name["search"].percentile(50)
+            print(f"\ncached rag p50 / search p50 = {ratio:.2f}x")
         print("\n".join(problems) if problems else "every run kept its rule")
         return 1 if problems else 0
 
@@ -251,8 +324,8 @@ def main() -> int:
         )
     from benchmarks.serving import tiny_stack
 
-    with tiny_stack() as urls:
-        return report(urls)
+    with tiny_stack() as urls:  # the peaks are read from our own stack's processes
+        return report(urls, {n: urls.pids[n] for n in ("gateway", "retrieval", "captioning")})
 
 
 if __name__ == "__main__":

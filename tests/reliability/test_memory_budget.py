@@ -9,17 +9,12 @@ The figures (printed with -s) are in docs/RELIABILITY.md. Latencies are printed,
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
-import struct
 import time
-import zlib
-from functools import cache
-from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image, ImageDraw
+
+from benchmarks.hostile import maximal_pngs, reset_peak, status_kib
 
 pytestmark = pytest.mark.e2e
 
@@ -27,41 +22,6 @@ CONCURRENT = 16
 # The goal of the issue: every service's peak within 1 GB of its resting size.
 MAX_GROWTH_MIB = 1024
 WATCHED = ("gateway", "retrieval", "captioning")
-
-
-@cache
-def _maximal_png() -> bytes:
-    """A 4096x4096 RGB PNG (the default pixel cap) of ~100 KB: stripes compress well."""
-    image = Image.new("RGB", (4096, 4096), (230, 220, 200))
-    draw = ImageDraw.Draw(image)
-    for x in range(0, 4096, 64):
-        draw.line([(x, 0), (4096 - x, 4096)], fill=(120, 40, 20), width=3)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def maximal_pngs(count: int) -> list[str]:
-    """`count` distinct bodies (a tEXt chunk tells them apart: no cache can answer for another)."""
-    png = _maximal_png()
-    bodies = []
-    for i in range(count):
-        data = b"Comment\x00upload %d" % i
-        chunk = struct.pack(">I", len(data)) + b"tEXt" + data
-        chunk += struct.pack(">I", zlib.crc32(b"tEXt" + data))
-        bodies.append(base64.b64encode(png[:33] + chunk + png[33:]).decode())
-    return bodies
-
-
-def _status_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"{key} not in /proc/{pid}/status")
-
-
-def _reset_peak(pid: int) -> None:
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
 
 
 async def _burst(url: str, path: str, bodies: list[dict], health_url: str):
@@ -105,14 +65,14 @@ def test_sixteen_maximal_uploads_stay_within_a_gigabyte(reliability_stack, case)
     target, path, make = CASES[case]
     pids = {name: reliability_stack.services[name].process.pid for name in WATCHED}
     for pid in pids.values():
-        _reset_peak(pid)
-    resting = {name: _status_kib(pid, "VmRSS") for name, pid in pids.items()}
+        reset_peak(pid)
+    resting = {name: status_kib(pid, "VmRSS") for name, pid in pids.items()}
     bodies = [make(image) for image in maximal_pngs(CONCURRENT)]
     responses, latencies = asyncio.run(
         _burst(reliability_stack.url(target), path, bodies, reliability_stack.url(target))
     )
-    peak = {name: _status_kib(pid, "VmHWM") for name, pid in pids.items()}
-    after = {name: _status_kib(pid, "VmRSS") for name, pid in pids.items()}
+    peak = {name: status_kib(pid, "VmHWM") for name, pid in pids.items()}
+    after = {name: status_kib(pid, "VmRSS") for name, pid in pids.items()}
     statuses = sorted(r.status_code for r in responses)
     for name in WATCHED:
         print(
