@@ -175,8 +175,10 @@ def ordinary_rag(i: int) -> dict[str, Any]:
 
 
 def maximal_upload(i: int) -> dict[str, Any]:
-    """A distinct 4096x4096 PNG, searched by and captioned (retrieval and captioning decode it)."""
-    return {"text": "kawung", "image": distinct_maximal_png(i), "generate": False}
+    """A distinct 4096x4096 PNG, searched by and captioned (retrieval and captioning decode it;
+    with `init_source: query` the caption is of this image)."""
+    image = distinct_maximal_png(i)
+    return {"text": "kawung", "image": image, "init_source": "query", "generate": False}
 
 
 # The issue's goal: every service's peak within 1 GB of its resting size.
