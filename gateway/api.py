@@ -145,6 +145,12 @@ def wake_drain_after(background: BackgroundTasks, gateway: Gateway) -> None:
     operation_id="rag",
     response_model=RagResponse,
     summary="Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow",
+    description="Finds the motifs nearest to `text` and/or `image` (CLIP + BM25), captions the top "
+    "reference (BLIP-2), fuses query, caption and motif facts into one prompt of at most 77 "
+    "tokens, and generates from the reference (img2img), the query image or nothing (txt2img). "
+    "Answers the references, captions, the prompt with its parts, the images (base64 PNG), the seed, "
+    "timings and the designs saved. A failed caption degrades the answer (`degraded`), not the "
+    "call. The same request and seed answer from the cache.",
     responses=_RAG_ERRORS,
 )
 async def rag(
@@ -196,6 +202,9 @@ async def rag_upload(
     "/images/{item_id}",
     operation_id="getReferenceImage",
     summary="A reference photo of the index (the `id` of a reference), as JPEG",
+    description="The photo behind a reference's `id`, at 224 or 512 px. With the answer's "
+    "`index_version` it is bound to that index (404 once another is loaded) and cacheable for a "
+    "day; its ETag names version, size and id, and `If-None-Match` answers 304.",
     response_class=Response,
     responses={
         200: {"content": {"image/jpeg": {}}},
@@ -212,7 +221,7 @@ async def rag_upload(
 )
 async def reference_image(
     gateway: ReadyGateway,
-    item_id: int = Path(ge=0),
+    item_id: int = Path(ge=0, description="A reference's `id` (a row of the index)."),
     size: int = Query(
         224,
         description="Side in pixels: 224 or 512.",
@@ -224,7 +233,9 @@ async def reference_image(
         "index is reloaded to another one this is 404 (search again), never another row's image; "
         "with it the image may be cached for a day, without it every use revalidates its ETag.",
     ),
-    if_none_match: str | None = Header(None),
+    if_none_match: str | None = Header(
+        None, description="An ETag of this image seen before: 304 without a body when current."
+    ),
 ) -> Response:
     if size not in IMAGE_SIZES:
         raise ServiceError(ErrorType.VALIDATION, "size must be 224 or 512")
@@ -242,6 +253,8 @@ async def reference_image(
     operation_id="listStyles",
     response_model=StyleList,
     summary="The styles the generation service serves (for `style` / `styles` in /v1/rag)",
+    description="Each style LoRA by name, with the base model it was trained on, its trigger words "
+    "and version; which one is fused by default, and whether `preview: true` is available.",
     responses=error_responses(
         *_GUARD_ERRORS,
         ErrorType.NOT_READY,
@@ -260,7 +273,19 @@ async def list_styles(gateway: ReadyGateway) -> StyleList:
     summary="Where the upstreams are and how their breakers and the cache stand",
     description="The details the public `/readyz` leaves out (it answers only the state): upstream "
     "URLs, breaker states, the cache. Behind the API key, as every `/v1` route.",
-    responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_READY),
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "upstreams": {"retrieval": {"url": "http://retrieval:8001"}},
+                        "cache": {"backend": "redis"},
+                    }
+                }
+            }
+        },
+        **error_responses(*_GUARD_ERRORS, ErrorType.NOT_READY),
+    },
 )
 async def status(gateway: ReadyGateway) -> dict[str, Any]:
     return gateway.describe()

@@ -7,7 +7,7 @@ the record is in Redis (gateway/jobs.py). Without `GATEWAY_REDIS_URL` every job 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, count_generation, guard
 from gateway.jobs import FUNCTION, KIND, RagJobStore
@@ -21,6 +21,7 @@ from services.common.jobs_http import accepted, find_job, queue_getter
 from services.common.logging import current_request_id
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Depends(guard)])
+JobId = Path(description="The `job_id` that `POST /v1/jobs` answered (32 hex digits).")
 
 
 _queue = queue_getter(what="RAG jobs", setting="GATEWAY_REDIS_URL", sync_route="POST /v1/rag")
@@ -99,9 +100,12 @@ async def submit(
     operation_id="getJob",
     response_model=RagJob,
     summary="State, stage, generation progress, and the RAG answer (or error) of a job",
+    description="The job's record: `state` (queued, running, succeeded, failed, cancelled), the "
+    "`stage` running, generation `progress` (steps of total), and once it ends the RAG answer in "
+    "`result` or the refusal in `error`. Another key's job answers 404.",
     responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
-async def status(job_id: str, request: Request) -> RagJob:
+async def status(request: Request, job_id: str = JobId) -> RagJob:
     queue = _queue(request)
     async with job_store_available():
         return await _job(queue.store, job_id, caller_of(request))  # type: ignore[arg-type]
@@ -117,7 +121,7 @@ async def status(job_id: str, request: Request) -> RagJob:
     "too); a finished job is unchanged.",
     responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
-async def cancel(job_id: str, request: Request) -> RagJob:
+async def cancel(request: Request, job_id: str = JobId) -> RagJob:
     queue = _queue(request)
     store: RagJobStore = queue.store  # type: ignore[assignment]
     async with job_store_available():

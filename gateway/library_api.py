@@ -134,6 +134,7 @@ BoardId = Path(description="`b_` and 20 hex digits.")
     operation_id="listDesigns",
     response_model=DesignPage,
     summary="The caller's designs, newest first, a page at a time, with filters",
+    description="Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as `cursor` for the next page. Filters combine.",
     responses=_LIST_ERRORS,
 )
 async def list_designs(
@@ -168,6 +169,7 @@ async def list_designs(
     operation_id="getDesign",
     response_model=Design,
     summary="One design: how it was made (provenance), its references, lineage and boards",
+    description="The design's metadata: its provenance (the RAG request and the models that made it), the motifs it came from, its parent when remixed, and the boards it is on. Another key's design answers 404.",
     responses=_ERRORS,
 )
 async def get_design(
@@ -183,6 +185,7 @@ async def get_design(
     operation_id="updateDesign",
     response_model=Design,
     summary="Change a design's title, notes, tags or favourite mark",
+    description="Only the fields sent change; `null` clears the title or the notes. Answers the design as changed.",
     responses=_ERRORS,
 )
 async def update_design(
@@ -205,6 +208,7 @@ async def update_design(
     status_code=204,
     response_class=Response,
     summary="Delete a design: gone from every list and board at once, its files removed",
+    description="Answers 204; the design leaves every list and board at once and its PNG is removed. Another key's design answers 404.",
     responses=_ERRORS,
 )
 async def delete_design(
@@ -259,13 +263,14 @@ async def design_image(
     operation_id="listSimilarDesigns",
     response_model=NearestResponse,
     summary="The caller's designs nearest to this one (CLIP embedding, cosine)",
+    description="The caller's other designs ranked by the cosine similarity of their CLIP image embeddings to this one's, best first.",
     responses=_ERRORS,
 )
 async def similar_designs(
     request: Request,
     gateway: ReadyGateway,
     design_id: str = DesignId,
-    limit: int = Query(10, ge=1, le=MAX_PAGE),
+    limit: int = Query(10, ge=1, le=MAX_PAGE, description="Designs to answer, best first."),
 ) -> Response:
     _checked(DESIGN_ID, design_id, "design")
     await _settled(request, gateway, design_id)
@@ -279,6 +284,7 @@ async def similar_designs(
     operation_id="searchDesigns",
     response_model=NearestResponse,
     summary="The caller's designs nearest to a text or an image (CLIP, through retrieval)",
+    description="Embeds `text` or `image` (one of them) with retrieval's CLIP and answers the caller's designs nearest to it, best first.",
     responses=error_responses(
         *_GUARD_ERRORS, ErrorType.PAYLOAD_TOO_LARGE, ErrorType.UNSUPPORTED_MEDIA, *_UPSTREAM
     ),
@@ -381,6 +387,7 @@ async def remix_design(
     status_code=201,
     response_model=Board,
     summary="Make a board (a named collection of designs)",
+    description="Answers 201 with the new board (no designs yet). Names need not be unique.",
     responses=_LIST_ERRORS,
 )
 async def create_board(body: BoardCreate, request: Request, gateway: ReadyGateway) -> Response:
@@ -392,6 +399,7 @@ async def create_board(body: BoardCreate, request: Request, gateway: ReadyGatewa
     operation_id="listBoards",
     response_model=BoardList,
     summary="The caller's boards",
+    description="Every board of the caller, oldest first, with how many designs each holds.",
     responses=_LIST_ERRORS,
 )
 async def list_boards(request: Request, gateway: ReadyGateway) -> Response:
@@ -403,6 +411,7 @@ async def list_boards(request: Request, gateway: ReadyGateway) -> Response:
     operation_id="updateBoard",
     response_model=Board,
     summary="Rename a board",
+    description="Answers the board with its new name. Another key's board answers 404.",
     responses=_ERRORS,
 )
 async def update_board(
@@ -418,6 +427,7 @@ async def update_board(
     status_code=204,
     response_class=Response,
     summary="Delete a board (its designs stay)",
+    description="Answers 204; the designs on it stay in the library.",
     responses=_ERRORS,
 )
 async def delete_board(

@@ -11,7 +11,14 @@ from services.common.errors import ErrorType, NotLoadedError, error_responses
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", operation_id="healthz", summary="Liveness: the process answers")
+@router.get(
+    "/healthz",
+    operation_id="healthz",
+    summary="Liveness: the process answers",
+    description="Answers 200 as long as the process serves HTTP, models loaded or not; for a "
+    "liveness probe. Open: no key needed.",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -20,7 +27,12 @@ def healthz() -> dict[str, str]:
     "/readyz",
     operation_id="readyz",
     summary="Readiness: models are loaded and requests can be served",
-    responses=error_responses(ErrorType.NOT_READY),
+    description="200 once the models (and index) are loaded, with what was loaded; 503 `not_ready` "
+    "while they load or when loading failed (the message says why). For a readiness probe; open.",
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ready"}}}},
+        **error_responses(ErrorType.NOT_READY),
+    },
 )
 def readyz(request: Request) -> dict[str, Any]:
     state = request.app.state

@@ -161,6 +161,9 @@ router = APIRouter(tags=["health"])
     "/metrics",
     operation_id="metrics",
     summary="Prometheus metrics: requests, latency, in-flight work, GPU memory (and gateway stages)",
+    description="The Prometheus text format: request counts and latency per route and status, "
+    "in-flight work against its bound, GPU memory, and on the gateway the RAG stages, cache and "
+    "rate limiting. Open, for the scraper.",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )

@@ -23,6 +23,7 @@ from typing import Any, get_args
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from services.common.contracts.examples import examples
 from services.common.errors import error_examples
 
 # Media types of binary answers and uploads: a string of bytes.
@@ -215,6 +216,9 @@ def refine(spec: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
     schemas = components.get("schemas", {})
     _binary_uploads(schemas)
     _name_enums(spec)
+    for model, example in examples().items():
+        if model.__name__ in schemas:
+            schemas[model.__name__].setdefault("examples", [example])
     return spec
 
 

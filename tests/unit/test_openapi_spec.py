@@ -152,3 +152,43 @@ def test_binary_answers_and_served_sizes_are_declared():
     assert size["schema"]["enum"] == [224, 512]
     design = paths["/v1/designs/{design_id}/image"]["get"]
     assert design["responses"]["200"]["content"]["image/png"]["schema"]["format"] == "binary"
+
+
+def _has_example(gateway: dict, content: dict) -> bool:
+    if content.get("example") is not None or content.get("examples"):
+        return True
+    ref = content.get("schema", {}).get("$ref", "")
+    return bool(gateway["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}).get("examples"))
+
+
+def test_every_gateway_operation_is_described_with_examples():
+    """A description on every operation and parameter; an example of every JSON request, answer
+    and error (a file upload's bytes need none)."""
+    gateway = spec("gateway")
+    missing = []
+    for path, method, operation in operations("gateway"):
+        where = f"{method.upper()} {path}"
+        if not operation.get("description"):
+            missing.append(f"{where}: description")
+        missing += [
+            f"{where}: parameter {p['name']} description"
+            for p in operation.get("parameters", [])
+            if not p.get("description")
+        ]
+        for media, content in operation.get("requestBody", {}).get("content", {}).items():
+            if media == "application/json" and not _has_example(gateway, content):
+                missing.append(f"{where}: request example")
+        for status, response in operation["responses"].items():
+            json_content = response.get("content", {}).get("application/json")
+            if json_content is not None and not _has_example(gateway, json_content):
+                missing.append(f"{where}: {status} example")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_example_is_a_valid_instance_of_its_model():
+    from services.common.contracts.examples import examples
+
+    for model, example in examples().items():
+        model.model_validate(example)  # raises on drift
+    schemas = spec("gateway")["components"]["schemas"]
+    assert schemas["RagResponse"]["examples"][0]["seed"] == 7

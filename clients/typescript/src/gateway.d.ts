@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
+        /**
+         * Liveness: the process answers
+         * @description Answers 200 as long as the process serves HTTP, models loaded or not; for a liveness probe. Open: no key needed.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics: requests, latency, in-flight work, GPU memory (and gateway stages) */
+        /**
+         * Prometheus metrics: requests, latency, in-flight work, GPU memory (and gateway stages)
+         * @description The Prometheus text format: request counts and latency per route and status, in-flight work against its bound, GPU memory, and on the gateway the RAG stages, cache and rate limiting. Open, for the scraper.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: models are loaded and requests can be served */
+        /**
+         * Readiness: models are loaded and requests can be served
+         * @description 200 once the models (and index) are loaded, with what was loaded; 503 `not_ready` while they load or when loading failed (the message says why). For a readiness probe; open.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -62,10 +71,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's boards */
+        /**
+         * The caller's boards
+         * @description Every board of the caller, oldest first, with how many designs each holds.
+         */
         get: operations["listBoards"];
         put?: never;
-        /** Make a board (a named collection of designs) */
+        /**
+         * Make a board (a named collection of designs)
+         * @description Answers 201 with the new board (no designs yet). Names need not be unique.
+         */
         post: operations["createBoard"];
         delete?: never;
         options?: never;
@@ -83,11 +98,17 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a board (its designs stay) */
+        /**
+         * Delete a board (its designs stay)
+         * @description Answers 204; the designs on it stay in the library.
+         */
         delete: operations["deleteBoard"];
         options?: never;
         head?: never;
-        /** Rename a board */
+        /**
+         * Rename a board
+         * @description Answers the board with its new name. Another key's board answers 404.
+         */
         patch: operations["updateBoard"];
         trace?: never;
     };
@@ -122,7 +143,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's designs, newest first, a page at a time, with filters */
+        /**
+         * The caller's designs, newest first, a page at a time, with filters
+         * @description Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as `cursor` for the next page. Filters combine.
+         */
         get: operations["listDesigns"];
         put?: never;
         post?: never;
@@ -161,7 +185,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The caller's designs nearest to a text or an image (CLIP, through retrieval) */
+        /**
+         * The caller's designs nearest to a text or an image (CLIP, through retrieval)
+         * @description Embeds `text` or `image` (one of them) with retrieval's CLIP and answers the caller's designs nearest to it, best first.
+         */
         post: operations["searchDesigns"];
         delete?: never;
         options?: never;
@@ -176,15 +203,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One design: how it was made (provenance), its references, lineage and boards */
+        /**
+         * One design: how it was made (provenance), its references, lineage and boards
+         * @description The design's metadata: its provenance (the RAG request and the models that made it), the motifs it came from, its parent when remixed, and the boards it is on. Another key's design answers 404.
+         */
         get: operations["getDesign"];
         put?: never;
         post?: never;
-        /** Delete a design: gone from every list and board at once, its files removed */
+        /**
+         * Delete a design: gone from every list and board at once, its files removed
+         * @description Answers 204; the design leaves every list and board at once and its PNG is removed. Another key's design answers 404.
+         */
         delete: operations["deleteDesign"];
         options?: never;
         head?: never;
-        /** Change a design's title, notes, tags or favourite mark */
+        /**
+         * Change a design's title, notes, tags or favourite mark
+         * @description Only the fields sent change; `null` clears the title or the notes. Answers the design as changed.
+         */
         patch: operations["updateDesign"];
         trace?: never;
     };
@@ -235,7 +271,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's designs nearest to this one (CLIP embedding, cosine) */
+        /**
+         * The caller's designs nearest to this one (CLIP embedding, cosine)
+         * @description The caller's other designs ranked by the cosine similarity of their CLIP image embeddings to this one's, best first.
+         */
         get: operations["listSimilarDesigns"];
         put?: never;
         post?: never;
@@ -252,7 +291,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A reference photo of the index (the `id` of a reference), as JPEG */
+        /**
+         * A reference photo of the index (the `id` of a reference), as JPEG
+         * @description The photo behind a reference's `id`, at 224 or 512 px. With the answer's `index_version` it is bound to that index (404 once another is loaded) and cacheable for a day; its ETag names version, size and id, and `If-None-Match` answers 304.
+         */
         get: operations["getReferenceImage"];
         put?: never;
         post?: never;
@@ -289,7 +331,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** State, stage, generation progress, and the RAG answer (or error) of a job */
+        /**
+         * State, stage, generation progress, and the RAG answer (or error) of a job
+         * @description The job's record: `state` (queued, running, succeeded, failed, cancelled), the `stage` running, generation `progress` (steps of total), and once it ends the RAG answer in `result` or the refusal in `error`. Another key's job answers 404.
+         */
         get: operations["getJob"];
         put?: never;
         post?: never;
@@ -312,7 +357,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow */
+        /**
+         * Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
+         * @description Finds the motifs nearest to `text` and/or `image` (CLIP + BM25), captions the top reference (BLIP-2), fuses query, caption and motif facts into one prompt of at most 77 tokens, and generates from the reference (img2img), the query image or nothing (txt2img). Answers the references, captions, the prompt with its parts, the images (base64 PNG), the seed, timings and the designs saved. A failed caption degrades the answer (`degraded`), not the call. The same request and seed answer from the cache.
+         */
         post: operations["rag"];
         delete?: never;
         options?: never;
@@ -367,7 +415,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The styles the generation service serves (for `style` / `styles` in /v1/rag) */
+        /**
+         * The styles the generation service serves (for `style` / `styles` in /v1/rag)
+         * @description Each style LoRA by name, with the base model it was trained on, its trigger words and version; which one is fused by default, and whether `preview: true` is available.
+         */
         get: operations["listStyles"];
         put?: never;
         post?: never;
@@ -390,7 +441,15 @@ export interface components {
             /** Version */
             version: string;
         };
-        /** Board */
+        /**
+         * Board
+         * @example {
+         *       "created_at": "2026-12-01T14:00:00Z",
+         *       "design_count": 1,
+         *       "id": "b_8a7b6c5d4e3f2a1b0c9d",
+         *       "name": "Stars"
+         *     }
+         */
         Board: {
             /**
              * Created At
@@ -410,12 +469,29 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** BoardCreate */
+        /**
+         * BoardCreate
+         * @example {
+         *       "name": "Stars"
+         *     }
+         */
         BoardCreate: {
             /** Name */
             name: string;
         };
-        /** BoardList */
+        /**
+         * BoardList
+         * @example {
+         *       "boards": [
+         *         {
+         *           "created_at": "2026-12-01T14:00:00Z",
+         *           "design_count": 1,
+         *           "id": "b_8a7b6c5d4e3f2a1b0c9d",
+         *           "name": "Stars"
+         *         }
+         *       ]
+         *     }
+         */
         BoardList: {
             /**
              * Boards
@@ -423,7 +499,12 @@ export interface components {
              */
             boards: components["schemas"]["Board"][];
         };
-        /** BoardUpdate */
+        /**
+         * BoardUpdate
+         * @example {
+         *       "name": "Stars and flowers"
+         *     }
+         */
         BoardUpdate: {
             /** Name */
             name: string;
@@ -489,7 +570,38 @@ export interface components {
          * @enum {string}
          */
         DegradedStage: "retrieval" | "captioning" | "fusion" | "generation" | "library";
-        /** Design */
+        /**
+         * Design
+         * @example {
+         *       "board_ids": [
+         *         "b_8a7b6c5d4e3f2a1b0c9d"
+         *       ],
+         *       "created_at": "2026-12-01T14:00:00Z",
+         *       "favorite": false,
+         *       "height": 512,
+         *       "id": "d_3f9a1c2b4d5e6f708192",
+         *       "motifs": [
+         *         5
+         *       ],
+         *       "notes": null,
+         *       "owner": "3a7bd3e2360a3d29",
+         *       "parent_id": null,
+         *       "prompt": "sekar bunga, Truntum, a brown batik with small stars",
+         *       "provenance": {
+         *         "request": {
+         *           "seed": 7,
+         *           "text": "sekar bunga"
+         *         }
+         *       },
+         *       "sha256": "5d41402abc4b2a76b9719d911017c592ae4e5d5e4e0b7a1f2f1d0c3b4a5e6f70",
+         *       "tags": [
+         *         "truntum"
+         *       ],
+         *       "title": "Truntum in brown",
+         *       "url": "/v1/designs/d_3f9a1c2b4d5e6f708192/image",
+         *       "width": 512
+         *     }
+         */
         Design: {
             /**
              * Board Ids
@@ -558,7 +670,43 @@ export interface components {
             /** Width */
             width: number;
         };
-        /** DesignPage */
+        /**
+         * DesignPage
+         * @example {
+         *       "designs": [
+         *         {
+         *           "board_ids": [
+         *             "b_8a7b6c5d4e3f2a1b0c9d"
+         *           ],
+         *           "created_at": "2026-12-01T14:00:00Z",
+         *           "favorite": false,
+         *           "height": 512,
+         *           "id": "d_3f9a1c2b4d5e6f708192",
+         *           "motifs": [
+         *             5
+         *           ],
+         *           "notes": null,
+         *           "owner": "3a7bd3e2360a3d29",
+         *           "parent_id": null,
+         *           "prompt": "sekar bunga, Truntum, a brown batik with small stars",
+         *           "provenance": {
+         *             "request": {
+         *               "seed": 7,
+         *               "text": "sekar bunga"
+         *             }
+         *           },
+         *           "sha256": "5d41402abc4b2a76b9719d911017c592ae4e5d5e4e0b7a1f2f1d0c3b4a5e6f70",
+         *           "tags": [
+         *             "truntum"
+         *           ],
+         *           "title": "Truntum in brown",
+         *           "url": "/v1/designs/d_3f9a1c2b4d5e6f708192/image",
+         *           "width": 512
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
         DesignPage: {
             /**
              * Designs
@@ -613,6 +761,13 @@ export interface components {
         /**
          * DesignUpdate
          * @description `PATCH /v1/designs/{id}`: only the fields sent change; `null` clears title or notes.
+         * @example {
+         *       "favorite": true,
+         *       "tags": [
+         *         "truntum"
+         *       ],
+         *       "title": "Truntum in brown"
+         *     }
          */
         DesignUpdate: {
             /** Favorite */
@@ -708,6 +863,15 @@ export interface components {
         /**
          * ImportResponse
          * @description `POST /v1/designs/import`: the RAG request that recalls a PNG's settings.
+         * @example {
+         *       "request": {
+         *         "guidance_scale": 7,
+         *         "seed": 3,
+         *         "steps": 10,
+         *         "text": "kawung nitik"
+         *       },
+         *       "source": "parameters"
+         *     }
          */
         ImportResponse: {
             /**
@@ -730,7 +894,14 @@ export interface components {
          * @enum {string}
          */
         InitSource: "reference" | "query" | "none";
-        /** JobCreated */
+        /**
+         * JobCreated
+         * @example {
+         *       "job_id": "0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b",
+         *       "state": "queued",
+         *       "status_url": "/v1/jobs/0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b"
+         *     }
+         */
         JobCreated: {
             /** Job Id */
             job_id: string;
@@ -793,7 +964,45 @@ export interface components {
              */
             philosophy?: string;
         };
-        /** NearestResponse */
+        /**
+         * NearestResponse
+         * @example {
+         *       "designs": [
+         *         {
+         *           "design": {
+         *             "board_ids": [
+         *               "b_8a7b6c5d4e3f2a1b0c9d"
+         *             ],
+         *             "created_at": "2026-12-01T14:00:00Z",
+         *             "favorite": false,
+         *             "height": 512,
+         *             "id": "d_3f9a1c2b4d5e6f708192",
+         *             "motifs": [
+         *               5
+         *             ],
+         *             "notes": null,
+         *             "owner": "3a7bd3e2360a3d29",
+         *             "parent_id": null,
+         *             "prompt": "sekar bunga, Truntum, a brown batik with small stars",
+         *             "provenance": {
+         *               "request": {
+         *                 "seed": 7,
+         *                 "text": "sekar bunga"
+         *               }
+         *             },
+         *             "sha256": "5d41402abc4b2a76b9719d911017c592ae4e5d5e4e0b7a1f2f1d0c3b4a5e6f70",
+         *             "tags": [
+         *               "truntum"
+         *             ],
+         *             "title": "Truntum in brown",
+         *             "url": "/v1/designs/d_3f9a1c2b4d5e6f708192/image",
+         *             "width": 512
+         *           },
+         *           "score": 0.91
+         *         }
+         *       ]
+         *     }
+         */
         NearestResponse: {
             /**
              * Designs
@@ -848,6 +1057,108 @@ export interface components {
         /**
          * RagJob
          * @description `GET /v1/jobs/{id}` on the gateway: a RAG flow run as a job.
+         * @example {
+         *       "cancel_requested": false,
+         *       "created_at": 1796220000,
+         *       "error": null,
+         *       "generation_job_id": "7e6d5c4b3a2918f7e6d5c4b3a2918f7e",
+         *       "job_id": "0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b",
+         *       "kind": "rag",
+         *       "progress": {
+         *         "step": 30,
+         *         "total": 30
+         *       },
+         *       "result": {
+         *         "cache": {
+         *           "hit": false,
+         *           "key": "rag:v1:9c1f",
+         *           "shared": false
+         *         },
+         *         "captions": [
+         *           {
+         *             "reference_id": 12,
+         *             "text": "a brown batik with small stars"
+         *           }
+         *         ],
+         *         "degraded": [],
+         *         "designs": [
+         *           {
+         *             "id": "d_3f9a1c2b4d5e6f708192",
+         *             "url": "/v1/designs/d_3f9a1c2b4d5e6f708192/image"
+         *           }
+         *         ],
+         *         "images": [
+         *           "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC"
+         *         ],
+         *         "index_version": "20260101T000000Z-5f2c",
+         *         "mode": "img2img",
+         *         "model": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+         *         "model_version": "sd15@6d3b",
+         *         "previews": [],
+         *         "prompt": {
+         *           "cut": [],
+         *           "parts": [
+         *             {
+         *               "kept": "full",
+         *               "source": "query",
+         *               "text": "sekar bunga",
+         *               "tokens": 3
+         *             },
+         *             {
+         *               "kept": "full",
+         *               "source": "motif",
+         *               "text": "Truntum",
+         *               "tokens": 3
+         *             },
+         *             {
+         *               "kept": "full",
+         *               "source": "caption",
+         *               "text": "a brown batik with small stars",
+         *               "tokens": 7
+         *             }
+         *           ],
+         *           "text": "sekar bunga, Truntum, a brown batik with small stars",
+         *           "tokens": 15,
+         *           "truncated": false
+         *         },
+         *         "references": [
+         *           {
+         *             "file": "5 Truntum 1.jpg",
+         *             "fused_score": null,
+         *             "id": 12,
+         *             "instance": 1,
+         *             "lexical": null,
+         *             "motif": {
+         *               "description_en": "Small scattered stars.",
+         *               "description_id": "Motif bintang kecil yang bertaburan.",
+         *               "name": "Truntum",
+         *               "number": 5,
+         *               "philosophy": "Love that grows again, ever more."
+         *             },
+         *             "rotation": 0,
+         *             "score": 0.83,
+         *             "visual": {
+         *               "rank": 1,
+         *               "score": 0.83
+         *             }
+         *           }
+         *         ],
+         *         "scheduler": "pndm",
+         *         "seed": 7,
+         *         "styles": [],
+         *         "symmetry": "none",
+         *         "symmetry_scores": {},
+         *         "timings_ms": {
+         *           "cache": 0.4,
+         *           "captioning": 180.3,
+         *           "generation": 2100.5,
+         *           "retrieval": 12.1
+         *         }
+         *       },
+         *       "stage": "generation",
+         *       "state": "succeeded",
+         *       "updated_at": 1796220004.2
+         *     }
          */
         RagJob: {
             /**
@@ -1032,7 +1343,96 @@ export interface components {
         } | {
             image: unknown;
         }) & unknown & unknown & unknown & unknown);
-        /** RagResponse */
+        /**
+         * RagResponse
+         * @example {
+         *       "cache": {
+         *         "hit": false,
+         *         "key": "rag:v1:9c1f",
+         *         "shared": false
+         *       },
+         *       "captions": [
+         *         {
+         *           "reference_id": 12,
+         *           "text": "a brown batik with small stars"
+         *         }
+         *       ],
+         *       "degraded": [],
+         *       "designs": [
+         *         {
+         *           "id": "d_3f9a1c2b4d5e6f708192",
+         *           "url": "/v1/designs/d_3f9a1c2b4d5e6f708192/image"
+         *         }
+         *       ],
+         *       "images": [
+         *         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC"
+         *       ],
+         *       "index_version": "20260101T000000Z-5f2c",
+         *       "mode": "img2img",
+         *       "model": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+         *       "model_version": "sd15@6d3b",
+         *       "previews": [],
+         *       "prompt": {
+         *         "cut": [],
+         *         "parts": [
+         *           {
+         *             "kept": "full",
+         *             "source": "query",
+         *             "text": "sekar bunga",
+         *             "tokens": 3
+         *           },
+         *           {
+         *             "kept": "full",
+         *             "source": "motif",
+         *             "text": "Truntum",
+         *             "tokens": 3
+         *           },
+         *           {
+         *             "kept": "full",
+         *             "source": "caption",
+         *             "text": "a brown batik with small stars",
+         *             "tokens": 7
+         *           }
+         *         ],
+         *         "text": "sekar bunga, Truntum, a brown batik with small stars",
+         *         "tokens": 15,
+         *         "truncated": false
+         *       },
+         *       "references": [
+         *         {
+         *           "file": "5 Truntum 1.jpg",
+         *           "fused_score": null,
+         *           "id": 12,
+         *           "instance": 1,
+         *           "lexical": null,
+         *           "motif": {
+         *             "description_en": "Small scattered stars.",
+         *             "description_id": "Motif bintang kecil yang bertaburan.",
+         *             "name": "Truntum",
+         *             "number": 5,
+         *             "philosophy": "Love that grows again, ever more."
+         *           },
+         *           "rotation": 0,
+         *           "score": 0.83,
+         *           "visual": {
+         *             "rank": 1,
+         *             "score": 0.83
+         *           }
+         *         }
+         *       ],
+         *       "scheduler": "pndm",
+         *       "seed": 7,
+         *       "styles": [],
+         *       "symmetry": "none",
+         *       "symmetry_scores": {},
+         *       "timings_ms": {
+         *         "cache": 0.4,
+         *         "captioning": 180.3,
+         *         "generation": 2100.5,
+         *         "retrieval": 12.1
+         *       }
+         *     }
+         */
         RagResponse: {
             cache: components["schemas"]["CacheInfo"];
             /** Captions */
@@ -1338,7 +1738,26 @@ export interface components {
              */
             version: string;
         };
-        /** StyleList */
+        /**
+         * StyleList
+         * @example {
+         *       "default": null,
+         *       "preview": false,
+         *       "styles": [
+         *         {
+         *           "base_model": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+         *           "base_version": "6d3b",
+         *           "fused": false,
+         *           "name": "nitik",
+         *           "rank": 8,
+         *           "trigger_words": [
+         *             "nitik batik"
+         *           ],
+         *           "version": "a1b2c3"
+         *         }
+         *       ]
+         *     }
+         */
         StyleList: {
             /**
              * Default
@@ -1412,6 +1831,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: string;
                     };
@@ -1456,6 +1880,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready"
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -3564,6 +3993,7 @@ export interface operations {
     listSimilarDesigns: {
         parameters: {
             query?: {
+                /** @description Designs to answer, best first. */
                 limit?: number;
             };
             header?: never;
@@ -3718,9 +4148,11 @@ export interface operations {
                 index_version?: string | null;
             };
             header?: {
+                /** @description An ETag of this image seen before: 304 without a body when current. */
                 "if-none-match"?: string | null;
             };
             path: {
+                /** @description A reference's `id` (a row of the index). */
                 item_id: number;
             };
             cookie?: never;
@@ -4012,6 +4444,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The `job_id` that `POST /v1/jobs` answered (32 hex digits). */
                 job_id: string;
             };
             cookie?: never;
@@ -4131,6 +4564,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The `job_id` that `POST /v1/jobs` answered (32 hex digits). */
                 job_id: string;
             };
             cookie?: never;
@@ -4584,6 +5018,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "cache": {
+                     *         "backend": "redis"
+                     *       },
+                     *       "upstreams": {
+                     *         "retrieval": {
+                     *           "url": "http://retrieval:8001"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: unknown;
                     };

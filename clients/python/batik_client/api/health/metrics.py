@@ -43,6 +43,10 @@ def sync_detailed(
 ) -> Response[Any]:
     """Prometheus metrics: requests, latency, in-flight work, GPU memory (and gateway stages)
 
+     The Prometheus text format: request counts and latency per route and status, in-flight work against
+    its bound, GPU memory, and on the gateway the RAG stages, cache and rate limiting. Open, for the
+    scraper.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -65,6 +69,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Any]:
     """Prometheus metrics: requests, latency, in-flight work, GPU memory (and gateway stages)
+
+     The Prometheus text format: request counts and latency per route and status, in-flight work against
+    its bound, GPU memory, and on the gateway the RAG stages, cache and rate limiting. Open, for the
+    scraper.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -66,6 +66,9 @@ def sync_detailed(
 ) -> Response[ErrorBody | ReadyzResponseReadyz]:
     """Readiness: models are loaded and requests can be served
 
+     200 once the models (and index) are loaded, with what was loaded; 503 `not_ready` while they load or
+    when loading failed (the message says why). For a readiness probe; open.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -89,6 +92,9 @@ def sync(
 ) -> ErrorBody | ReadyzResponseReadyz | None:
     """Readiness: models are loaded and requests can be served
 
+     200 once the models (and index) are loaded, with what was loaded; 503 `not_ready` while they load or
+    when loading failed (the message says why). For a readiness probe; open.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -107,6 +113,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[ErrorBody | ReadyzResponseReadyz]:
     """Readiness: models are loaded and requests can be served
+
+     200 once the models (and index) are loaded, with what was loaded; 503 `not_ready` while they load or
+    when loading failed (the message says why). For a readiness probe; open.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,6 +137,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> ErrorBody | ReadyzResponseReadyz | None:
     """Readiness: models are loaded and requests can be served
+
+     200 once the models (and index) are loaded, with what was loaded; 503 `not_ready` while they load or
+    when loading failed (the message says why). For a readiness probe; open.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

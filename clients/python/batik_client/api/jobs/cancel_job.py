@@ -92,7 +92,7 @@ def sync_detailed(
     one (poll until `cancelled`; its generation job is cancelled too); a finished job is unchanged.
 
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,7 +124,7 @@ def sync(
     one (poll until `cancelled`; its generation job is cancelled too); a finished job is unchanged.
 
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,7 +151,7 @@ async def asyncio_detailed(
     one (poll until `cancelled`; its generation job is cancelled too); a finished job is unchanged.
 
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -181,7 +181,7 @@ async def asyncio(
     one (poll until `cancelled`; its generation job is cancelled too); a finished job is unchanged.
 
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -88,8 +88,12 @@ def sync_detailed(
 ) -> Response[ErrorBody | RagJob]:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
+     The job's record: `state` (queued, running, succeeded, failed, cancelled), the `stage` running,
+    generation `progress` (steps of total), and once it ends the RAG answer in `result` or the refusal
+    in `error`. Another key's job answers 404.
+
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -117,8 +121,12 @@ def sync(
 ) -> ErrorBody | RagJob | None:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
+     The job's record: `state` (queued, running, succeeded, failed, cancelled), the `stage` running,
+    generation `progress` (steps of total), and once it ends the RAG answer in `result` or the refusal
+    in `error`. Another key's job answers 404.
+
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,8 +149,12 @@ async def asyncio_detailed(
 ) -> Response[ErrorBody | RagJob]:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
+     The job's record: `state` (queued, running, succeeded, failed, cancelled), the `stage` running,
+    generation `progress` (steps of total), and once it ends the RAG answer in `result` or the refusal
+    in `error`. Another key's job answers 404.
+
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,8 +180,12 @@ async def asyncio(
 ) -> ErrorBody | RagJob | None:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
+     The job's record: `state` (queued, running, succeeded, failed, cancelled), the `stage` running,
+    generation `progress` (steps of total), and once it ends the RAG answer in `result` or the refusal
+    in `error`. Another key's job answers 404.
+
     Args:
-        job_id (str):
+        job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -98,6 +98,8 @@ def sync_detailed(
 ) -> Response[Board | ErrorBody]:
     """Make a board (a named collection of designs)
 
+     Answers 201 with the new board (no designs yet). Names need not be unique.
+
     Args:
         body (BoardCreate):
 
@@ -127,6 +129,8 @@ def sync(
 ) -> Board | ErrorBody | None:
     """Make a board (a named collection of designs)
 
+     Answers 201 with the new board (no designs yet). Names need not be unique.
+
     Args:
         body (BoardCreate):
 
@@ -150,6 +154,8 @@ async def asyncio_detailed(
     body: BoardCreate,
 ) -> Response[Board | ErrorBody]:
     """Make a board (a named collection of designs)
+
+     Answers 201 with the new board (no designs yet). Names need not be unique.
 
     Args:
         body (BoardCreate):
@@ -177,6 +183,8 @@ async def asyncio(
     body: BoardCreate,
 ) -> Board | ErrorBody | None:
     """Make a board (a named collection of designs)
+
+     Answers 201 with the new board (no designs yet). Names need not be unique.
 
     Args:
         body (BoardCreate):

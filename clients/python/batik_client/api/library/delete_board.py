@@ -96,6 +96,8 @@ def sync_detailed(
 ) -> Response[Any | ErrorBody]:
     """Delete a board (its designs stay)
 
+     Answers 204; the designs on it stay in the library.
+
     Args:
         board_id (str): `b_` and 20 hex digits.
 
@@ -125,6 +127,8 @@ def sync(
 ) -> Any | ErrorBody | None:
     """Delete a board (its designs stay)
 
+     Answers 204; the designs on it stay in the library.
+
     Args:
         board_id (str): `b_` and 20 hex digits.
 
@@ -148,6 +152,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Any | ErrorBody]:
     """Delete a board (its designs stay)
+
+     Answers 204; the designs on it stay in the library.
 
     Args:
         board_id (str): `b_` and 20 hex digits.
@@ -175,6 +181,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Any | ErrorBody | None:
     """Delete a board (its designs stay)
+
+     Answers 204; the designs on it stay in the library.
 
     Args:
         board_id (str): `b_` and 20 hex digits.

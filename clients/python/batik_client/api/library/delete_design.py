@@ -96,6 +96,9 @@ def sync_detailed(
 ) -> Response[Any | ErrorBody]:
     """Delete a design: gone from every list and board at once, its files removed
 
+     Answers 204; the design leaves every list and board at once and its PNG is removed. Another key's
+    design answers 404.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
 
@@ -125,6 +128,9 @@ def sync(
 ) -> Any | ErrorBody | None:
     """Delete a design: gone from every list and board at once, its files removed
 
+     Answers 204; the design leaves every list and board at once and its PNG is removed. Another key's
+    design answers 404.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
 
@@ -148,6 +154,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Any | ErrorBody]:
     """Delete a design: gone from every list and board at once, its files removed
+
+     Answers 204; the design leaves every list and board at once and its PNG is removed. Another key's
+    design answers 404.
 
     Args:
         design_id (str): `d_` and 20 hex digits.
@@ -175,6 +184,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Any | ErrorBody | None:
     """Delete a design: gone from every list and board at once, its files removed
+
+     Answers 204; the design leaves every list and board at once and its PNG is removed. Another key's
+    design answers 404.
 
     Args:
         design_id (str): `d_` and 20 hex digits.

@@ -98,6 +98,9 @@ def sync_detailed(
 ) -> Response[Design | ErrorBody]:
     """One design: how it was made (provenance), its references, lineage and boards
 
+     The design's metadata: its provenance (the RAG request and the models that made it), the motifs it
+    came from, its parent when remixed, and the boards it is on. Another key's design answers 404.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
 
@@ -127,6 +130,9 @@ def sync(
 ) -> Design | ErrorBody | None:
     """One design: how it was made (provenance), its references, lineage and boards
 
+     The design's metadata: its provenance (the RAG request and the models that made it), the motifs it
+    came from, its parent when remixed, and the boards it is on. Another key's design answers 404.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
 
@@ -150,6 +156,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Design | ErrorBody]:
     """One design: how it was made (provenance), its references, lineage and boards
+
+     The design's metadata: its provenance (the RAG request and the models that made it), the motifs it
+    came from, its parent when remixed, and the boards it is on. Another key's design answers 404.
 
     Args:
         design_id (str): `d_` and 20 hex digits.
@@ -177,6 +186,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> Design | ErrorBody | None:
     """One design: how it was made (provenance), its references, lineage and boards
+
+     The design's metadata: its provenance (the RAG request and the models that made it), the motifs it
+    came from, its parent when remixed, and the boards it is on. Another key's design answers 404.
 
     Args:
         design_id (str): `d_` and 20 hex digits.

@@ -89,6 +89,8 @@ def sync_detailed(
 ) -> Response[BoardList | ErrorBody]:
     """The caller's boards
 
+     Every board of the caller, oldest first, with how many designs each holds.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -112,6 +114,8 @@ def sync(
 ) -> BoardList | ErrorBody | None:
     """The caller's boards
 
+     Every board of the caller, oldest first, with how many designs each holds.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -130,6 +134,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[BoardList | ErrorBody]:
     """The caller's boards
+
+     Every board of the caller, oldest first, with how many designs each holds.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,6 +157,8 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> BoardList | ErrorBody | None:
     """The caller's boards
+
+     Every board of the caller, oldest first, with how many designs each holds.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -168,6 +168,9 @@ def sync_detailed(
 ) -> Response[DesignPage | ErrorBody]:
     """The caller's designs, newest first, a page at a time, with filters
 
+     Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
+    `cursor` for the next page. Filters combine.
+
     Args:
         limit (int | Unset): Designs per page. Default: 50.
         cursor (None | str | Unset): `next_cursor` of the page before.
@@ -218,6 +221,9 @@ def sync(
 ) -> DesignPage | ErrorBody | None:
     """The caller's designs, newest first, a page at a time, with filters
 
+     Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
+    `cursor` for the next page. Filters combine.
+
     Args:
         limit (int | Unset): Designs per page. Default: 50.
         cursor (None | str | Unset): `next_cursor` of the page before.
@@ -262,6 +268,9 @@ async def asyncio_detailed(
     q: None | str | Unset = UNSET,
 ) -> Response[DesignPage | ErrorBody]:
     """The caller's designs, newest first, a page at a time, with filters
+
+     Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
+    `cursor` for the next page. Filters combine.
 
     Args:
         limit (int | Unset): Designs per page. Default: 50.
@@ -310,6 +319,9 @@ async def asyncio(
     q: None | str | Unset = UNSET,
 ) -> DesignPage | ErrorBody | None:
     """The caller's designs, newest first, a page at a time, with filters
+
+     Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
+    `cursor` for the next page. Filters combine.
 
     Args:
         limit (int | Unset): Designs per page. Default: 50.

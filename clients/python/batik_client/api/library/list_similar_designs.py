@@ -112,9 +112,12 @@ def sync_detailed(
 ) -> Response[ErrorBody | NearestResponse]:
     """The caller's designs nearest to this one (CLIP embedding, cosine)
 
+     The caller's other designs ranked by the cosine similarity of their CLIP image embeddings to this
+    one's, best first.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
-        limit (int | Unset):  Default: 10.
+        limit (int | Unset): Designs to answer, best first. Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,9 +147,12 @@ def sync(
 ) -> ErrorBody | NearestResponse | None:
     """The caller's designs nearest to this one (CLIP embedding, cosine)
 
+     The caller's other designs ranked by the cosine similarity of their CLIP image embeddings to this
+    one's, best first.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
-        limit (int | Unset):  Default: 10.
+        limit (int | Unset): Designs to answer, best first. Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,9 +177,12 @@ async def asyncio_detailed(
 ) -> Response[ErrorBody | NearestResponse]:
     """The caller's designs nearest to this one (CLIP embedding, cosine)
 
+     The caller's other designs ranked by the cosine similarity of their CLIP image embeddings to this
+    one's, best first.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
-        limit (int | Unset):  Default: 10.
+        limit (int | Unset): Designs to answer, best first. Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,9 +210,12 @@ async def asyncio(
 ) -> ErrorBody | NearestResponse | None:
     """The caller's designs nearest to this one (CLIP embedding, cosine)
 
+     The caller's other designs ranked by the cosine similarity of their CLIP image embeddings to this
+    one's, best first.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
-        limit (int | Unset):  Default: 10.
+        limit (int | Unset): Designs to answer, best first. Default: 10.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -112,6 +112,9 @@ def sync_detailed(
 ) -> Response[ErrorBody | NearestResponse]:
     """The caller's designs nearest to a text or an image (CLIP, through retrieval)
 
+     Embeds `text` or `image` (one of them) with retrieval's CLIP and answers the caller's designs
+    nearest to it, best first.
+
     Args:
         body (DesignSearch): `POST /v1/designs/search`: the caller's designs nearest to a text or
             an image (CLIP).
@@ -142,6 +145,9 @@ def sync(
 ) -> ErrorBody | NearestResponse | None:
     """The caller's designs nearest to a text or an image (CLIP, through retrieval)
 
+     Embeds `text` or `image` (one of them) with retrieval's CLIP and answers the caller's designs
+    nearest to it, best first.
+
     Args:
         body (DesignSearch): `POST /v1/designs/search`: the caller's designs nearest to a text or
             an image (CLIP).
@@ -166,6 +172,9 @@ async def asyncio_detailed(
     body: DesignSearch,
 ) -> Response[ErrorBody | NearestResponse]:
     """The caller's designs nearest to a text or an image (CLIP, through retrieval)
+
+     Embeds `text` or `image` (one of them) with retrieval's CLIP and answers the caller's designs
+    nearest to it, best first.
 
     Args:
         body (DesignSearch): `POST /v1/designs/search`: the caller's designs nearest to a text or
@@ -194,6 +203,9 @@ async def asyncio(
     body: DesignSearch,
 ) -> ErrorBody | NearestResponse | None:
     """The caller's designs nearest to a text or an image (CLIP, through retrieval)
+
+     Embeds `text` or `image` (one of them) with retrieval's CLIP and answers the caller's designs
+    nearest to it, best first.
 
     Args:
         body (DesignSearch): `POST /v1/designs/search`: the caller's designs nearest to a text or

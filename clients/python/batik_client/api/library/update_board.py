@@ -108,6 +108,8 @@ def sync_detailed(
 ) -> Response[Board | ErrorBody]:
     """Rename a board
 
+     Answers the board with its new name. Another key's board answers 404.
+
     Args:
         board_id (str): `b_` and 20 hex digits.
         body (BoardUpdate):
@@ -140,6 +142,8 @@ def sync(
 ) -> Board | ErrorBody | None:
     """Rename a board
 
+     Answers the board with its new name. Another key's board answers 404.
+
     Args:
         board_id (str): `b_` and 20 hex digits.
         body (BoardUpdate):
@@ -166,6 +170,8 @@ async def asyncio_detailed(
     body: BoardUpdate,
 ) -> Response[Board | ErrorBody]:
     """Rename a board
+
+     Answers the board with its new name. Another key's board answers 404.
 
     Args:
         board_id (str): `b_` and 20 hex digits.
@@ -196,6 +202,8 @@ async def asyncio(
     body: BoardUpdate,
 ) -> Board | ErrorBody | None:
     """Rename a board
+
+     Answers the board with its new name. Another key's board answers 404.
 
     Args:
         board_id (str): `b_` and 20 hex digits.

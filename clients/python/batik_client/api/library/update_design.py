@@ -108,6 +108,8 @@ def sync_detailed(
 ) -> Response[Design | ErrorBody]:
     """Change a design's title, notes, tags or favourite mark
 
+     Only the fields sent change; `null` clears the title or the notes. Answers the design as changed.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
         body (DesignUpdate): `PATCH /v1/designs/{id}`: only the fields sent change; `null` clears
@@ -141,6 +143,8 @@ def sync(
 ) -> Design | ErrorBody | None:
     """Change a design's title, notes, tags or favourite mark
 
+     Only the fields sent change; `null` clears the title or the notes. Answers the design as changed.
+
     Args:
         design_id (str): `d_` and 20 hex digits.
         body (DesignUpdate): `PATCH /v1/designs/{id}`: only the fields sent change; `null` clears
@@ -168,6 +172,8 @@ async def asyncio_detailed(
     body: DesignUpdate,
 ) -> Response[Design | ErrorBody]:
     """Change a design's title, notes, tags or favourite mark
+
+     Only the fields sent change; `null` clears the title or the notes. Answers the design as changed.
 
     Args:
         design_id (str): `d_` and 20 hex digits.
@@ -199,6 +205,8 @@ async def asyncio(
     body: DesignUpdate,
 ) -> Design | ErrorBody | None:
     """Change a design's title, notes, tags or favourite mark
+
+     Only the fields sent change; `null` clears the title or the notes. Answers the design as changed.
 
     Args:
         design_id (str): `d_` and 20 hex digits.

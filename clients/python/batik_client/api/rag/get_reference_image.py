@@ -134,15 +134,20 @@ def sync_detailed(
 ) -> Response[Any | ErrorBody | File]:
     """A reference photo of the index (the `id` of a reference), as JPEG
 
+     The photo behind a reference's `id`, at 224 or 512 px. With the answer's `index_version` it is bound
+    to that index (404 once another is loaded) and cacheable for a day; its ETag names version, size and
+    id, and `If-None-Match` answers 304.
+
     Args:
-        item_id (int):
+        item_id (int): A reference's `id` (a row of the index).
         size (GetReferenceImageSize | Unset): Side in pixels: 224 or 512. Default:
             GetReferenceImageSize.VALUE_224.
         index_version (None | str | Unset): The answer's `index_version`: ids belong to one index
             version, so once the index is reloaded to another one this is 404 (search again), never
             another row's image; with it the image may be cached for a day, without it every use
             revalidates its ETag.
-        if_none_match (None | str | Unset):
+        if_none_match (None | str | Unset): An ETag of this image seen before: 304 without a body
+            when current.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -176,15 +181,20 @@ def sync(
 ) -> Any | ErrorBody | File | None:
     """A reference photo of the index (the `id` of a reference), as JPEG
 
+     The photo behind a reference's `id`, at 224 or 512 px. With the answer's `index_version` it is bound
+    to that index (404 once another is loaded) and cacheable for a day; its ETag names version, size and
+    id, and `If-None-Match` answers 304.
+
     Args:
-        item_id (int):
+        item_id (int): A reference's `id` (a row of the index).
         size (GetReferenceImageSize | Unset): Side in pixels: 224 or 512. Default:
             GetReferenceImageSize.VALUE_224.
         index_version (None | str | Unset): The answer's `index_version`: ids belong to one index
             version, so once the index is reloaded to another one this is 404 (search again), never
             another row's image; with it the image may be cached for a day, without it every use
             revalidates its ETag.
-        if_none_match (None | str | Unset):
+        if_none_match (None | str | Unset): An ETag of this image seen before: 304 without a body
+            when current.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -213,15 +223,20 @@ async def asyncio_detailed(
 ) -> Response[Any | ErrorBody | File]:
     """A reference photo of the index (the `id` of a reference), as JPEG
 
+     The photo behind a reference's `id`, at 224 or 512 px. With the answer's `index_version` it is bound
+    to that index (404 once another is loaded) and cacheable for a day; its ETag names version, size and
+    id, and `If-None-Match` answers 304.
+
     Args:
-        item_id (int):
+        item_id (int): A reference's `id` (a row of the index).
         size (GetReferenceImageSize | Unset): Side in pixels: 224 or 512. Default:
             GetReferenceImageSize.VALUE_224.
         index_version (None | str | Unset): The answer's `index_version`: ids belong to one index
             version, so once the index is reloaded to another one this is 404 (search again), never
             another row's image; with it the image may be cached for a day, without it every use
             revalidates its ETag.
-        if_none_match (None | str | Unset):
+        if_none_match (None | str | Unset): An ETag of this image seen before: 304 without a body
+            when current.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -253,15 +268,20 @@ async def asyncio(
 ) -> Any | ErrorBody | File | None:
     """A reference photo of the index (the `id` of a reference), as JPEG
 
+     The photo behind a reference's `id`, at 224 or 512 px. With the answer's `index_version` it is bound
+    to that index (404 once another is loaded) and cacheable for a day; its ETag names version, size and
+    id, and `If-None-Match` answers 304.
+
     Args:
-        item_id (int):
+        item_id (int): A reference's `id` (a row of the index).
         size (GetReferenceImageSize | Unset): Side in pixels: 224 or 512. Default:
             GetReferenceImageSize.VALUE_224.
         index_version (None | str | Unset): The answer's `index_version`: ids belong to one index
             version, so once the index is reloaded to another one this is 404 (search again), never
             another row's image; with it the image may be cached for a day, without it every use
             revalidates its ETag.
-        if_none_match (None | str | Unset):
+        if_none_match (None | str | Unset): An ETag of this image seen before: 304 without a body
+            when current.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -89,6 +89,9 @@ def sync_detailed(
 ) -> Response[ErrorBody | StyleList]:
     """The styles the generation service serves (for `style` / `styles` in /v1/rag)
 
+     Each style LoRA by name, with the base model it was trained on, its trigger words and version; which
+    one is fused by default, and whether `preview: true` is available.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -112,6 +115,9 @@ def sync(
 ) -> ErrorBody | StyleList | None:
     """The styles the generation service serves (for `style` / `styles` in /v1/rag)
 
+     Each style LoRA by name, with the base model it was trained on, its trigger words and version; which
+    one is fused by default, and whether `preview: true` is available.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -130,6 +136,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[ErrorBody | StyleList]:
     """The styles the generation service serves (for `style` / `styles` in /v1/rag)
+
+     Each style LoRA by name, with the base model it was trained on, its trigger words and version; which
+    one is fused by default, and whether `preview: true` is available.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,6 +160,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
 ) -> ErrorBody | StyleList | None:
     """The styles the generation service serves (for `style` / `styles` in /v1/rag)
+
+     Each style LoRA by name, with the base model it was trained on, its trigger words and version; which
+    one is fused by default, and whether `preview: true` is available.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

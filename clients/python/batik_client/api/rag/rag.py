@@ -112,6 +112,13 @@ def sync_detailed(
 ) -> Response[ErrorBody | RagResponse]:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
 
+     Finds the motifs nearest to `text` and/or `image` (CLIP + BM25), captions the top reference
+    (BLIP-2), fuses query, caption and motif facts into one prompt of at most 77 tokens, and generates
+    from the reference (img2img), the query image or nothing (txt2img). Answers the references,
+    captions, the prompt with its parts, the images (base64 PNG), the seed, timings and the designs
+    saved. A failed caption degrades the answer (`degraded`), not the call. The same request and seed
+    answer from the cache.
+
     Args:
         body (RagRequest):
 
@@ -141,6 +148,13 @@ def sync(
 ) -> ErrorBody | RagResponse | None:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
 
+     Finds the motifs nearest to `text` and/or `image` (CLIP + BM25), captions the top reference
+    (BLIP-2), fuses query, caption and motif facts into one prompt of at most 77 tokens, and generates
+    from the reference (img2img), the query image or nothing (txt2img). Answers the references,
+    captions, the prompt with its parts, the images (base64 PNG), the seed, timings and the designs
+    saved. A failed caption degrades the answer (`degraded`), not the call. The same request and seed
+    answer from the cache.
+
     Args:
         body (RagRequest):
 
@@ -164,6 +178,13 @@ async def asyncio_detailed(
     body: RagRequest,
 ) -> Response[ErrorBody | RagResponse]:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
+
+     Finds the motifs nearest to `text` and/or `image` (CLIP + BM25), captions the top reference
+    (BLIP-2), fuses query, caption and motif facts into one prompt of at most 77 tokens, and generates
+    from the reference (img2img), the query image or nothing (txt2img). Answers the references,
+    captions, the prompt with its parts, the images (base64 PNG), the seed, timings and the designs
+    saved. A failed caption degrades the answer (`degraded`), not the call. The same request and seed
+    answer from the cache.
 
     Args:
         body (RagRequest):
@@ -191,6 +212,13 @@ async def asyncio(
     body: RagRequest,
 ) -> ErrorBody | RagResponse | None:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
+
+     Finds the motifs nearest to `text` and/or `image` (CLIP + BM25), captions the top reference
+    (BLIP-2), fuses query, caption and motif facts into one prompt of at most 77 tokens, and generates
+    from the reference (img2img), the query image or nothing (txt2img). Answers the references,
+    captions, the prompt with its parts, the images (base64 PNG), the seed, timings and the designs
+    saved. A failed caption degrades the answer (`degraded`), not the call. The same request and seed
+    answer from the cache.
 
     Args:
         body (RagRequest):

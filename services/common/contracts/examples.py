@@ -1,0 +1,160 @@
+"""An example of each wire model the gateway answers or takes, for its OpenAPI (`examples`).
+
+Kept beside the contracts rather than inside them: the answers are long, and one place shows them
+all. `services/common/openapi.py` puts each on its schema; tests/unit/test_openapi_spec.py checks
+that every example parses as its model, so none can drift from the contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+JOB_ID = "0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b"
+DESIGN_ID = "d_3f9a1c2b4d5e6f708192"
+BOARD_ID = "b_8a7b6c5d4e3f2a1b0c9d"
+INDEX_VERSION = "20260101T000000Z-5f2c"
+PNG_B64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC"
+)
+
+HIT = {
+    "id": 12,
+    "score": 0.83,
+    "motif": {
+        "number": 5,
+        "name": "Truntum",
+        "description_id": "Motif bintang kecil yang bertaburan.",
+        "description_en": "Small scattered stars.",
+        "philosophy": "Love that grows again, ever more.",
+    },
+    "file": "5 Truntum 1.jpg",
+    "instance": 1,
+    "rotation": 0,
+    "fused_score": None,
+    "visual": {"score": 0.83, "rank": 1},
+    "lexical": None,
+}
+RAG_RESPONSE = {
+    "references": [HIT],
+    "index_version": INDEX_VERSION,
+    "captions": [{"reference_id": 12, "text": "a brown batik with small stars"}],
+    "prompt": {
+        "text": "sekar bunga, Truntum, a brown batik with small stars",
+        "parts": [
+            {"source": "query", "text": "sekar bunga", "tokens": 3, "kept": "full"},
+            {"source": "motif", "text": "Truntum", "tokens": 3, "kept": "full"},
+            {
+                "source": "caption",
+                "text": "a brown batik with small stars",
+                "tokens": 7,
+                "kept": "full",
+            },
+        ],
+        "tokens": 15,
+        "truncated": False,
+        "cut": [],
+    },
+    "images": [PNG_B64],
+    "seed": 7,
+    "mode": "img2img",
+    "previews": [],
+    "symmetry": "none",
+    "symmetry_scores": {},
+    "model": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "scheduler": "pndm",
+    "model_version": "sd15@6d3b",
+    "styles": [],
+    "timings_ms": {"cache": 0.4, "retrieval": 12.1, "captioning": 180.3, "generation": 2100.5},
+    "cache": {"hit": False, "key": "rag:v1:9c1f", "shared": False},
+    "degraded": [],
+    "designs": [{"id": DESIGN_ID, "url": f"/v1/designs/{DESIGN_ID}/image"}],
+}
+DESIGN = {
+    "id": DESIGN_ID,
+    "owner": "3a7bd3e2360a3d29",
+    "url": f"/v1/designs/{DESIGN_ID}/image",
+    "created_at": "2026-12-01T14:00:00Z",
+    "title": "Truntum in brown",
+    "notes": None,
+    "tags": ["truntum"],
+    "favorite": False,
+    "parent_id": None,
+    "motifs": [5],
+    "prompt": "sekar bunga, Truntum, a brown batik with small stars",
+    "board_ids": [BOARD_ID],
+    "provenance": {"request": {"text": "sekar bunga", "seed": 7}},
+    "width": 512,
+    "height": 512,
+    "sha256": "5d41402abc4b2a76b9719d911017c592ae4e5d5e4e0b7a1f2f1d0c3b4a5e6f70",
+}
+BOARD = {
+    "id": BOARD_ID,
+    "name": "Stars",
+    "created_at": "2026-12-01T14:00:00Z",
+    "design_count": 1,
+}
+
+
+def examples() -> dict[type[BaseModel], dict[str, Any]]:
+    """Model -> one example of it (imported late: the contracts import nothing from here)."""
+    from services.common.contracts.gateway import RagJob, RagResponse
+    from services.common.contracts.generation import StyleList
+    from services.common.contracts.library import (
+        Board,
+        BoardCreate,
+        BoardList,
+        BoardUpdate,
+        Design,
+        DesignPage,
+        DesignUpdate,
+        ImportResponse,
+        NearestResponse,
+    )
+    from services.common.jobs import JobCreated
+
+    return {
+        RagResponse: RAG_RESPONSE,
+        RagJob: {
+            "job_id": JOB_ID,
+            "kind": "rag",
+            "state": "succeeded",
+            "progress": {"step": 30, "total": 30},
+            "cancel_requested": False,
+            "error": None,
+            "result": RAG_RESPONSE,
+            "created_at": 1796220000.0,
+            "updated_at": 1796220004.2,
+            "stage": "generation",
+            "generation_job_id": "7e6d5c4b3a2918f7e6d5c4b3a2918f7e",
+        },
+        JobCreated: {"job_id": JOB_ID, "state": "queued", "status_url": f"/v1/jobs/{JOB_ID}"},
+        StyleList: {
+            "styles": [
+                {
+                    "name": "nitik",
+                    "base_model": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+                    "base_version": "6d3b",
+                    "rank": 8,
+                    "trigger_words": ["nitik batik"],
+                    "version": "a1b2c3",
+                    "fused": False,
+                }
+            ],
+            "default": None,
+            "preview": False,
+        },
+        Design: DESIGN,
+        DesignPage: {"designs": [DESIGN], "next_cursor": None},
+        DesignUpdate: {"title": "Truntum in brown", "tags": ["truntum"], "favorite": True},
+        NearestResponse: {"designs": [{"design": DESIGN, "score": 0.91}]},
+        ImportResponse: {
+            "request": {"text": "kawung nitik", "seed": 3, "steps": 10, "guidance_scale": 7.0},
+            "source": "parameters",
+        },
+        BoardCreate: {"name": "Stars"},
+        BoardUpdate: {"name": "Stars and flowers"},
+        Board: BOARD,
+        BoardList: {"boards": [BOARD]},
+    }
