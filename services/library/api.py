@@ -98,6 +98,8 @@ def create_design(
     body: DesignCreate,
     request: Request,
 ) -> Design:
+    if body.id is not None and (saved := store.saved_design(who.owner, body.id)) is not None:
+        return saved  # a retried save (the gateway's outbox): nothing new to count
     limits = request.app.state.settings.image_limits
     png = _png(decode_base64(body.image_b64, limits=limits, field="image_b64"), "image_b64")
     size = read_header(png)

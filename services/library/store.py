@@ -345,15 +345,8 @@ class LibraryStore:
         retries the save until the library answers (gateway/saving.py). Idempotent by id: saving an
         id this owner already has answers that design and changes nothing; another owner's id is
         refused."""
-        if design_id is not None:
-            if not DESIGN_ID.fullmatch(design_id):
-                raise InvalidInputError(
-                    f"id {design_id!r} is not a design id (d_ and 20 hex digits)"
-                )
-            with self.session() as session:
-                saved = self._saved(session, owner, design_id)
-            if saved is not None:  # a retried save: no second file write, no second count
-                return saved
+        if design_id is not None and (saved := self.saved_design(owner, design_id)) is not None:
+            return saved  # a retried save: no second file write, no second count
         size = read_header(png)
         vector = None if embedding is None else normalise(embedding)
         if vector is not None and not np.all(np.isfinite(vector)):
@@ -426,6 +419,14 @@ class LibraryStore:
         # The owner's matrix is patched in place; the admins' one refreshes on its next search.
         self.embeddings.added(owner, revision - 1, row.id, vector)
         return self._design(row, [])
+
+    def saved_design(self, owner: str, design_id: str) -> Design | None:
+        """The owner's design of this chosen id if it is saved already (None: not yet); an id that
+        is no design id, or another owner's, is refused."""
+        if not DESIGN_ID.fullmatch(design_id):
+            raise InvalidInputError(f"id {design_id!r} is not a design id (d_ and 20 hex digits)")
+        with self.session() as session:
+            return self._saved(session, owner, design_id)
 
     def _saved(self, session: Session, owner: str, design_id: str) -> Design | None:
         """The owner's design of this id if it is saved already; another owner's id is refused."""

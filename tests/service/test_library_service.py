@@ -74,6 +74,8 @@ def test_a_save_with_the_callers_id_is_idempotent_over_http(client):
     assert first["created_at"].startswith("2026-11-30T10:00:00")
     page = client.get("/v1/designs", headers=ALICE).json()["designs"]
     assert [d["id"] for d in page] == [chosen]
+    # The repeat is not a second save.
+    assert "batik_library_designs_saved_total 1.0" in client.get("/metrics").text
     body = {"image_b64": b64(design_png(7)), "id": chosen}
     assert_envelope(client.post("/v1/designs", json=body, headers=BOB), 422, "validation")
     body["id"] = "d_nothex"
