@@ -51,6 +51,7 @@ def _answer(engine: Blip2Captioner, body: VqaRequest, limits: ImageLimits):
     operation_id="caption",
     response_model=CaptionResponse,
     summary="Describe one motif image, or a batch of them",
+    description="BLIP-2 (with the default or the named LoRA adapter) captions `image`, or each of `images` in one batch; a degenerate output is retried once, then answered empty with the reason.",
     responses=error_responses(*_IMAGE_ERRORS),
 )
 async def caption(body: CaptionRequest, request: Request, engine: ReadyEngine) -> CaptionResponse:
@@ -87,6 +88,7 @@ async def caption(body: CaptionRequest, request: Request, engine: ReadyEngine) -
     operation_id="vqa",
     response_model=VqaResponse,
     summary="Answer a question about a motif image",
+    description="BLIP-2 answers `question` about `image` in a few words (with the default or the named adapter).",
     responses=error_responses(*_IMAGE_ERRORS),
 )
 async def vqa(body: VqaRequest, request: Request, engine: ReadyEngine) -> VqaResponse:
@@ -109,6 +111,7 @@ async def vqa(body: VqaRequest, request: Request, engine: ReadyEngine) -> VqaRes
     operation_id="listAdapters",
     response_model=AdaptersResponse,
     summary="The LoRA adapters a request may name, and the default",
+    description="Each adapter the service loaded, with its source, version and training summary, and which one is the default (merged into the served weights).",
     responses=error_responses(ErrorType.NOT_READY),
 )
 def adapters(engine: ReadyEngine) -> AdaptersResponse:

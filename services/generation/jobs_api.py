@@ -7,7 +7,7 @@ in whichever worker arq hands it to.
 from __future__ import annotations
 
 import anyio.to_thread
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from services.common.contracts.generation import GenerateRequest, GenerationJob
 from services.common.errors import ErrorType, ServiceError, error_responses
@@ -17,6 +17,7 @@ from services.generation.inputs import checked_images
 from services.generation.worker import FUNCTION, KIND, image_name
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+JobId = Path(description="The `job_id` that `POST /v1/jobs` answered (32 hex digits).")
 
 
 _queue = queue_getter(what="jobs", setting="GENERATION_REDIS_URL", sync_route="POST /v1/generate")
@@ -33,6 +34,7 @@ async def _job(queue: JobQueue, job_id: str) -> GenerationJob:
     status_code=202,
     response_model=JobCreated,
     summary="Queue a generation (same body as /v1/generate); poll GET /v1/jobs/{job_id}",
+    description="Answers 202 with the job id at once, `Location` pointing where to poll; 429 when the queue is full. Needs GENERATION_REDIS_URL (503 `no_job_store` without).",
     responses=error_responses(
         ErrorType.PAYLOAD_TOO_LARGE,
         ErrorType.UNSUPPORTED_MEDIA,
@@ -59,9 +61,10 @@ async def submit(body: GenerateRequest, request: Request, response: Response) ->
     operation_id="getJob",
     response_model=GenerationJob,
     summary="State, progress (denoising steps), and the result or error of a job",
+    description="The job's record: state, denoising progress (steps of total), and once it ends the result (image paths) or the error.",
     responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
-async def status(job_id: str, request: Request) -> GenerationJob:
+async def status(request: Request, job_id: str = JobId) -> GenerationJob:
     queue = _queue(request)
     async with job_store_available():
         return await _job(queue, job_id)
@@ -72,12 +75,17 @@ async def status(job_id: str, request: Request) -> GenerationJob:
     operation_id="getJobImage",
     response_class=Response,
     summary="Image n (from 0) of a succeeded job, as PNG",
+    description="The n-th generated PNG of a succeeded job (while the job record lives).",
     responses={
         200: {"content": {"image/png": {}}, "description": "The PNG"},
         **error_responses(ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
     },
 )
-async def image(job_id: str, n: int, request: Request) -> Response:
+async def image(
+    request: Request,
+    job_id: str = JobId,
+    n: int = Path(description="Which image of the job, from 0 (`num_images` were made)."),
+) -> Response:
     queue = _queue(request)
     async with job_store_available():
         job = await _job(queue, job_id)
@@ -103,7 +111,7 @@ async def image(job_id: str, n: int, request: Request) -> Response:
     "`cancel_requested` for a running one (poll until `cancelled`); a finished job is unchanged.",
     responses=error_responses(ErrorType.NOT_FOUND, ErrorType.NO_JOB_STORE),
 )
-async def cancel(job_id: str, request: Request) -> GenerationJob:
+async def cancel(request: Request, job_id: str = JobId) -> GenerationJob:
     queue = _queue(request)
     async with job_store_available():
         await _job(queue, job_id)

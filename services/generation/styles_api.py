@@ -33,6 +33,7 @@ def style_list(engine: SdGenerator) -> StyleList:
     operation_id="listStyles",
     response_model=StyleList,
     summary="Styles from GENERATION_STYLES_DIR: name, base model, rank, trigger words, version",
+    description="Each style LoRA the service can apply by name, which one is fused at load, and whether previews are available.",
     responses=error_responses(ErrorType.NOT_READY),
 )
 def list_styles(engine: ReadyEngine) -> StyleList:

@@ -87,6 +87,7 @@ BoardId = Path(description="A board id (`b_` and 20 hex digits).")
     status_code=201,
     response_model=Design,
     summary="Save a generated image as a design, with its provenance inside the PNG",
+    description="Stores the PNG (its provenance written into an iTXt chunk) and the design's metadata for the owner in `X-Owner-Id`; answers 201 with the design. The same `id` again answers the saved design (idempotent); a full library is 409.",
     responses={
         **_WRITE_ERRORS,
         **error_responses(ErrorType.QUOTA_EXCEEDED, ErrorType.UNSUPPORTED_MEDIA),
@@ -129,18 +130,19 @@ def create_design(
     operation_id="listDesigns",
     response_model=DesignPage,
     summary="The owner's designs, newest first, a page at a time, with filters",
+    description="Pages of the owner's designs (an admin: everyone's), newest first; `next_cursor` as `cursor` gives the next page. Filters combine.",
     responses=_READ_ERRORS,
 )
 def list_designs(
     who: Who,
     store: ReadyStore,
-    limit: int = Query(50, ge=1, le=MAX_PAGE),
+    limit: int = Query(50, ge=1, le=MAX_PAGE, description="Designs per page."),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of a page."),
     motif: int | None = Query(None, ge=0, description="Made from references of this motif."),
     board: str | None = Query(None, max_length=40, description="On this board."),
-    favorite: bool | None = Query(None),
+    favorite: bool | None = Query(None, description="true: only favourites; false: only others."),
     created_after: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),
-    created_before: datetime | None = Query(None),
+    created_before: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),
     q: str | None = Query(None, max_length=200, description="Words in prompt, title or tags."),
 ) -> Response:
     filters = DesignFilter(motif, board, favorite, created_after, created_before, q)
@@ -152,6 +154,7 @@ def list_designs(
     operation_id="nearestDesigns",
     response_model=NearestResponse,
     summary="The owner's designs nearest to a CLIP embedding (cosine)",
+    description="The owner's designs ranked by the cosine similarity of their stored embeddings to `embedding`, best first (the gateway embeds text or images through retrieval).",
     responses=_READ_ERRORS,
 )
 def nearest(
@@ -167,6 +170,7 @@ def nearest(
     operation_id="importDesign",
     response_model=ImportResponse,
     summary="The RAG request that recalls a PNG's settings (ours, or A1111 `parameters`)",
+    description="Reads the settings chunk of an uploaded PNG (our `batik` provenance, or another tool's `parameters`) and answers the RAG request that recalls them. A PNG without settings is 422. Nothing is stored.",
     responses={
         **_READ_ERRORS,
         **error_responses(ErrorType.PAYLOAD_TOO_LARGE, ErrorType.UNSUPPORTED_MEDIA),
@@ -190,6 +194,7 @@ def import_settings(
     operation_id="getDesign",
     response_model=Design,
     summary="One design with its provenance",
+    description="The design's metadata and provenance; another owner's design answers 404.",
     responses=_READ_ERRORS,
 )
 def get_design(
@@ -204,6 +209,7 @@ def get_design(
     "/designs/{design_id}/image", operation_id="getDesignImage",
     response_class=FileResponse,
     summary="The design's PNG (settings inside), or a thumbnail with `size`",
+    description="The stored PNG, or a thumbnail whose longest side is `size`. Immutable: an ETag (the sha256) and a long Cache-Control; `If-None-Match` answers 304.",
     responses={200: {"content": {"image/png": {}}}, 304: {"description": "Not modified"},
                **_READ_ERRORS},
 )  # fmt: skip
@@ -239,6 +245,7 @@ def design_image(
     operation_id="updateDesign",
     response_model=Design,
     summary="Change title, notes, tags or favourite",
+    description="Only the fields sent change; `null` clears the title or the notes.",
     responses=_READ_ERRORS,
 )
 def update_design(
@@ -255,6 +262,7 @@ def update_design(
     operation_id="deleteDesign",
     status_code=204,
     summary="Delete a design: gone from every list and board, its files removed",
+    description="Answers 204; the design leaves every list and board at once and its files are removed.",
     responses=_READ_ERRORS,
 )
 def delete_design(
@@ -273,13 +281,14 @@ def delete_design(
     operation_id="listSimilarDesigns",
     response_model=NearestResponse,
     summary="The owner's designs nearest to this one by CLIP embedding",
+    description="The owner's other designs ranked by the cosine similarity of their embeddings to this one's, best first.",
     responses=_READ_ERRORS,
 )
 def similar(
     who: Who,
     store: ReadyStore,
     design_id: str = DesignId,
-    limit: int = Query(10, ge=1, le=MAX_PAGE),
+    limit: int = Query(10, ge=1, le=MAX_PAGE, description="Designs to answer, best first."),
 ) -> Response:
     return _json(NearestResponse(designs=store.similar(who, design_id, limit)))
 
@@ -289,6 +298,7 @@ def similar(
 
 @router.post(
     "/boards", operation_id="createBoard", status_code=201, response_model=Board, summary="Make a board",
+    description="Answers 201 with the new, empty board of the owner.",
     responses=_READ_ERRORS,
 )  # fmt: skip
 def create_board(body: BoardCreate, who: Who, store: ReadyStore) -> Board:
@@ -300,6 +310,7 @@ def create_board(body: BoardCreate, who: Who, store: ReadyStore) -> Board:
     operation_id="listBoards",
     response_model=BoardList,
     summary="The owner's boards",
+    description="Every board of the owner, oldest first, with its design count.",
     responses=_READ_ERRORS,
 )
 def list_boards(who: Who, store: ReadyStore) -> BoardList:
@@ -311,6 +322,7 @@ def list_boards(who: Who, store: ReadyStore) -> BoardList:
     operation_id="getBoard",
     response_model=Board,
     summary="One board",
+    description="The board with its design count; another owner's board answers 404.",
     responses=_READ_ERRORS,
 )
 def get_board(
@@ -326,6 +338,7 @@ def get_board(
     operation_id="updateBoard",
     response_model=Board,
     summary="Rename a board",
+    description="Answers the board with its new name.",
     responses=_READ_ERRORS,
 )
 def rename_board(
@@ -342,6 +355,7 @@ def rename_board(
     operation_id="deleteBoard",
     status_code=204,
     summary="Delete a board (its designs stay)",
+    description="Answers 204; the designs on it stay.",
     responses=_READ_ERRORS,
 )
 def delete_board(
@@ -358,6 +372,7 @@ def delete_board(
     operation_id="addDesignToBoard",
     status_code=204,
     summary="Put a design on a board (again: no change)",
+    description="Answers 204; putting a design on a board it is already on changes nothing.",
     responses=_READ_ERRORS,
 )
 def add_to_board(
@@ -375,6 +390,7 @@ def add_to_board(
     operation_id="removeDesignFromBoard",
     status_code=204,
     summary="Take a design off a board",
+    description="Answers 204; the design stays in the library.",
     responses=_READ_ERRORS,
 )
 def remove_from_board(

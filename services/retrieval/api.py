@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from services.common.contracts.retrieval import (
@@ -108,8 +108,8 @@ async def embed(body: EmbedRequest, request: Request, engine: ReadyEngine) -> Em
     },
 )
 def get_image(
-    item_id: int,
     engine: ReadyEngine,
+    item_id: int = Path(description="A hit's `id` (a row of the index)."),
     size: int = Query(
         512,
         description="Side in pixels: 224 (CLIP input) or 512 (SD input).",
@@ -120,7 +120,9 @@ def get_image(
         description="The `index.version` of the search the id came from: ids belong to one index "
         "version, so after a reload to another one the answer is 404 instead of another image.",
     ),
-    if_none_match: str | None = Header(None),
+    if_none_match: str | None = Header(
+        None, description="An ETag of this image seen before: 304 without a body when current."
+    ),
 ) -> Response:
     if size not in IMAGE_SIZES:
         raise ServiceError(ErrorType.VALIDATION, f"size must be one of {list(IMAGE_SIZES)}")

@@ -27,6 +27,7 @@ Admin = Annotated[None, Depends(require_admin)]
     operation_id="getIndex",
     response_model=IndexStatus,
     summary="The index this replica serves: version, type, size, model, load time",
+    description="The loaded index's manifest and where this replica stands: version, type, size, dimension, motifs, model, build parameters, device, and when it was built and loaded.",
     responses=error_responses(ErrorType.NOT_READY),
 )
 def index_status(engine: ReadyEngine) -> IndexStatus:

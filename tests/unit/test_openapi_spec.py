@@ -161,12 +161,13 @@ def _has_example(gateway: dict, content: dict) -> bool:
     return bool(gateway["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}).get("examples"))
 
 
-def test_every_gateway_operation_is_described_with_examples():
+@pytest.mark.parametrize("service", APPS)
+def test_every_operation_is_described_with_examples(service):
     """A description on every operation and parameter; an example of every JSON request, answer
     and error (a file upload's bytes need none)."""
-    gateway = spec("gateway")
+    document = spec(service)
     missing = []
-    for path, method, operation in operations("gateway"):
+    for path, method, operation in operations(service):
         where = f"{method.upper()} {path}"
         if not operation.get("description"):
             missing.append(f"{where}: description")
@@ -176,11 +177,11 @@ def test_every_gateway_operation_is_described_with_examples():
             if not p.get("description")
         ]
         for media, content in operation.get("requestBody", {}).get("content", {}).items():
-            if media == "application/json" and not _has_example(gateway, content):
+            if media == "application/json" and not _has_example(document, content):
                 missing.append(f"{where}: request example")
         for status, response in operation["responses"].items():
             json_content = response.get("content", {}).get("application/json")
-            if json_content is not None and not _has_example(gateway, json_content):
+            if json_content is not None and not _has_example(document, json_content):
                 missing.append(f"{where}: {status} example")
     assert not missing, "\n".join(missing)
 

@@ -1,4 +1,4 @@
-"""An example of each wire model the gateway answers or takes, for its OpenAPI (`examples`).
+"""An example of each wire model the services answer or take, for their OpenAPI (`examples`).
 
 Kept beside the contracts rather than inside them: the answers are long, and one place shows them
 all. `services/common/openapi.py` puts each on its schema; tests/unit/test_openapi_spec.py checks
@@ -99,6 +99,10 @@ BOARD = {
 
 def examples() -> dict[type[BaseModel], dict[str, Any]]:
     """Model -> one example of it (imported late: the contracts import nothing from here)."""
+    return {**_gateway(), **_internal()}
+
+
+def _gateway() -> dict[type[BaseModel], dict[str, Any]]:
     from services.common.contracts.gateway import RagJob, RagResponse
     from services.common.contracts.generation import StyleList
     from services.common.contracts.library import (
@@ -157,4 +161,144 @@ def examples() -> dict[type[BaseModel], dict[str, Any]]:
         BoardUpdate: {"name": "Stars and flowers"},
         Board: BOARD,
         BoardList: {"boards": [BOARD]},
+    }
+
+
+INDEX_STATUS = {
+    "version": INDEX_VERSION,
+    "type": "flat",
+    "size": 3840,
+    "dim": 512,
+    "motifs": 60,
+    "model": "openai/clip-vit-base-patch32",
+    "model_version": "3d74acf",
+    "params": {"nlist": 0},
+    "device": "cpu",
+    "directory": "/data/index/20260101T000000Z",
+    "created": "2026-01-01T00:00:00Z",
+    "loaded_at": "2026-12-01T14:00:00Z",
+    "load_seconds": 1.8,
+}
+GENERATED = {
+    "seed": 7,
+    "seeds": [7],
+    "mode": "img2img",
+    "scheduler": "pndm",
+    "prompt_tokens": 15,
+    "prompt_chunks": 1,
+    "truncated": False,
+    "model": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "symmetry": "none",
+    "symmetry_scores": {},
+    "tile": False,
+    "control_scale": None,
+    "model_version": "sd15@6d3b",
+    "styles": [],
+    "preview": False,
+}
+GENERATE_REQUEST = {
+    "prompt": "sekar bunga, Truntum, a brown batik with small stars",
+    "init_image": PNG_B64,
+    "strength": 0.55,
+    "steps": 30,
+    "seed": 7,
+}
+
+
+def _internal() -> dict[type[BaseModel], dict[str, Any]]:
+    from services.common.contracts.captioning import (
+        AdaptersResponse,
+        CaptionRequest,
+        CaptionResponse,
+        VqaRequest,
+        VqaResponse,
+    )
+    from services.common.contracts.generation import (
+        GenerateRequest,
+        GenerateResponse,
+        GenerationJob,
+        StyleReload,
+        UpscaleRequest,
+        UpscaleResponse,
+    )
+    from services.common.contracts.library import DesignCreate, NearestRequest
+    from services.common.contracts.retrieval import (
+        EmbedResponse,
+        IndexStatus,
+        ReloadResponse,
+        SearchResponse,
+    )
+
+    return {
+        SearchResponse: {
+            "hits": [HIT],
+            "index": {"version": INDEX_VERSION, "size": 3840, "model": "clip", "type": "flat"},
+            "search": {"exact": True, "candidates": 20, "deduped": True},
+            "query": {"language": "id", "lexical_weight": 0.5, "fusion": "rrf"},
+        },
+        EmbedResponse: {
+            "model": "openai/clip-vit-base-patch32",
+            "model_version": "3d74acf",
+            "dim": 4,
+            "texts": [[0.5, 0.5, 0.5, 0.5]],
+            "images": [],
+        },
+        IndexStatus: INDEX_STATUS,
+        ReloadResponse: {"previous_version": "20251201T000000Z-1a2b", "index": INDEX_STATUS},
+        CaptionRequest: {"image": PNG_B64, "max_new_tokens": 40},
+        CaptionResponse: {
+            "caption": "a brown batik with small stars",
+            "captions": [{"caption": "a brown batik with small stars", "degenerate": False}],
+            "model": "Salesforce/blip2-opt-2.7b",
+            "adapter": "batik-nitik",
+        },
+        VqaRequest: {"image": PNG_B64, "question": "What colour is the motif?"},
+        VqaResponse: {"answer": "brown", "model": "Salesforce/blip2-opt-2.7b"},
+        AdaptersResponse: {
+            "model": "Salesforce/blip2-opt-2.7b",
+            "default": "batik-nitik",
+            "adapters": [
+                {
+                    "name": "batik-nitik",
+                    "default": True,
+                    "merged": True,
+                    "source": "/models/adapters/batik-nitik",
+                    "version": "c0ffee",
+                }
+            ],
+        },
+        GenerateRequest: GENERATE_REQUEST,
+        GenerateResponse: {**GENERATED, "images": [PNG_B64]},
+        GenerationJob: {
+            "job_id": JOB_ID,
+            "kind": "generate",
+            "state": "succeeded",
+            "progress": {"step": 30, "total": 30},
+            "result": {**GENERATED, "images": [f"/v1/jobs/{JOB_ID}/images/0"]},
+            "created_at": 1796220000.0,
+            "updated_at": 1796220003.1,
+        },
+        StyleReload: {
+            "styles": [],
+            "default": None,
+            "preview": False,
+            "added": ["nitik"],
+            "removed": [],
+            "skipped": [],
+        },
+        DesignCreate: {
+            "image_b64": PNG_B64,
+            "provenance": {"request": {"text": "sekar bunga", "seed": 7}},
+            "title": "Truntum in brown",
+            "tags": ["truntum"],
+        },
+        NearestRequest: {"embedding": [0.5, 0.5, 0.5, 0.5], "limit": 10},
+        UpscaleRequest: {"image": PNG_B64, "repeat": "full", "factor": 2.0},
+        UpscaleResponse: {
+            "image": PNG_B64,
+            "width": 1024,
+            "height": 1024,
+            "repeat": "full",
+            "method": "lanczos",
+        },
     }
