@@ -97,7 +97,7 @@ def dot_grid(
         width_mm=columns * pitch,
         height_mm=rows * pitch,
         target=target,
-        colors=tuple(_hex(c) for i, c in enumerate(colors) if i != ground) + (_hex(colors[ground]),),
+        colors=(*(_hex(c) for i, c in enumerate(colors) if i != ground), _hex(colors[ground])),
     )
 
 
@@ -160,8 +160,12 @@ def render_difference(grid: DotGrid) -> float:
     import resvg_py  # the renderer; imported here so the raster formats never need it
 
     scale = max(2, min(8, math.isqrt(RENDER_PIXELS // (grid.columns * grid.rows))))
+    # resvg needs a dpi to read millimetres (its default, 0, refuses them): `scale` px per pitch.
     png = resvg_py.svg_to_bytes(
-        svg_string=grid.svg, width=grid.columns * scale, height=grid.rows * scale
+        svg_string=grid.svg,
+        width=grid.columns * scale,
+        height=grid.rows * scale,
+        dpi=scale / grid.pitch_mm * 25.4,
     )
     with Image.open(io.BytesIO(bytes(png))) as drawn:
         pixels = np.asarray(drawn.convert("RGB"), dtype=np.float32)

@@ -43,13 +43,14 @@ def plan_page(options: ExportRequest, tile_size: tuple[int, int], max_pixels: in
     tile_w, tile_h = tile_size
     width = options.page_width_px()
     across = options.tiles()
-    tile_width = round(width / across)
-    if tile_width < 1:
-        raise InvalidInputError(f"{across} tiles across {width} px leave no pixel per tile")
-    tile_height = max(1, round(tile_width * tile_h / tile_w))
+    # The half offset must fall on a whole pixel (services/common/upscaling.check_target): the
+    # offset side is rounded to an even count, at most a pixel off the tile's aspect.
+    tile_width = _rounded(width / across, even=options.repeat == Repeat.HALF_BRICK)
+    tile_height = _rounded(tile_width * tile_h / tile_w, even=options.repeat == Repeat.HALF_DROP)
     down = across
     height = tile_height * down
-    if width * height > max_pixels:
+    # An SVG is no pixels: its bound is the dot count (dots.MAX_DOTS).
+    if options.format != "svg" and width * height > max_pixels:
         raise ExportTooLargeError(_too_large(width, height, options.dpi, max_pixels))
     return PagePlan(
         repeat=options.repeat,
@@ -61,6 +62,12 @@ def plan_page(options: ExportRequest, tile_size: tuple[int, int], max_pixels: in
         tiles_across=across,
         tiles_down=down,
     )
+
+
+def _rounded(size: float, *, even: bool) -> int:
+    if even:
+        return max(2, 2 * round(size / 2))
+    return max(1, round(size))
 
 
 def _too_large(width: int, height: int, dpi: int, max_pixels: int) -> str:

@@ -41,7 +41,9 @@ def palettes() -> dict[str, Palette]:
     for name, entry in data.items():
         colors = tuple(entry["colors"])
         order = np.argsort(luminance(np.array([_hex_rgb(c) for c in colors])), kind="stable")
-        named[name] = Palette(name, entry["title"], tuple(colors[i] for i in order), entry["source"])
+        named[name] = Palette(
+            name, entry["title"], tuple(colors[i] for i in order), entry["source"]
+        )
     return named
 
 
