@@ -17,6 +17,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway.api import router
 from gateway.composition import Gateway, load_token_counter
 from gateway.config import GatewaySettings
+from gateway.export_api import EXPORT_HEADERS
+from gateway.export_api import router as export_router
 from gateway.jobs import build_worker, generation_job_check, job_queue
 from gateway.jobs_api import router as jobs_router
 from gateway.library_api import router as library_router
@@ -105,7 +107,7 @@ def create_app(
         load=lambda: load(settings),
         # The public /readyz answers only the state; upstream URLs and breakers are in /v1/status.
         describe=lambda _gateway: {},
-        routers=[router, jobs_router, library_router],
+        routers=[router, jobs_router, library_router, export_router],
         extra_lifespan=background,
     )
     # Keys are checked before anything else on /v1, even while the engine loads.
@@ -134,6 +136,7 @@ def create_app(
                 "ETag",
                 "Location",
                 *RATE_LIMIT_HEADERS,
+                *EXPORT_HEADERS,
             ],
             max_age=600,
         )

@@ -94,6 +94,15 @@ def provenance(
     }
 
 
+async def embeddings_of(retrieval: Any, images: list[str]) -> list[list[float]] | None:
+    """The images' CLIP vectors; None (saved, but not found by similarity) if retrieval fails."""
+    try:
+        return (await retrieval.embed(EmbedRequest(images=images))).images
+    except (ServiceError, DomainError) as exc:
+        log.warning("designs saved without embeddings: %s", exc.message)
+        return None
+
+
 @dataclass(frozen=True)
 class _Owner:
     """The owner a queued design is saved for (the library's `Owner`)."""
@@ -199,12 +208,7 @@ class DesignSaver:
         return refs
 
     async def _embeddings(self, images: list[str]) -> list[list[float]] | None:
-        """The images' CLIP vectors; None (saved, but not found by similarity) if retrieval fails."""
-        try:
-            return (await self.retrieval.embed(EmbedRequest(images=images))).images
-        except (ServiceError, DomainError) as exc:
-            log.warning("designs saved without embeddings: %s", exc.message)
-            return None
+        return await embeddings_of(self.retrieval, images)
 
     async def _known(self, key: str | None, owner: Any) -> list[DesignRef] | None:
         """The designs this owner already has for a cached answer; None when some are missing."""

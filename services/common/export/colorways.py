@@ -80,3 +80,15 @@ def colorway(
     for rank, cluster in enumerate(order):
         mapped[cluster] = targets[round(rank * (len(targets) - 1) / span)]
     return Colorway(clusters, mapped, palette.name)
+
+
+def side_by_side(images: list[Image.Image], gap: int = 8) -> Image.Image:
+    """The images in one row on white, `gap` px apart, each at its own size."""
+    width = sum(image.width for image in images) + gap * (len(images) - 1)
+    height = max(image.height for image in images)
+    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    left = 0
+    for image in images:
+        sheet.paste(image.convert("RGB"), (left, 0))
+        left += image.width + gap
+    return sheet

@@ -1,0 +1,176 @@
+"""A design off the screen: `POST /v1/designs/{id}/export` (a print-ready file) and
+`POST /v1/designs/{id}/colorways` (the design in named batik palettes, each saved as a child design).
+
+Both read the design through the library as its owner (another owner's design is unknown: 404), then
+run the export engine (services/common/export, no HTTP in it) in a worker thread, holding the page's
+pixels of the process's decode budget while it works, so a burst of 300 dpi exports waits (then 429)
+instead of taking the memory of many pages at once.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request, Response
+from PIL import Image
+
+from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard
+from gateway.composition import Gateway
+from gateway.library_api import DesignId, _checked, _library
+from gateway.saving import embeddings_of
+from services.common.contracts.export import (
+    Colorway,
+    ColorwayRequest,
+    ColorwayResponse,
+    ExportRequest,
+)
+from services.common.contracts.library import DESIGN_ID, Design, DesignCreate
+from services.common.errors import ErrorType, error_responses
+from services.common.export.colorways import colorway, side_by_side
+from services.common.export.engine import ExportResult, render_export
+from services.common.export.page import plan_page
+from services.common.export.palettes import palette
+from services.common.images import ImageLimits, load_image_off_loop, png_base64
+
+router = APIRouter(prefix="/v1", tags=["export"], dependencies=[Depends(guard)])
+
+_ERRORS = error_responses(
+    *_GUARD_ERRORS,
+    ErrorType.NOT_FOUND,
+    ErrorType.NOT_READY,
+    ErrorType.STORE_UNAVAILABLE,
+    ErrorType.BREAKER_OPEN,
+    ErrorType.UPSTREAM,
+    ErrorType.UPSTREAM_TIMEOUT,
+)
+# What an export's answer says about its file, for browsers on other origins (CORS) too.
+EXPORT_HEADERS = (
+    "Content-Disposition",
+    "X-Page-Pixels",
+    "X-Page-Size-Cm",
+    "X-Page-Size-Mm",
+    "X-Tile-Pixels",
+    "X-Dpi",
+    "X-Colors",
+    "X-Dot-Count",
+    "X-Dot-Pitch-Mm",
+    "X-Dot-Grid",
+    "X-Render-Difference",
+)
+_FILES = {
+    "image/png": {},
+    "image/tiff": {},
+    "application/pdf": {},
+    "image/svg+xml": {},
+}
+
+
+async def _design_and_tile(
+    request: Request, gateway: Gateway, design_id: str
+) -> tuple[Design, Image.Image]:
+    """The caller's design (404 if not theirs) and its image, decoded within the upload limits."""
+    _checked(DESIGN_ID, design_id, "design")
+    library = _library(gateway)
+    caller = caller_of(request)
+    design = await library.design(design_id, caller)
+    answer = await library.call("GET", f"/v1/designs/{design_id}/image", caller)
+    limits: ImageLimits = request.app.state.settings.image_limits
+    return design, await load_image_off_loop(answer.content, limits=limits, field="design image")
+
+
+def _in_budget(limits: ImageLimits, pixels: int, work):
+    """`work()` holding `pixels` of the process's decode budget (a page is decoded pixels too)."""
+    if limits.budget is None:
+        return work()
+    with limits.budget.hold(pixels):
+        return work()
+
+
+def _filename(design_id: str, body: ExportRequest, result: ExportResult) -> str:
+    width = f"{body.width_px}px" if body.width_px else f"{body.page_width_cm():g}cm"
+    return f"{design_id}-{body.repeat}-{width}-{body.dpi}dpi.{result.extension}"
+
+
+@router.post(
+    "/designs/{design_id}/export",
+    response_class=Response,
+    summary="A design as a print-ready file: its repeat at a physical width and dpi",
+    description="PNG (pHYs), TIFF (resolution tags) and PDF (the page at its physical size) lay "
+    "the repeat out at `width_cm` (or `width_px`) and `dpi`, the tile upscaled with its repeat "
+    "neighbours so the seam stays closed; `palette` or `colors` give a colourway. SVG is the "
+    "nitik dot grid: one circle per dot in millimetres, grouped by colour; `X-Dot-Count` and "
+    "`X-Render-Difference` (resvg's drawing against the raster, per cell, 0-255) come as headers. "
+    "A page over the pixel cap answers 422 naming the largest width allowed at that dpi.",
+    responses={200: {"content": _FILES}, **_ERRORS},
+)
+async def export_design(
+    body: ExportRequest, request: Request, gateway: ReadyGateway, design_id: str = DesignId
+) -> Response:
+    design, tile = await _design_and_tile(request, gateway, design_id)
+    symmetry = body.symmetry
+    if symmetry == "design":
+        symmetry = str(design.provenance.get("symmetry") or "none")
+    limits: ImageLimits = request.app.state.settings.image_limits
+    plan = plan_page(body, tile.size, limits.max_pixels)
+    pixels = (
+        plan.tile_width * plan.tile_height if body.format == "svg" else plan.width * plan.height
+    )
+    work = partial(render_export, tile, body, plan, symmetry=symmetry)
+    result = await anyio.to_thread.run_sync(partial(_in_budget, limits, pixels, work))
+    headers = {
+        **result.headers,
+        "Content-Disposition": f'attachment; filename="{_filename(design.id, body, result)}"',
+    }
+    return Response(result.content, media_type=result.media_type, headers=headers)
+
+
+def _variants(tile: Image.Image, body: ColorwayRequest) -> list[tuple[str, list[str], Image.Image]]:
+    variants = []
+    for name in body.palettes:
+        way = colorway(tile, palette=palette(name), colors=body.colors)
+        variants.append((name, way.hex_colors(), way.apply(tile)))
+    return variants
+
+
+@router.post(
+    "/designs/{design_id}/colorways",
+    response_model=ColorwayResponse,
+    summary="A design in named batik palettes, side by side; each saved as a child design",
+    description="Each palette's variant keeps the design's structure (its colour clusters, mapped "
+    "onto the palette darkest to darkest) and is saved as a design whose `parent_id` is this one, "
+    "with the palette and its source in its provenance (`save: false` keeps nothing).",
+    responses=_ERRORS,
+)
+async def design_colorways(
+    body: ColorwayRequest, request: Request, gateway: ReadyGateway, design_id: str = DesignId
+) -> ColorwayResponse:
+    design, tile = await _design_and_tile(request, gateway, design_id)
+    variants = await anyio.to_thread.run_sync(partial(_variants, tile, body))
+    sheet = await anyio.to_thread.run_sync(
+        lambda: png_base64(side_by_side([tile] + [image for _, _, image in variants]))
+    )
+    images = [png_base64(image) for _, _, image in variants]
+    ways = [Colorway(palette=name, colors=colors) for name, colors, _ in variants]
+    if body.save:
+        library = _library(gateway)
+        embeddings = await embeddings_of(gateway.retrieval, images)
+        for n, ((name, colors, _), image) in enumerate(zip(variants, images, strict=True)):
+            named = palette(name)
+            provenance = {
+                **design.provenance,
+                "colorway": {"palette": name, "colors": colors, "source": named.source},
+            }
+            saved = await library.create(
+                DesignCreate(
+                    image_b64=image,
+                    embedding=embeddings[n] if embeddings else None,
+                    provenance=provenance,
+                    parent_id=design.id,
+                    title=f"{design.title or design.id} in {named.title}"[:200],
+                    tags=["colorway", name],
+                ),
+                caller_of(request),
+            )
+            ways[n] = ways[n].model_copy(update={"id": saved.id, "url": saved.url})
+    return ColorwayResponse(parent_id=design.id, colorways=ways, sheet=sheet)
