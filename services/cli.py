@@ -230,6 +230,52 @@ def _settings(args: argparse.Namespace) -> int:
     return 0
 
 
+_SUFFIX_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".pdf": "pdf", ".svg": "svg"}
+
+
+def _export(args: argparse.Namespace) -> int:
+    """A local image as a print-ready file, written atomically (a temp file, then a rename): a
+    refused export leaves nothing behind, an old file stays whole until the new one is complete."""
+    import os
+
+    from services.common.contracts.export import ExportRequest
+    from services.common.errors import ServiceError
+    from services.common.export.engine import export_image
+    from services.common.images import DEFAULT_MAX_PIXELS, ImageLimits, load_image
+
+    out = Path(args.out)
+    fields = {
+        "format": args.format or _SUFFIX_FORMATS.get(out.suffix.lower(), "png"),
+        "dpi": args.dpi,
+        "width_cm": args.width_cm,
+        "width_px": args.width_px,
+        "repeat": args.repeat,
+        "tiles_across": args.tiles_across,
+        "palette": args.palette,
+        "colors": args.colors,
+        "dot_pitch_mm": args.dot_pitch_mm,
+        "symmetry": args.symmetry,
+    }
+    options = ExportRequest(**{k: v for k, v in fields.items() if v is not None})
+    max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
+    limits = ImageLimits(max_bytes=64 * 1024 * 1024, max_pixels=max_pixels)
+    try:
+        tile = load_image(Path(args.image).read_bytes(), limits=limits, field=args.image)
+    except ServiceError as exc:
+        raise ValueError(exc.message) from None
+    if options.symmetry == "design":
+        raise ValueError("--symmetry design needs a design's provenance; name a group instead")
+    result = export_image(tile, options, max_pixels=max_pixels, symmetry=options.symmetry)
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(result.content)
+        os.replace(temporary, out)
+    finally:
+        temporary.unlink(missing_ok=True)
+    print(json.dumps({"out": str(out), "bytes": len(result.content), **result.headers}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="batik", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -357,6 +403,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     doctor.set_defaults(func=_doctor)
+    export = commands.add_parser(
+        "export", help="a PNG/JPEG/WebP tile as a print-ready PNG, TIFF, PDF or nitik dot SVG"
+    )
+    export.add_argument("image", help="the tile (PNG, JPEG or WebP)")
+    export.add_argument("--out", required=True, help="the file to write (format from its suffix)")
+    export.add_argument("--format", choices=["png", "tiff", "pdf", "svg"])
+    export.add_argument("--dpi", type=int, help="72-600 (default 300)")
+    width = export.add_mutually_exclusive_group()
+    width.add_argument("--width-cm", type=float, help="page width (default 20 cm)")
+    width.add_argument("--width-px", type=int, help="page width in pixels instead")
+    export.add_argument(
+        "--repeat",
+        choices=["none", "full", "half_drop", "half_brick", "mirror"],
+        help="default full",
+    )
+    export.add_argument("--tiles-across", type=int, help="tiles across the page (default 2)")
+    export.add_argument("--palette", help="a named batik palette (docs/EXPORT.md)")
+    export.add_argument("--colors", type=int, help="quantise to this many colours (2-32)")
+    export.add_argument("--dot-pitch-mm", type=float, help="svg: dot pitch (default 48 a tile)")
+    export.add_argument("--symmetry", choices=["none", "c2", "c4", "d4"], help="svg: symmetrise")
+    export.add_argument("--max-pixels", type=int, help="pixel cap of the page (default 4096x4096)")
+    export.set_defaults(func=_export)
     from services.library.cli import add_commands as library_commands
 
     library_commands(commands)
