@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from typing import get_args
 
 import numpy as np
 import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from services.common.contracts.export import ColorwayRequest, ExportRequest
+from services.common.contracts.export import ColorwayRequest, ExportRequest, RepeatName
 from services.common.export.colorways import colorway
 from services.common.export.engine import export_image
 from services.common.export.page import ExportTooLargeError
@@ -134,6 +135,16 @@ def test_a_page_over_the_pixel_cap_is_refused_naming_the_largest_size_at_that_dp
 def test_bad_export_options_are_refused_by_the_contract(body):
     with pytest.raises(ValidationError):
         ExportRequest.model_validate(body)
+
+
+def test_the_body_is_strict_and_names_every_repeat_type():
+    assert set(get_args(RepeatName)) == {r.value for r in Repeat}
+    for body in ({"dpi": "300"}, {"width_cm": "20"}, {"colors": 4.0}):
+        with pytest.raises(ValidationError):
+            ExportRequest.model_validate(body)
+    assert (
+        ExportRequest.model_validate({"width_cm": 20, "repeat": "mirror"}).page_width_px() == 2362
+    )
 
 
 def test_colourway_requests_name_known_palettes_once():

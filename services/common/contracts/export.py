@@ -16,6 +16,8 @@ MAX_TILES_ACROSS = 64
 MAX_COLORWAYS = 8
 DEFAULT_WIDTH_CM = 20.0
 ExportFormat = Literal["png", "tiff", "pdf", "svg"]
+# Repeat's values as a Literal: the strict public body takes them as JSON strings.
+RepeatName = Literal["none", "full", "half_drop", "half_brick", "mirror"]
 # "design": the symmetry group the design was generated with (its provenance), none if it has none.
 DotSymmetry = Literal["none", "c2", "c4", "d4", "design"]
 
@@ -30,7 +32,7 @@ class ExportRequest(BaseModel):
         description=f"Physical width of the page; default {DEFAULT_WIDTH_CM:g} cm unless width_px.",
     )
     width_px: int | None = Field(None, gt=0, description="Width in pixels instead of width_cm.")
-    repeat: Repeat = Field(Repeat.FULL, description="How the tile is laid out on the page.")
+    repeat: RepeatName = Field("full", description="How the tile is laid out on the page.")
     tiles_across: int | None = Field(
         None,
         ge=1,
@@ -55,8 +57,10 @@ class ExportRequest(BaseModel):
         "none", description="svg: symmetrise the dot grid with this group (square tiles)."
     )
 
+    # A public body: unknown fields are a 422 naming them, and no type is coerced (as RagRequest).
     model_config = {
         "extra": "forbid",
+        "strict": True,
         "json_schema_extra": {
             "examples": [
                 {"format": "png", "dpi": 300, "width_cm": 20, "repeat": "half_drop"},
@@ -111,6 +115,7 @@ class ColorwayRequest(BaseModel):
 
     model_config = {
         "extra": "forbid",
+        "strict": True,
         "json_schema_extra": {"examples": [{"palettes": ["sogan_yogya", "indigo_cream"]}]},
     }
 

@@ -53,7 +53,7 @@ def plan_page(options: ExportRequest, tile_size: tuple[int, int], max_pixels: in
     if options.format != "svg" and width * height > max_pixels:
         raise ExportTooLargeError(_too_large(width, height, options.dpi, max_pixels))
     return PagePlan(
-        repeat=options.repeat,
+        repeat=Repeat(options.repeat),
         dpi=options.dpi,
         tile_width=tile_width,
         tile_height=tile_height,
