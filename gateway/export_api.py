@@ -94,6 +94,7 @@ def _filename(design_id: str, body: ExportRequest, result: ExportResult) -> str:
 
 @router.post(
     "/designs/{design_id}/export",
+    operation_id="exportDesign",
     response_class=Response,
     summary="A design as a print-ready file: its repeat at a physical width and dpi",
     description="PNG (pHYs), TIFF (resolution tags) and PDF (the page at its physical size) lay "
@@ -135,6 +136,7 @@ def _variants(tile: Image.Image, body: ColorwayRequest) -> list[tuple[str, list[
 
 @router.post(
     "/designs/{design_id}/colorways",
+    operation_id="designColorways",
     response_model=ColorwayResponse,
     summary="A design in named batik palettes, side by side; each saved as a child design",
     description="Each palette's variant keeps the design's structure (its colour clusters, mapped "
