@@ -202,6 +202,12 @@ class GatewayClient:
         response = self._send("POST", f"/v1/designs/{design_id}/remix", json=overrides)
         return RagResponse.model_validate_json(response.content)
 
+    def export(self, design_id: str, options: dict[str, object]) -> tuple[bytes, dict[str, str]]:
+        """The design as a print-ready file (`POST /v1/designs/{id}/export`) and its answer's
+        headers (Content-Disposition, the X- figures), lower-cased."""
+        response = self._send("POST", f"/v1/designs/{design_id}/export", json=options)
+        return response.content, {k.lower(): v for k, v in response.headers.items()}
+
     def reference_image(
         self, item_id: int, index_version: str | None = None, size: int = 224
     ) -> bytes | None:

@@ -117,6 +117,32 @@ _LABELS: dict[str, dict[str, str]] = {
         "en": "Not saved: the library is unavailable.",
         "id": "Tidak disimpan: pustaka tidak tersedia.",
     },
+    # the Export panel of a design
+    "export": {"en": "Export for print", "id": "Ekspor untuk cetak"},
+    "export.format": {"en": "Format", "id": "Format"},
+    "export.width_cm": {"en": "Width (cm)", "id": "Lebar (cm)"},
+    "export.dpi": {"en": "dpi", "id": "dpi"},
+    "export.repeat": {"en": "Repeat", "id": "Pengulangan"},
+    "export.palette": {"en": "Palette", "id": "Palet"},
+    "export.palette.none": {"en": "The design's colours", "id": "Warna desain"},
+    "export.make": {"en": "Export", "id": "Ekspor"},
+    "export.download": {"en": "Download", "id": "Unduh"},
+    "export.true_scale": {
+        "en": "At true scale (a centimetre on the ruler is one on the cloth, on a screen of 96 "
+        "CSS pixels per inch)",
+        "id": "Ukuran sebenarnya (satu sentimeter pada penggaris sama dengan satu di kain, pada "
+        "layar 96 piksel CSS per inci)",
+    },
+    "export.dots": {"en": "dots", "id": "titik"},
+    "export.difference": {
+        "en": "mean difference from the raster, drawn by resvg",
+        "id": "selisih rata-rata dari raster, digambar oleh resvg",
+    },
+    "repeat.none": {"en": "None (one tile)", "id": "Tanpa (satu ubin)"},
+    "repeat.full": {"en": "Full drop", "id": "Penuh"},
+    "repeat.half_drop": {"en": "Half drop", "id": "Setengah turun"},
+    "repeat.half_brick": {"en": "Half brick", "id": "Setengah bata"},
+    "repeat.mirror": {"en": "Mirror", "id": "Cermin"},
     # errors, by the gateway's error type
     "error": {"en": "Something went wrong", "id": "Terjadi kesalahan"},
     "error.unreachable": {

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.client import GatewayClient, GatewayError
+from dashboard.export_panel import render_export_panel
 from dashboard.labels import label
 from dashboard.views import download_png, render_error
 from services.common.contracts.library import Design
@@ -152,6 +153,7 @@ def _design_page(client: GatewayClient, design: Design, language: str) -> None:
                 )
             else:
                 st.caption(label("original", language))
+    render_export_panel(client, design, language)
     with st.container(key="design-prompt"):
         st.subheader(label("prompt", language))
         st.code(design.prompt or "—", language=None, wrap_lines=True)

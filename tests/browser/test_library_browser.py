@@ -86,3 +86,85 @@ def test_a_run_lands_in_the_library_and_can_be_remixed_and_deleted(chromium, das
         )
     )
     chromium.save_screenshot(str(artifacts_dir() / "library-grid.png"))
+
+
+def choose(driver, key: str, text: str) -> None:
+    """Pick the option showing `text` in the selectbox with Streamlit key `key`."""
+    css(driver, f".st-key-{key} [data-baseweb='select']").click()
+    WebDriverWait(driver, DEADLINE_S).until(
+        lambda d: [
+            o for o in d.find_elements(By.CSS_SELECTOR, "li[role='option']") if o.text == text
+        ]
+    )
+    next(
+        o for o in driver.find_elements(By.CSS_SELECTOR, "li[role='option']") if o.text == text
+    ).click()
+    WebDriverWait(driver, DEADLINE_S).until(
+        lambda d: text in d.find_element(By.CSS_SELECTOR, f".st-key-{key}").text
+    )
+
+
+def set_number(driver, key: str, value: str) -> None:
+    field = css(driver, f".st-key-{key} input")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(value, Keys.TAB)
+    WebDriverWait(driver, DEADLINE_S).until(
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, f".st-key-{key} input").get_attribute("value")
+            in (value, f"{value}.00")
+        )
+    )
+
+
+def css_width(driver, selector: str) -> float:
+    element = css(driver, f".st-key-export-preview {selector}")
+    return driver.execute_script("return arguments[0].getBoundingClientRect().width", element)
+
+
+def exported(driver, words: str) -> str:
+    css(driver, ".st-key-export_make button").click()
+    WebDriverWait(driver, DEADLINE_S).until(
+        lambda d: (
+            words
+            in "".join(e.text for e in d.find_elements(By.CSS_SELECTOR, ".st-key-export-facts"))
+        )
+    )
+    return css(driver, ".st-key-export-facts").text
+
+
+def test_the_export_panel_previews_the_repeat_at_true_scale_and_downloads(chromium, dashboard_url):
+    open_fresh(chromium, dashboard_url)
+    text = css(chromium, ".st-key-query_text textarea")
+    text.send_keys("kawung nitik")
+    text.send_keys(Keys.CONTROL, Keys.ENTER)
+    design = saved_design(chromium)
+    open_design(chromium, dashboard_url, design, "export")
+
+    # A 10 cm, 300 dpi half drop in sogan browns: 1181 px wide (tiles 1181 x 590: an even height).
+    set_number(chromium, "export_width", "10")
+    choose(chromium, "export_repeat", "Half drop")
+    choose(chromium, "export_palette", "Sogan Yogyakarta: soga brown and indigo-black on white")
+    facts = exported(chromium, "1181x1180 px")
+    assert "300 dpi" in facts and f"{design}-half_drop-10cm-300dpi.png" in facts
+    # True scale: the preview and the ruler are 10 CSS cm wide (96 CSS px per inch).
+    ten_cm = 10 / 2.54 * 96
+    assert css_width(chromium, "img.export-page") == pytest.approx(ten_cm, abs=1)
+    assert css_width(chromium, "svg.export-ruler") == pytest.approx(ten_cm, abs=1)
+    assert len(chromium.find_elements(By.CSS_SELECTOR, ".st-key-export-preview svg text")) == 11
+    css(chromium, ".st-key-export_download button")
+    chromium.save_screenshot(str(artifacts_dir() / "library-export-png.png"))
+
+    # The nitik dot grid: its figures, and the SVG itself as the preview, at true scale too.
+    choose(chromium, "export_format", "svg")
+    facts = exported(chromium, "dots")
+    assert "96x96" in facts or "x" in facts.split("dots")[1]
+    assert css_width(chromium, "img.export-page") == pytest.approx(ten_cm, abs=1)
+    chromium.save_screenshot(str(artifacts_dir() / "library-export-svg.png"))
+
+    # Over the pixel cap: the gateway's 422 in words, naming the largest width at that dpi.
+    choose(chromium, "export_format", "png")
+    set_number(chromium, "export_width", "300")
+    css(chromium, ".st-key-export_make button").click()
+    WebDriverWait(chromium, DEADLINE_S).until(
+        lambda d: "largest page" in d.find_element(By.CSS_SELECTOR, ".st-key-design-export").text
+    )

@@ -21,11 +21,11 @@ from services.common.contracts.library import OWNER_HEADER
 from services.common.export.palettes import palette
 from services.common.repeats import SEAMLESS_REPEATS, Repeat, seam_ratio
 from tests.helpers import assert_envelope, b64, image_bytes
-from tests.service.test_gateway_library import (  # noqa: F401  (fixtures reused)
+from tests.service.test_gateway_library import (  # noqa: F401  (a fixture reused)
     KEYS,
+    Library,
     as_,
     gateway,
-    library,
     upstream_apps,
 )
 from tests.unit.test_export import seamless_tile
@@ -36,12 +36,21 @@ def owner_of(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """A library of this module's own: its designs never crowd another module's lists."""
+    running = Library(tmp_path_factory.mktemp("export-library"))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
 def client(tiny_models, upstream_apps, library):  # noqa: F811
     with gateway(tiny_models, upstream_apps, library) as client:
         yield client
 
 
-def saved_tile(library, repeat: Repeat, who: str = "alice", **provenance) -> str:  # noqa: F811
+def saved_tile(library, repeat: Repeat, who: str = "alice", **provenance) -> str:
     """A seamless tile saved in the library as `who`'s design (as the gateway saves one)."""
     png = image_bytes(Image.fromarray(seamless_tile(repeat, 512)))
     answer = httpx.post(
@@ -54,7 +63,7 @@ def saved_tile(library, repeat: Repeat, who: str = "alice", **provenance) -> str
 
 
 @pytest.fixture(scope="module")
-def designs(library):  # noqa: F811
+def designs(library):
     return {repeat: saved_tile(library, repeat, symmetry="none") for repeat in SEAMLESS_REPEATS}
 
 
@@ -92,7 +101,7 @@ def test_a_pdf_has_the_physical_page_size_and_a_tiff_its_resolution(client, desi
     assert tiff.headers["content-disposition"].endswith('-full-1000px-150dpi.tiff"')
 
 
-def test_the_svg_is_the_nitik_dot_grid_with_its_figures_in_headers(client, library):  # noqa: F811
+def test_the_svg_is_the_nitik_dot_grid_with_its_figures_in_headers(client, library):
     design_id = saved_tile(library, Repeat.FULL, symmetry="d4")
     answer = export(
         client, design_id, format="svg", width_cm=20, palette="sogan_yogya", symmetry="design"
