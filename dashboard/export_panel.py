@@ -39,10 +39,11 @@ def ruler_svg(width_cm: float) -> str:
     for mm in range(int(width_cm * 10) + 1):
         length = 4 if mm % 10 == 0 else 2.5 if mm % 5 == 0 else 1.5
         ticks.append(f'<line x1="{mm}" y1="0" x2="{mm}" y2="{length}"/>')
-        if mm % 10 == 0:
-            ticks.append(f'<text x="{mm + 0.6}" y="7.5">{mm // 10}</text>')
+        if mm % 10 == 0:  # the numbers centred on their ticks, the two ends kept inside
+            anchor = "start" if mm == 0 else "end" if mm + 10 > width_cm * 10 else "middle"
+            ticks.append(f'<text x="{mm}" y="7.5" text-anchor="{anchor}">{mm // 10}</text>')
     return (
-        f'<svg class="export-ruler" xmlns="http://www.w3.org/2000/svg" width="{width_cm}cm" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_cm}cm" '
         f'height="0.8cm" viewBox="0 0 {width_cm * 10} 8" style="display:block">'
         '<g stroke="#333" stroke-width="0.2">' + "".join(t for t in ticks if "<line" in t) + "</g>"
         '<g font-size="3" fill="#333" font-family="sans-serif">'
@@ -51,12 +52,19 @@ def ruler_svg(width_cm: float) -> str:
     )
 
 
+def _data_url(content: bytes, media: str) -> str:
+    return f"data:{media};base64,{base64.b64encode(content).decode()}"
+
+
 def true_scale_html(preview: bytes, media: str, width_cm: float) -> str:
-    source = f"data:{media};base64,{base64.b64encode(preview).decode()}"
+    """The ruler over the preview, both `width_cm` CSS centimetres wide. Both are images (st.html
+    sanitises inline SVG away; an SVG in an <img> is kept)."""
+    ruler = _data_url(ruler_svg(width_cm).encode(), "image/svg+xml")
     return (
         '<div class="export-preview" style="overflow-x:auto">'
-        + ruler_svg(width_cm)
-        + f'<img class="export-page" src="{source}" style="width:{width_cm}cm;display:block"/>'
+        f'<img class="export-ruler" src="{ruler}" style="width:{width_cm}cm;display:block"/>'
+        f'<img class="export-page" src="{_data_url(preview, media)}" '
+        f'style="width:{width_cm}cm;display:block"/>'
         "</div>"
     )
 
