@@ -20,10 +20,9 @@ from gateway.security import OWNER_ID_HEX
 from services.common.contracts.library import OWNER_HEADER
 from services.common.export.palettes import palette
 from services.common.repeats import SEAMLESS_REPEATS, Repeat, seam_ratio
-from tests.helpers import assert_envelope, b64, image_bytes
+from tests.helpers import LibraryServer, assert_envelope, b64, image_bytes
 from tests.service.test_gateway_library import (  # noqa: F401  (a fixture reused)
     KEYS,
-    Library,
     as_,
     gateway,
     upstream_apps,
@@ -38,7 +37,7 @@ def owner_of(name: str) -> str:
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     """A library of this module's own: its designs never crowd another module's lists."""
-    running = Library(tmp_path_factory.mktemp("export-library"))
+    running = LibraryServer(tmp_path_factory.mktemp("export-library"))
     running.start()
     yield running
     running.stop()

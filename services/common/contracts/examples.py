@@ -103,6 +103,7 @@ def examples() -> dict[type[BaseModel], dict[str, Any]]:
 
 
 def _gateway() -> dict[type[BaseModel], dict[str, Any]]:
+    from services.common.contracts.export import ColorwayResponse
     from services.common.contracts.gateway import RagJob, RagResponse
     from services.common.contracts.generation import StyleList
     from services.common.contracts.library import (
@@ -120,6 +121,18 @@ def _gateway() -> dict[type[BaseModel], dict[str, Any]]:
 
     return {
         RagResponse: RAG_RESPONSE,
+        ColorwayResponse: {
+            "parent_id": DESIGN_ID,
+            "colorways": [
+                {
+                    "palette": "sogan_yogya",
+                    "id": "d_4a0b2c3d5e6f708192a3",
+                    "url": "/v1/designs/d_4a0b2c3d5e6f708192a3/image",
+                    "colors": ["#231812", "#4a2e1c", "#8a5a30", "#f3ecdd"],
+                }
+            ],
+            "sheet": PNG_B64,
+        },
         RagJob: {
             "job_id": JOB_ID,
             "kind": "rag",
