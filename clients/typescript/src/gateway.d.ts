@@ -224,6 +224,46 @@ export interface paths {
         patch: operations["updateDesign"];
         trace?: never;
     };
+    "/v1/designs/{design_id}/colorways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A design in named batik palettes, side by side; each saved as a child design
+         * @description Each palette's variant keeps the design's structure (its colour clusters, mapped onto the palette darkest to darkest) and is saved as a design whose `parent_id` is this one, with the palette and its source in its provenance (`save: false` keeps nothing).
+         */
+        post: operations["designColorways"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/designs/{design_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A design as a print-ready file: its repeat at a physical width and dpi
+         * @description PNG (pHYs), TIFF (resolution tags) and PDF (the page at its physical size) lay the repeat out at `width_cm` (or `width_px`) and `dpi`, the tile upscaled with its repeat neighbours so the seam stays closed; `palette` or `colors` give a colourway. SVG is the nitik dot grid: one circle per dot in millimetres, grouped by colour; `X-Dot-Count` and `X-Render-Difference` (resvg's drawing against the raster, per cell, 0-255) come as headers. A page over the pixel cap answers 422 naming the largest width allowed at that dpi.
+         */
+        post: operations["exportDesign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/designs/{design_id}/image": {
         parameters: {
             query?: never;
@@ -564,6 +604,84 @@ export interface components {
              */
             score: number;
         };
+        /** Colorway */
+        Colorway: {
+            /**
+             * Colors
+             * @description The colours the variant uses, darkest first.
+             */
+            colors: string[];
+            /**
+             * Id
+             * @description The saved design (null with save: false).
+             */
+            id?: string | null;
+            /** Palette */
+            palette: string;
+            /** Url */
+            url?: string | null;
+        };
+        /**
+         * ColorwayRequest
+         * @example {
+         *       "palettes": [
+         *         "sogan_yogya",
+         *         "indigo_cream"
+         *       ]
+         *     }
+         */
+        ColorwayRequest: {
+            /**
+             * Colors
+             * @description Clusters mapped onto each palette; default the palette's own count.
+             */
+            colors?: number | null;
+            /**
+             * Palettes
+             * @description Named palettes, one variant each: sogan_yogya, sogan_solo, indigo_cream, bang_biru_lasem.
+             */
+            palettes: string[];
+            /**
+             * Save
+             * @description Keep each variant as a design whose parent is this one.
+             * @default true
+             */
+            save?: boolean;
+        };
+        /**
+         * ColorwayResponse
+         * @example {
+         *       "colorways": [
+         *         {
+         *           "colors": [
+         *             "#231812",
+         *             "#4a2e1c",
+         *             "#8a5a30",
+         *             "#f3ecdd"
+         *           ],
+         *           "id": "d_4a0b2c3d5e6f708192a3",
+         *           "palette": "sogan_yogya",
+         *           "url": "/v1/designs/d_4a0b2c3d5e6f708192a3/image"
+         *         }
+         *       ],
+         *       "parent_id": "d_3f9a1c2b4d5e6f708192",
+         *       "sheet": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC"
+         *     }
+         */
+        ColorwayResponse: {
+            /** Colorways */
+            colorways: components["schemas"]["Colorway"][];
+            /**
+             * Parent Id
+             * @description The design the variants were made from.
+             */
+            parent_id: string;
+            /**
+             * Sheet
+             * @description The original and its variants side by side, PNG as base64.
+             */
+            sheet: string;
+        };
         /**
          * DegradedStage
          * @description What an answer was made without (a stage, or the library).
@@ -809,6 +927,78 @@ export interface components {
          * @enum {string}
          */
         ErrorType: "validation" | "payload_too_large" | "unsupported_media" | "not_found" | "quota_exceeded" | "method_not_allowed" | "unauthorized" | "forbidden" | "overloaded" | "not_ready" | "breaker_open" | "out_of_memory" | "no_job_store" | "store_unavailable" | "upstream" | "upstream_timeout" | "internal";
+        /**
+         * ExportRequest
+         * @example {
+         *       "dpi": 300,
+         *       "format": "png",
+         *       "repeat": "half_drop",
+         *       "width_cm": 20
+         *     }
+         * @example {
+         *       "dot_pitch_mm": 2,
+         *       "format": "svg",
+         *       "palette": "sogan_yogya",
+         *       "width_cm": 20
+         *     }
+         */
+        ExportRequest: {
+            /**
+             * Colors
+             * @description Quantise to this many colours.
+             */
+            colors?: number | null;
+            /**
+             * Dot Pitch Mm
+             * @description svg: distance between dot centres; default 48 dots across a tile. Adjusted to a whole, even number of dots per tile so the dots repeat with the tile.
+             */
+            dot_pitch_mm?: number | null;
+            /**
+             * Dpi
+             * @description Dots per inch of the print.
+             * @default 300
+             */
+            dpi?: number;
+            /**
+             * Format
+             * @description png, tiff and pdf: raster; svg: nitik dots.
+             * @default png
+             * @enum {string}
+             */
+            format?: "png" | "tiff" | "pdf" | "svg";
+            /**
+             * Palette
+             * @description Map onto a named palette: sogan_yogya, sogan_solo, indigo_cream, bang_biru_lasem.
+             */
+            palette?: string | null;
+            /**
+             * @description How the tile is laid out on the page.
+             * @default full
+             */
+            repeat?: components["schemas"]["Repeat"];
+            /**
+             * Symmetry
+             * @description svg: symmetrise the dot grid with this group (square tiles).
+             * @default none
+             * @enum {string}
+             */
+            symmetry?: "none" | "c2" | "c4" | "d4" | "design";
+            /**
+             * Tiles Across
+             * @description Tiles across the page width (as many rows down); default 2, or 1 for repeat none.
+             */
+            tiles_across?: number | null;
+            /**
+             * Width Cm
+             * @description Physical width of the page; default 20 cm unless width_px.
+             */
+            width_cm?: number | null;
+            /**
+             * Width Px
+             * @description Width in pixels instead of width_cm.
+             */
+            width_px?: number | null;
+        };
         /** FusedPrompt */
         FusedPrompt: {
             /**
@@ -1687,6 +1877,12 @@ export interface components {
             /** Tile */
             tile?: boolean | null;
         };
+        /**
+         * Repeat
+         * @description How a tile is laid out on cloth: a seamless repeat, mirror (alternate tiles mirrored) or none (one tile).
+         * @enum {string}
+         */
+        Repeat: "none" | "full" | "half_drop" | "half_brick" | "mirror";
         /** ScoredDesign */
         ScoredDesign: {
             design: components["schemas"]["Design"];
@@ -3557,6 +3753,309 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Design"];
+                };
+            };
+            /** @description `unauthorized` error */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `overloaded` error */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream` error */
+            502: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready` or `store_unavailable` or `breaker_open` error */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout` error */
+            504: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    designColorways: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `d_` and 20 hex digits. */
+                design_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ColorwayRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ColorwayResponse"];
+                };
+            };
+            /** @description `unauthorized` error */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `overloaded` error */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream` error */
+            502: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready` or `store_unavailable` or `breaker_open` error */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout` error */
+            504: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    exportDesign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `d_` and 20 hex digits. */
+                design_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "image/png": string;
+                    "image/svg+xml": string;
+                    "image/tiff": string;
                 };
             };
             /** @description `unauthorized` error */

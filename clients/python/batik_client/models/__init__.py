@@ -9,6 +9,9 @@ from .body_import_design import BodyImportDesign
 from .cache_info import CacheInfo
 from .caption import Caption
 from .channel_score import ChannelScore
+from .colorway import Colorway
+from .colorway_request import ColorwayRequest
+from .colorway_response import ColorwayResponse
 from .degraded_stage import DegradedStage
 from .design import Design
 from .design_page import DesignPage
@@ -19,6 +22,9 @@ from .design_update import DesignUpdate
 from .error_body import ErrorBody
 from .error_detail import ErrorDetail
 from .error_type import ErrorType
+from .export_request import ExportRequest
+from .export_request_format import ExportRequestFormat
+from .export_request_symmetry import ExportRequestSymmetry
 from .fused_prompt import FusedPrompt
 from .get_design_image_size import GetDesignImageSize
 from .get_reference_image_size import GetReferenceImageSize
@@ -48,6 +54,7 @@ from .rag_response_timings_ms import RagResponseTimingsMs
 from .rag_upload_form import RagUploadForm
 from .readyz_response_readyz import ReadyzResponseReadyz
 from .remix_request import RemixRequest
+from .repeat import Repeat
 from .scored_design import ScoredDesign
 from .seamless_repeat import SeamlessRepeat
 from .stage import Stage
@@ -66,6 +73,9 @@ __all__ = (
     "CacheInfo",
     "Caption",
     "ChannelScore",
+    "Colorway",
+    "ColorwayRequest",
+    "ColorwayResponse",
     "DegradedStage",
     "Design",
     "DesignPage",
@@ -76,6 +86,9 @@ __all__ = (
     "ErrorBody",
     "ErrorDetail",
     "ErrorType",
+    "ExportRequest",
+    "ExportRequestFormat",
+    "ExportRequestSymmetry",
     "FusedPrompt",
     "GetDesignImageSize",
     "GetReferenceImageSize",
@@ -105,6 +118,7 @@ __all__ = (
     "RagUploadForm",
     "ReadyzResponseReadyz",
     "RemixRequest",
+    "Repeat",
     "ScoredDesign",
     "SeamlessRepeat",
     "Stage",
