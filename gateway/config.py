@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -109,6 +110,12 @@ class GatewaySettings(BaseServiceSettings):
     )
     rate_limit_window_s: int = Field(
         60, ge=1, description="Length of the rate-limit window, seconds"
+    )
+    export_upscaler: Literal["lanczos", "generation"] = Field(
+        "lanczos",
+        description="How an export upscales a design's tile: lanczos, here (with the repeat's "
+        "neighbours); generation, POST /v1/upscale on the generation service (its diffusion "
+        "upscaler when GENERATION_UPSCALER is set there, else Lanczos there)",
     )
     max_generations_per_key: int = Field(
         2,

@@ -9,6 +9,7 @@ instead of taking the memory of many pages at once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import anyio.to_thread
@@ -25,13 +26,14 @@ from services.common.contracts.export import (
     ColorwayResponse,
     ExportRequest,
 )
+from services.common.contracts.generation import UpscaleRequest
 from services.common.contracts.library import DESIGN_ID, Design, DesignCreate
 from services.common.errors import ErrorType, error_responses
 from services.common.export.colorways import colorway, side_by_side
 from services.common.export.engine import ExportResult, render_export
-from services.common.export.page import plan_page
+from services.common.export.page import PagePlan, plan_page
 from services.common.export.palettes import palette
-from services.common.images import ImageLimits, load_image_off_loop, png_base64
+from services.common.images import ImageLimits, decode_base64, load_image_off_loop, png_base64
 
 router = APIRouter(prefix="/v1", tags=["export"], dependencies=[Depends(guard)])
 
@@ -57,6 +59,7 @@ EXPORT_HEADERS = (
     "X-Dot-Pitch-Mm",
     "X-Dot-Grid",
     "X-Render-Difference",
+    "X-Upscaler",
 )
 _FILES = {
     "image/png": {},
@@ -112,18 +115,43 @@ async def export_design(
     symmetry = body.symmetry
     if symmetry == "design":
         symmetry = str(design.provenance.get("symmetry") or "none")
-    limits: ImageLimits = request.app.state.settings.image_limits
+    settings = request.app.state.settings
+    limits: ImageLimits = settings.image_limits
     plan = plan_page(body, tile.size, limits.max_pixels)
     pixels = (
         plan.tile_width * plan.tile_height if body.format == "svg" else plan.width * plan.height
     )
-    work = partial(render_export, tile, body, plan, symmetry=symmetry)
+    upscaled, upscaler = None, "lanczos"
+    if body.format != "svg" and settings.export_upscaler == "generation":
+        upscaled, upscaler = await _generation_upscale(gateway, tile, body, plan, limits)
+    work = partial(render_export, tile, body, plan, upscaled=upscaled, symmetry=symmetry)
     result = await anyio.to_thread.run_sync(partial(_in_budget, limits, pixels, work))
     headers = {
         **result.headers,
+        **({"X-Upscaler": upscaler} if body.format != "svg" else {}),
         "Content-Disposition": f'attachment; filename="{_filename(design.id, body, result)}"',
     }
     return Response(result.content, media_type=result.media_type, headers=headers)
+
+
+async def _generation_upscale(
+    gateway: Gateway, tile: Image.Image, body: ExportRequest, plan: PagePlan, limits: ImageLimits
+) -> tuple[Image.Image, str]:
+    """The tile at its page size from the generation service (GATEWAY_EXPORT_UPSCALER=generation):
+    its diffusion upscaler when it has one, else its Lanczos; the answer says which."""
+    answer = await gateway.generation.upscale(
+        UpscaleRequest(
+            image=png_base64(tile),
+            repeat=body.repeat,
+            width=plan.tile_width,
+            height=plan.tile_height,
+        )
+    )
+    big_limits = replace(limits, max_bytes=64 * 1024 * 1024, max_side=None, budget=None)
+    upscaled = await load_image_off_loop(
+        decode_base64(answer.image, limits=big_limits), limits=big_limits, field="upscaled tile"
+    )
+    return upscaled, answer.method + (f" ({answer.model})" if answer.model else "")
 
 
 def _variants(tile: Image.Image, body: ColorwayRequest) -> list[tuple[str, list[str], Image.Image]]:

@@ -75,7 +75,9 @@ def test_a_design_exports_as_a_20_cm_300_dpi_png_in_each_repeat(client, designs,
     design_id = designs[repeat if repeat in SEAMLESS_REPEATS else Repeat.FULL]
     answer = export(client, design_id, format="png", width_cm=20, dpi=300, repeat=repeat)
     assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "image/png"
+    assert (
+        answer.headers["content-type"] == "image/png" and answer.headers["x-upscaler"] == "lanczos"
+    )
     assert answer.headers["content-disposition"] == (
         f'attachment; filename="{design_id}-{repeat}-20cm-300dpi.png"'
     )
@@ -179,3 +181,21 @@ def test_colourways_come_side_by_side_and_are_saved_as_child_designs(client, des
         f"/v1/designs/{parent}/colorways", json={"palettes": ["neon"]}, headers=as_("alice")
     )
     assert_envelope(bad, 422, "validation")
+
+
+def test_with_the_generation_upscaler_the_tile_is_upscaled_there_and_keeps_its_seam(
+    tiny_models,
+    upstream_apps,  # noqa: F811
+    library,
+    designs,
+):
+    with gateway(tiny_models, upstream_apps, library, export_upscaler="generation") as client:
+        answer = export(client, designs[Repeat.HALF_DROP], repeat="half_drop", width_cm=10)
+    assert answer.status_code == 200, answer.text
+    # The generation service says which of its upscalers ran (the tiny stack has no diffusion one).
+    assert answer.headers["x-upscaler"].split()[0] in ("lanczos", "diffusion")
+    page = Image.open(io.BytesIO(answer.content))
+    assert page.width == 1181 and round(page.info["dpi"][0]) == 300
+    width, height = (int(v) for v in answer.headers["x-tile-pixels"].split("x"))
+    period = np.asarray(page.convert("RGB"))[:height, :width]
+    assert seam_ratio(period, "half_drop") <= 1.1
