@@ -176,6 +176,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "id": "Pustaka desain sedang tidak tersedia",
     },
     "error.quota_exceeded": {"en": "The design library is full", "id": "Pustaka desain penuh"},
+    "error.idempotency_mismatch": {
+        "en": "That request key was already used for another request",
+        "id": "Kunci permintaan itu sudah dipakai untuk permintaan lain",
+    },
     "error.no_job_store": {
         "en": "Background jobs are unavailable (no Redis)",
         "id": "Pekerjaan latar tidak tersedia (tanpa Redis)",

@@ -23,8 +23,11 @@ from fastapi import (
     UploadFile,
 )
 
+from gateway import idempotency
 from gateway.composition import Gateway
 from gateway.fairness import GENERATING_CLIENT, generation_cost
+from gateway.idempotency import IdempotencyStore
+from gateway.orchestrator import with_seed
 from gateway.rate_headers import remember_rate_limit
 from gateway.security import API_KEY_SCHEME, BEARER_SCHEME, Caller
 from gateway.upload_form import RagUploadForm, to_rag_request
@@ -32,10 +35,11 @@ from services.common.contracts.gateway import RagRequest, RagResponse
 from services.common.contracts.generation import StyleList
 from services.common.contracts.retrieval import IMAGE_SIZES
 from services.common.disconnect import cancel_on_disconnect
-from services.common.errors import ErrorType, ServiceError, error_responses
+from services.common.errors import ErrorType, NoJobStoreError, ServiceError, error_responses
 from services.common.health import require_ready
 from services.common.http_cache import cache_control, etag_matches
 from services.common.images import decode_base64, load_image_off_loop, sha256_hex
+from services.common.jobs import job_store_available
 
 
 async def guard(
@@ -71,6 +75,29 @@ _RAG_ERRORS = error_responses(
     ErrorType.UPSTREAM,
     ErrorType.UPSTREAM_TIMEOUT,
 )
+# Retries of a POST answer what the first one did (gateway/idempotency.py).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        max_length=idempotency.MAX_LENGTH,
+        pattern=idempotency.PATTERN,
+        description="Any unique string (a UUID) of up to 255 printable ASCII characters: a retry "
+        "with the same key and body within 24 h answers what the first request did; the same key "
+        "with another body is 422 `idempotency_mismatch`. Keys are per API key.",
+    ),
+]
+
+
+def idempotency_store(request: Request, scope: str) -> IdempotencyStore:
+    """Idempotency keys live in the job Redis; without one a key cannot be honoured: 503."""
+    queue = getattr(request.app.state, "jobs", None)
+    if queue is None:
+        raise NoJobStoreError(
+            f"{idempotency.HEADER} needs Redis and GATEWAY_REDIS_URL is not set; "
+            "send the request without it"
+        )
+    return IdempotencyStore(queue.redis, scope=scope)
 
 
 def server_timing(timings_ms: dict[str, float], cache_hit: bool) -> str:
@@ -140,6 +167,35 @@ def wake_drain_after(background: BackgroundTasks, gateway: Gateway) -> None:
         background.add_task(gateway.saver.wake)
 
 
+async def _formatted(
+    answer: RagResponse, body: RagRequest, request: Request, gateway: Gateway
+) -> RagResponse:
+    """The answer in the body's `response_format` (cached and made as base64: converted here)."""
+    if body.response_format == "b64_json":
+        return answer
+    return await gateway.image_urls.as_urls(
+        answer, base_url=str(request.base_url), owner=caller_of(request).owner
+    )
+
+
+async def _idempotent(
+    request: Request, gateway: Gateway, body: RagRequest, key: str
+) -> tuple[RagRequest, str, RagResponse | None]:
+    """`body` with the seed its key's first request ran with, where its answer is kept, and that
+    answer when a retry finds it there. A retry that does not (the first still running, or its
+    answer evicted) runs with the same seed: it joins the first, or is answered from the cache, or
+    makes the same images again."""
+    store = idempotency_store(request, "rag")
+    owner = caller_of(request).owner
+    decided = {"seed": with_seed(body).seed}
+    async with job_store_available():
+        first, decided = await store.claim(owner, key, idempotency.fingerprint(body), decided)
+    body = body.model_copy(update={"seed": decided["seed"]})
+    kept_at = store.answer_key(owner, key)
+    kept = None if first else await gateway.cache.get(kept_at)
+    return body, kept_at, RagResponse.model_validate(kept) if kept else None
+
+
 @router.post(
     "/rag",
     operation_id="rag",
@@ -159,10 +215,21 @@ async def rag(
     response: Response,
     gateway: ReadyGateway,
     background: BackgroundTasks,
+    idempotency_key: IdempotencyKey = None,
 ) -> RagResponse:
     limits = request.app.state.settings.image_limits
     raw = decode_base64(body.image, limits=limits) if body.image is not None else None
-    return await _answer(body, raw, request, response, gateway, background)
+    if idempotency_key is None:
+        answer = await _answer(body, raw, request, response, gateway, background)
+        return await _formatted(answer, body, request, gateway)
+    body, kept_at, answer = await _idempotent(request, gateway, body, idempotency_key)
+    if answer is not None:
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        answer = await _answer(body, raw, request, response, gateway, background)
+        # The answer as given (degraded too), for retries: in the answer cache, which may evict it.
+        await gateway.cache.set(kept_at, answer.model_dump(mode="json"))
+    return await _formatted(answer, body, request, gateway)
 
 
 async def read_upload(image: UploadFile | None, limits) -> bytes | None:
@@ -195,7 +262,8 @@ async def rag_upload(
 ) -> RagResponse:
     raw = await read_upload(form.image, request.app.state.settings.image_limits)
     body = to_rag_request(form, raw)
-    return await _answer(body, raw, request, response, gateway, background)
+    answer = await _answer(body, raw, request, response, gateway, background)
+    return await _formatted(answer, body, request, gateway)
 
 
 @router.get(

@@ -25,6 +25,7 @@ from gateway.library_api import router as library_router
 from gateway.metrics import GatewayMetrics
 from gateway.rate_headers import RateLimitHeadersMiddleware
 from gateway.security import API_KEY_HEADER, ApiKeyAuth
+from gateway.signed_api import router as signed_router
 from services.common.app import create_service_app
 from services.common.job_runtime import STOP_GRACE_S
 from services.common.job_runtime import job_runtime as job_runtime_for
@@ -107,7 +108,7 @@ def create_app(
         load=lambda: load(settings),
         # The public /readyz answers only the state; upstream URLs and breakers are in /v1/status.
         describe=lambda _gateway: {},
-        routers=[router, jobs_router, library_router, export_router],
+        routers=[router, jobs_router, library_router, export_router, signed_router],
         extra_lifespan=background,
     )
     # Keys are checked before anything else on /v1, even while the engine loads.
@@ -128,15 +129,15 @@ def create_app(
             # Never credentials with a wildcard; keys travel in a header, not in cookies.
             allow_credentials="*" not in origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Content-Type", "Authorization", API_KEY_HEADER, REQUEST_ID_HEADER],
+            allow_headers=[
+                *("Content-Type", "Authorization", API_KEY_HEADER, REQUEST_ID_HEADER),
+                "Idempotency-Key",
+            ],
             expose_headers=[
-                REQUEST_ID_HEADER,
-                "Server-Timing",
-                "Retry-After",
-                "ETag",
-                "Location",
+                *(REQUEST_ID_HEADER, "Server-Timing", "Retry-After", "ETag", "Location"),
                 *RATE_LIMIT_HEADERS,
                 *EXPORT_HEADERS,
+                "Idempotent-Replayed",
             ],
             max_age=600,
         )

@@ -22,11 +22,14 @@ from gateway.clients import (
 from gateway.config import GatewaySettings
 from gateway.fairness import GENERATING_CLIENT, PerClientBound
 from gateway.fusion import fuse_prompt
+from gateway.image_urls import ImageUrls
 from gateway.orchestrator import RagOrchestrator
 from gateway.outbox import DesignOutbox
 from gateway.saving import DesignSaver
 from gateway.security import RateLimiter
+from gateway.signed_urls import UrlSigner
 from gateway.versions import UpstreamVersions
+from gateway.webhooks import WebhookSender
 from services.common.concurrency import InflightLimiter
 from services.common.contracts.gateway import RagResponse
 from services.common.models import resolve_source
@@ -94,6 +97,17 @@ class Gateway:
         )
         self.saver: DesignSaver | None = None  # made with the orchestrator: they share versions
         self.orchestrator = self._orchestrator(settings, count_tokens)
+        # `response_format: url`: signed URLs of the answers' images (gateway/image_urls.py).
+        self.image_urls = ImageUrls(
+            UrlSigner(settings.url_secret, settings.url_ttl_s), self.cache, settings.public_url
+        )
+        # Jobs' `callback_url` (gateway/webhooks.py).
+        self.webhooks = WebhookSender(
+            secret=settings.webhook_secret,
+            allow=settings.webhook_allow_list,
+            attempts=settings.webhook_attempts,
+            timeout_s=settings.webhook_timeout_s,
+        )
 
     async def _admit(self, work: Awaitable[RagResponse]) -> RagResponse:
         """A flow that reaches the upstreams: the in-flight bound, and for a generating request
@@ -152,6 +166,7 @@ class Gateway:
     async def aclose(self) -> None:
         for client in self.upstreams:
             await client.aclose()
+        await self.webhooks.aclose()
         await self.cache.aclose()
         await self.rate_limiter.aclose()
         if self.outbox is not None:

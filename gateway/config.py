@@ -159,6 +159,36 @@ class GatewaySettings(BaseServiceSettings):
         description="How often an idle job worker polls its queue, and a running job its "
         "generation job",
     )
+    url_secret: str | None = Field(
+        None,
+        description="HMAC-SHA256 key that signs image URLs (`response_format: url`); unset: a random "
+        "key per process (logged as a warning): URLs then fail on other replicas and after a restart",
+    )
+    url_ttl_s: int = Field(
+        3600, ge=1, le=7 * 86_400, description="How long a signed image URL stays valid, seconds"
+    )
+    public_url: str | None = Field(
+        None,
+        description="Base of signed image URLs, e.g. `https://batik.example.com`; unset: the "
+        "request's own scheme and host",
+    )
+    webhook_secret: str | None = Field(
+        None,
+        description="HMAC-SHA256 key that signs webhook bodies (`X-Batik-Signature`); unset: "
+        "`callback_url` is refused (422)",
+    )
+    webhook_allow: str | None = Field(
+        None,
+        description="Comma-separated hosts or networks (`127.0.0.1`, `10.0.0.0/8`, "
+        "`hooks.internal`) that webhooks may reach although private, loopback or link-local, and "
+        "over plain http",
+    )
+    webhook_attempts: int = Field(
+        5, ge=1, le=10, description="Tries of one webhook delivery (backoff 1, 2, 4, ... s)"
+    )
+    webhook_timeout_s: float = Field(
+        5.0, gt=0, description="Connect and read timeout of one webhook delivery"
+    )
     cors_origins: str | None = Field(
         None,
         description="Comma-separated origins that browsers may call the API from (CORS); unset: none",
@@ -192,6 +222,10 @@ class GatewaySettings(BaseServiceSettings):
     @property
     def admin_key_hashes(self) -> list[str]:
         return [entry.removeprefix("sha256:") for entry in split_list(self.admin_keys)]
+
+    @property
+    def webhook_allow_list(self) -> list[str]:
+        return split_list(self.webhook_allow)
 
     @property
     def cors_origin_list(self) -> list[str]:

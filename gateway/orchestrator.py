@@ -162,8 +162,11 @@ class RagOrchestrator:
         timings: dict[str, float] = {}
         with _stopwatch(timings)("cache"):
             versions = await self.versions()
-            # `save` changes what is kept, not the answer: both share one cache entry.
-            key = self.key_of(request.model_dump(exclude={"save"}), image_sha256, versions)
+            # `save` changes what is kept and `response_format` how images travel, not the answer:
+            # each pair shares one cache entry.
+            key = self.key_of(
+                request.model_dump(exclude={"save", "response_format"}), image_sha256, versions
+            )
             cached = await self.cache.get(key)
         if cached is None:
             return key, None, timings

@@ -66,7 +66,7 @@ def provenance(
 ) -> dict[str, Any]:
     """How image number `image` of `answer` was made, in the keys the library reads
     (services/common/contracts/library.py). The query image is not kept, only its presence."""
-    recorded = request.model_dump(mode="json", exclude={"image", "save"})
+    recorded = request.model_dump(mode="json", exclude={"image", "save", "response_format"})
     retrieval_version = versions.get("retrieval", "")
     return {
         "request": recorded,

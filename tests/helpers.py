@@ -405,3 +405,75 @@ class LibraryServer:
         if self._serving is not None:
             self._serving.__exit__(None, None, None)
             self._serving = None
+
+
+class WebhookReceiver:
+    """An HTTP server on a loopback port that records every POST (path, headers, body) and answers
+    the statuses in `answers` in turn (200 once they run out): a webhook target for tests."""
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[dict] = []
+        self.answers = list(answers or [])
+        self._arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver._arrived:
+                    status = receiver.answers.pop(0) if receiver.answers else 200
+                    receiver.received.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "status": status,
+                        }
+                    )
+                    receiver._arrived.notify_all()
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):  # quiet
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, deadline_s: float = 60.0) -> list[dict]:
+        """The first `count` requests, once they have arrived (AssertionError past the deadline)."""
+        import time
+
+        deadline = time.monotonic() + deadline_s
+        with self._arrived:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                assert left > 0, f"{len(self.received)} of {count} webhook calls arrived"
+                self._arrived.wait(left)
+            return self.received[:count]
+
+
+def sse_events(lines) -> list[tuple[str, dict]]:
+    """(event, data) of each event of a Server-Sent Events stream, from its lines."""
+    import json
+
+    events, name = [], None
+    for line in lines:
+        if line.startswith("event: "):
+            name = line[len("event: ") :]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[len("data: ") :])))
+    return events

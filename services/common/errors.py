@@ -5,7 +5,7 @@ each problem in `details: [{loc, message, type}]` (the message joins the first f
 
 - domain exceptions (`InvalidInputError`, `NotFoundError`, `QuotaExceededError`, `BusyError`,
   `OutOfGpuMemoryError`, `NotLoadedError`, `BreakerOpenError`, `NoJobStoreError`,
-  `StoreUnavailableError`): what engines, stores and the code around them raise. They know nothing of HTTP; `DOMAIN_ERRORS`
+  `StoreUnavailableError`, `IdempotencyMismatchError`): what engines, stores and the code around them raise. They know nothing of HTTP; `DOMAIN_ERRORS`
   below maps each to an error type, and `STATUS` each type to a status. A plain `ValueError` is an
   engine's argument check, so it maps as `InvalidInputError` does: a 422, never a 500.
 - `ServiceError`: raised by HTTP-facing code (routes, auth, the gateway's upstream clients) that
@@ -44,6 +44,7 @@ class ErrorType(StrEnum):
     OUT_OF_MEMORY = "out_of_memory"  # the GPU ran out of memory for this request
     NO_JOB_STORE = "no_job_store"  # jobs need Redis: not configured, or not answering
     STORE_UNAVAILABLE = "store_unavailable"  # the design library's database or files do not answer
+    IDEMPOTENCY_MISMATCH = "idempotency_mismatch"  # an Idempotency-Key reused with another body
     UPSTREAM = "upstream"
     UPSTREAM_TIMEOUT = "upstream_timeout"
     INTERNAL = "internal"
@@ -64,12 +65,13 @@ STATUS: dict[ErrorType, int] = {
     ErrorType.OUT_OF_MEMORY: 503,
     ErrorType.NO_JOB_STORE: 503,
     ErrorType.STORE_UNAVAILABLE: 503,
+    ErrorType.IDEMPOTENCY_MISMATCH: 422,
     ErrorType.UPSTREAM: 502,
     ErrorType.UPSTREAM_TIMEOUT: 504,
     ErrorType.INTERNAL: 500,
 }
 _TYPE_BY_STATUS = {status: kind for kind, status in STATUS.items()}
-_TYPE_BY_STATUS[400] = ErrorType.VALIDATION
+_TYPE_BY_STATUS[400] = _TYPE_BY_STATUS[422] = ErrorType.VALIDATION  # a bare 422 is a validation
 
 
 class ServiceError(Exception):
@@ -135,6 +137,10 @@ class StoreUnavailableError(DomainError):
     """A database or file store that does not answer: try again later."""
 
 
+class IdempotencyMismatchError(DomainError):
+    """An idempotency key already answered a different request body."""
+
+
 def quoted(value: object, limit: int = 64) -> str:
     """`value` for an error message: its repr, cut to `limit` characters. A client that sends a
     10 kB id gets a message, not its id echoed back in full."""
@@ -153,6 +159,7 @@ DOMAIN_ERRORS: dict[type[DomainError], tuple[ErrorType, int | None]] = {
     BreakerOpenError: (ErrorType.BREAKER_OPEN, 5),
     NoJobStoreError: (ErrorType.NO_JOB_STORE, None),
     StoreUnavailableError: (ErrorType.STORE_UNAVAILABLE, 5),
+    IdempotencyMismatchError: (ErrorType.IDEMPOTENCY_MISMATCH, None),
 }
 
 
@@ -256,6 +263,8 @@ _EXAMPLE_MESSAGES = {
     ErrorType.OUT_OF_MEMORY: "the GPU ran out of memory for this request",
     ErrorType.NO_JOB_STORE: "RAG jobs need Redis and GATEWAY_REDIS_URL is not set",
     ErrorType.STORE_UNAVAILABLE: "the design library does not answer",
+    ErrorType.IDEMPOTENCY_MISMATCH: "this Idempotency-Key was used with another request body in "
+    "the last 24 h: use a new key for a new request",
     ErrorType.UPSTREAM: "generation answered 500",
     ErrorType.UPSTREAM_TIMEOUT: "generation did not answer within 120 s",
     ErrorType.INTERNAL: "internal error; see the service log for this request id",

@@ -150,9 +150,13 @@ class JobStore:
     def blob_key(self, job_id: str, name: str) -> str:
         return f"{self.namespace}:{job_id}:blob:{name}"
 
-    async def create(self, job_id: str, kind: str) -> JobRecord:
+    async def create(
+        self, job_id: str, kind: str, extra: dict[str, str] | None = None
+    ) -> JobRecord:
+        """A queued record; `extra`: fields of the service's own, written in the same transaction."""
         now = time.time()
         fields = {
+            **(extra or {}),
             "kind": kind,
             "state": "queued",
             "step": 0,
@@ -273,9 +277,15 @@ class JobQueue:
         self.max_length = max_length
 
     async def submit(
-        self, kind: str, function: str, payload: dict[str, Any], *, job_id: str | None = None
+        self,
+        kind: str,
+        function: str,
+        payload: dict[str, Any],
+        *,
+        job_id: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> JobRecord:
-        """`job_id`: one the caller chose (new_job_id()) before submitting; default: a new one."""
+        """`job_id`: one decided beforehand (an idempotency key's); `extra`: JobStore.create's."""
         # arq keeps a job in its queue until it finishes: the length counts waiting and running jobs.
         # Checked before enqueueing, so racing submitters may pass the bound by a few: a soft cap.
         waiting = await self.redis.zcard(self.queue_name)
@@ -285,7 +295,7 @@ class JobQueue:
                 retry_after_s=5,
             )
         job_id = job_id or new_job_id()
-        record = await self.store.create(job_id, kind)
+        record = await self.store.create(job_id, kind, extra)
         await self.redis.enqueue_job(
             function, job_id, payload, _job_id=job_id, _queue_name=self.queue_name
         )

@@ -63,7 +63,7 @@ HEADERS: dict[str, dict[str, Any]] = {
 def _named_enums() -> dict[str, dict[str, Any]]:
     """The contracts' shared Literal types, as named schemas: a generated client gets one `Symmetry`
     type instead of one anonymous enum per field that uses it."""
-    from services.common.contracts.gateway import Degraded, InitSource, Stage
+    from services.common.contracts.gateway import Degraded, InitSource, ResponseFormat, Stage
     from services.common.contracts.generation import (
         RepeatName,
         SchedulerName,
@@ -90,6 +90,10 @@ def _named_enums() -> dict[str, dict[str, Any]]:
             SeamlessRepeatName,
             "The repeat a generated tile is seamless in: full (a plain grid), half_drop (every "
             "other column down by half the tile), half_brick (every other row right by half).",
+        ),
+        "ResponseFormat": (
+            ResponseFormat,
+            "How an answer carries its images: inline base64 PNG, or signed expiring URLs.",
         ),
         "Repeat": (
             RepeatName,

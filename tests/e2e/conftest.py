@@ -9,7 +9,14 @@ from services.launcher import TINY_STACK_ENV, ServiceProcess, running
 from tests.helpers import RedisServer, tiny_stack_services
 
 UPSTREAMS = ("retrieval", "captioning", "generation")
-E2E_ENV = TINY_STACK_ENV
+WEBHOOK_SECRET = "e2e-webhook-secret"
+E2E_ENV = {
+    **TINY_STACK_ENV,
+    # Webhooks signed with a known key, allowed to reach a receiver on loopback over http.
+    "GATEWAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "GATEWAY_WEBHOOK_ALLOW": "127.0.0.1",
+    "GATEWAY_URL_SECRET": "e2e-url-secret",
+}
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,10 @@ and the library on tiny models, a real Redis for jobs), with the positive and th
 The schema states every rule of the request it can; what it cannot, a positive case is made to keep
 (`realise`): a real image where it says "base64 of a PNG, JPEG or WebP" (and a real file in the
 upload form), integers as JSON integers (12, not 12.0), img2img's int(steps * strength) >= 1, only the styles the generation service serves
-and the motif numbers the index holds, and no ControlNet or preview (the tiny stack loads neither). Few examples per operation (BATIK_SCHEMA_EXAMPLES, default 6): the whole file runs in about a
+and the motif numbers the index holds, and no ControlNet or preview (the tiny stack loads neither),
+no `callback_url` (its target must be public and the gateway hold a webhook secret), and a fresh
+`Idempotency-Key` per case (one key with two bodies is `idempotency_mismatch`), and signed image
+URLs signed right (a signature is a secret's, not the schema's). Few examples per operation (BATIK_SCHEMA_EXAMPLES, default 6): the whole file runs in about a
 minute; tests/reliability/test_schema_fuzz.py fuzzes all services deeper over real HTTP.
 """
 
@@ -23,7 +26,9 @@ import hashlib
 import io
 import math
 import os
+import uuid
 from collections import Counter
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -43,10 +48,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from gateway.signed_urls import UrlSigner
 from services.common.errors import STATUS, ErrorType
 from tests.helpers import gateway_app, served
 
 EXAMPLES = int(os.environ.get("BATIK_SCHEMA_EXAMPLES", "6"))
+URL_SECRET = "schema-check-url-secret"
 KEY = "schema-check-key-0123456789"
 AUTH = {"X-API-Key": KEY}
 # Schema-valid requests may still be refused for what no schema knows; never as malformed.
@@ -97,6 +104,15 @@ PNG_B64 = base64.b64encode(PNG).decode()
 
 def realise(case, served_styles: set[str], motifs: list[int]) -> None:
     """Make a positive case keep the rules the schema cannot state (see the module's docstring)."""
+    if case.path.startswith("/v1/signed/"):
+        # A signed image URL: signed right, as the gateway hands them out (then 200 or 404).
+        signed = dict(case.query or {})
+        owner = {"owner": str(signed["owner"])} if "owner" in signed else {}
+        url = UrlSigner(URL_SECRET, ttl_s=3600).sign(case.formatted_path, owner)
+        case.query = {**signed, **dict(parse_qsl(urlsplit(url).query))}
+    if case.headers and "Idempotency-Key" in case.headers:
+        # One key with two bodies is `idempotency_mismatch` (422): each case its own key.
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
     body = case.body
     if not isinstance(body, dict):
         return
@@ -127,6 +143,9 @@ def realise(case, served_styles: set[str], motifs: list[int]) -> None:
     # GENERATION_PREVIEW_LORA): the tiny stack has neither, and says so with a 422.
     body.pop("control_scale", None)
     body.pop("preview", None)
+    # A webhook target must resolve to a public address and the gateway must hold a webhook secret
+    # (gateway/webhooks.py): a deployment's facts, refused with a 422 here.
+    body.pop("callback_url", None)
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +170,7 @@ def gateway_url(tiny_models, retrieval_client, captioning_client, generation_cli
             api_keys="sha256:" + hashlib.sha256(KEY.encode()).hexdigest(),
             redis_url=redis_server.url,
             job_poll_s=0.02,
+            url_secret=URL_SECRET,
             rate_limit_per_window=1_000_000,  # counted (RateLimit-* headers), never reached
         )
         with served(app) as url:

@@ -17,7 +17,14 @@ APPS = {
     "generation": "services.generation.app",
     "library": "services.library.app",
 }
-OPEN_PATHS = {"/healthz", "/readyz", "/metrics"}
+# Signed image URLs need no key (their signature is the permission) and are not rate-limited.
+SIGNED_PATHS = {
+    "/v1/signed/designs/{design_id}/image",
+    "/v1/signed/jobs/{job_id}/images/{n}",
+    "/v1/signed/jobs/{job_id}/previews/{n}",
+    "/v1/signed/images/{sha256}",
+}
+OPEN_PATHS = {"/healthz", "/readyz", "/metrics", *SIGNED_PATHS}
 METHODS = {"get", "put", "post", "delete", "patch"}
 
 

@@ -351,11 +351,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The caller's jobs, newest first, a page at a time (without their answers)
+         * @description Jobs stay listed as long as their records live (GATEWAY_JOB_TTL_S). Pass a page's `next_cursor` as `cursor` for the next one; jobs created meanwhile never shift a page.
+         */
+        get: operations["listJobs"];
         put?: never;
         /**
          * Run the RAG flow as a job (the /v1/rag body); poll GET /v1/jobs/{job_id}
-         * @description Answers 202 with the job id at once. A request whose answer is cached makes a job that is already `succeeded`. The seed is fixed now (random when omitted), so a job that is run again after a gateway stopped gives the same answer.
+         * @description Answers 202 with the job id at once. A request whose answer is cached makes a job that is already `succeeded`. The seed is fixed now (random when omitted), so a job that is run again after a gateway stopped gives the same answer. With `Idempotency-Key`, a retry answers the first request's job (`Idempotent-Replayed: true`); with `callback_url`, a signed `job.finished` event is POSTed there when the job ends.
          */
         post: operations["createJob"];
         delete?: never;
@@ -383,6 +387,26 @@ export interface paths {
          * @description Answers the record: `cancelled` for a queued job, `running` with `cancel_requested` for a running one (poll until `cancelled`; its generation job is cancelled too); a finished job is unchanged.
          */
         delete: operations["cancelJob"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The job's progress as Server-Sent Events, until it ends
+         * @description `text/event-stream` events: `state` ({state}), `stage` ({stage}), `progress` ({step, total} of the generation), and last `finished` ({job_id, state, status_url, error}), after which the stream ends. Counts once against the rate limit, however long it runs.
+         */
+        get: operations["getJobEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -422,6 +446,74 @@ export interface paths {
          * @description The same flow and answer as `POST /v1/rag`, for browser forms and `curl -F image=@motif.jpg -F text='sekar bunga' -F seed=7`. Empty fields take their defaults.
          */
         post: operations["ragUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signed/designs/{design_id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A saved design's PNG by signed URL (no API key) */
+        get: operations["getSignedDesignImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signed/images/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An image of a synchronous answer by signed URL (no API key) */
+        get: operations["getSignedImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signed/jobs/{job_id}/images/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An image of a job's answer by signed URL (no API key) */
+        get: operations["getJobImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signed/jobs/{job_id}/previews/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A 3x3 preview of a job's answer by signed URL (no API key) */
+        get: operations["getJobPreview"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -926,7 +1018,7 @@ export interface components {
          * @description What kind of error; each has one HTTP status (docs/API.md).
          * @enum {string}
          */
-        ErrorType: "validation" | "payload_too_large" | "unsupported_media" | "not_found" | "quota_exceeded" | "method_not_allowed" | "unauthorized" | "forbidden" | "overloaded" | "not_ready" | "breaker_open" | "out_of_memory" | "no_job_store" | "store_unavailable" | "upstream" | "upstream_timeout" | "internal";
+        ErrorType: "validation" | "payload_too_large" | "unsupported_media" | "not_found" | "quota_exceeded" | "method_not_allowed" | "unauthorized" | "forbidden" | "overloaded" | "not_ready" | "breaker_open" | "out_of_memory" | "no_job_store" | "store_unavailable" | "idempotency_mismatch" | "upstream" | "upstream_timeout" | "internal";
         /**
          * ExportRequest
          * @example {
@@ -1352,6 +1444,11 @@ export interface components {
          */
         RagJob: {
             /**
+             * Callback Url
+             * @description The job's webhook, if it has one.
+             */
+            callback_url?: string | null;
+            /**
              * Cancel Requested
              * @default false
              */
@@ -1369,6 +1466,11 @@ export interface components {
             /** Kind */
             kind: string;
             progress: components["schemas"]["JobProgress"];
+            /**
+             * @description How `result` carries its images: the job's own `response_format`, unless `GET ?response_format=` asks otherwise.
+             * @default b64_json
+             */
+            response_format?: components["schemas"]["ResponseFormat"];
             result?: components["schemas"]["RagResponse"] | null;
             /**
              * Stage
@@ -1376,6 +1478,203 @@ export interface components {
              */
             stage?: components["schemas"]["Stage"] | null;
             state: components["schemas"]["JobState"];
+            /** Updated At */
+            updated_at: number;
+        };
+        /**
+         * RagJobPage
+         * @description `GET /v1/jobs`: the caller's jobs, newest first.
+         */
+        RagJobPage: {
+            /** Jobs */
+            jobs: components["schemas"]["RagJobSummary"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * RagJobRequest
+         * @description `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's end.
+         * @example {
+         *       "response_format": "url",
+         *       "seed": 7,
+         *       "text": "sekar bunga"
+         *     }
+         * @example {
+         *       "callback_url": "https://hooks.example.com/batik",
+         *       "text": "kawung"
+         *     }
+         */
+        RagJobRequest: {
+            /**
+             * Callback Url
+             * @description A webhook: POSTed a signed `job.finished` event when the job ends (https; a private, loopback or link-local address only when the gateway allow-lists it).
+             */
+            callback_url?: string | null;
+            /**
+             * Control Scale
+             * @description ControlNet on the edges of the control image (default: the init image); omit for none. Needs GENERATION_CONTROLNET.
+             */
+            control_scale?: number | null;
+            /**
+             * Dedupe
+             * @description Keep only the best hit per source photo (motif + instance): the dataset holds four rotations of each photo. `false` answers the raw nearest neighbours.
+             * @default true
+             */
+            dedupe?: boolean;
+            /**
+             * Generate
+             * @description False stops after retrieval, captioning and fusion.
+             * @default true
+             */
+            generate?: boolean;
+            /**
+             * Guidance Scale
+             * @default 7.5
+             */
+            guidance_scale?: number;
+            /**
+             * Image
+             * @description A query image (base64).
+             */
+            image?: string | null;
+            /**
+             * @description img2img from the top reference, from the query image, or txt2img (none).
+             * @default reference
+             */
+            init_source?: components["schemas"]["InitSource"];
+            /**
+             * Lexical Weight
+             * @description Queries with text: the share of the lexical ranking (BM25 over motif names, their spellings and descriptions) in the reciprocal rank fusion with the visual (CLIP) ranking. 0 ranks exactly as the visual search alone. Default: the service's `RETRIEVAL_LEXICAL_WEIGHT` (0.5). Ignored for image-only queries.
+             */
+            lexical_weight?: number | null;
+            /**
+             * Motifs
+             * @description Search only these motif numbers (`No.` in the metadata). Exact with a flat index; omit the field to search everything.
+             */
+            motifs?: number[] | null;
+            /** Negative Prompt */
+            negative_prompt?: string | null;
+            /**
+             * Preview
+             * @description A fast preview through the distillation LoRA (GENERATION_PREVIEW_LORA) and the LCM scheduler: steps 4-8 (default 4), guidance 1.0-2.0 (default 1.0).
+             * @default false
+             */
+            preview?: boolean;
+            /**
+             * Preview Repeat
+             * @description Also answer each image repeated 3x3, as the cloth would show it (laid out in `repeat` when `tile`).
+             * @default false
+             */
+            preview_repeat?: boolean;
+            /**
+             * @description With tile: the repeat the tile is seamless in. full: a plain grid; half_drop: every other column moved down by half the tile (the height, in the engine a multiple of 128 px for SD 1.5, so the offset is whole at every UNet level); half_brick: every other row moved right by half the tile (the width, likewise).
+             * @default full
+             */
+            repeat?: components["schemas"]["SeamlessRepeat"];
+            /**
+             * @description `b64_json`: images (and previews) inline as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed, expiring URLs that need no API key (an `<img src>` works). Not part of the cache key.
+             * @default b64_json
+             */
+            response_format?: components["schemas"]["ResponseFormat"];
+            /**
+             * Save
+             * @description Keep each generated image as a design in the caller's library (answered in `designs`); false: the answer only. Does not change the answer itself (nor its cache key).
+             * @default true
+             */
+            save?: boolean;
+            /**
+             * Seed
+             * @description Omit for a random seed; the answer reports it.
+             */
+            seed?: number | null;
+            /**
+             * Steps
+             * @description Denoising steps before strength applies: img2img runs int(steps x strength) of them, which must be at least 1.
+             * @default 30
+             */
+            steps?: number;
+            /**
+             * Strength
+             * @description img2img: how far to depart from the init image (1.0 ignores it).
+             * @default 0.55
+             */
+            strength?: number;
+            /**
+             * Style
+             * @description A style by name (GET /v1/styles); omit for none (or the service's default).
+             */
+            style?: string | null;
+            /**
+             * Style Scale
+             * @description Strength of `style`: 0 is none, 1 as trained.
+             * @default 1
+             */
+            style_scale?: number;
+            /**
+             * Styles
+             * @description A blend of styles, each at its scale (instead of `style`).
+             */
+            styles?: components["schemas"]["StyleWeight"][] | null;
+            /**
+             * @description Symmetry group the motif grows with (square images only): c2, c4 (four-fold rotation), d4 (rotations and mirrors), or auto (the strongest group the init image has).
+             * @default none
+             */
+            symmetry?: components["schemas"]["Symmetry"];
+            /**
+             * Text
+             * @description What the user is looking for.
+             */
+            text?: string | null;
+            /**
+             * Text Weight
+             * @description With both text and image: the text's share of the query vector, which is the normalised sum `w * text + (1 - w) * image` of the two unit embeddings. 1 ranks as the text alone, 0 as the image alone. Ignored when only one is given.
+             * @default 0.5
+             */
+            text_weight?: number;
+            /**
+             * Tile
+             * @description Seamless repeat: the tile continues across its own edges.
+             * @default false
+             */
+            tile?: boolean;
+            /**
+             * Top K
+             * @description References to retrieve.
+             * @default 5
+             */
+            top_k?: number;
+        } & (({
+            text: unknown;
+        } | {
+            image: unknown;
+        }) & unknown & unknown & unknown & unknown);
+        /**
+         * RagJobSummary
+         * @description One job of `GET /v1/jobs`: its record without the answer (read that at `status_url`).
+         */
+        RagJobSummary: {
+            /**
+             * Cancel Requested
+             * @default false
+             */
+            cancel_requested?: boolean;
+            /** Created At */
+            created_at: number;
+            error?: components["schemas"]["JobError"] | null;
+            /** Job Id */
+            job_id: string;
+            progress: components["schemas"]["JobProgress"];
+            /** Stage */
+            stage?: components["schemas"]["Stage"] | null;
+            state: components["schemas"]["JobState"];
+            /**
+             * Status Url
+             * @description `/v1/jobs/{job_id}`: the record with its answer.
+             */
+            status_url: string;
             /** Updated At */
             updated_at: number;
         };
@@ -1461,6 +1760,11 @@ export interface components {
              * @default full
              */
             repeat?: components["schemas"]["SeamlessRepeat"];
+            /**
+             * @description `b64_json`: images (and previews) inline as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed, expiring URLs that need no API key (an `<img src>` works). Not part of the cache key.
+             * @default b64_json
+             */
+            response_format?: components["schemas"]["ResponseFormat"];
             /**
              * Save
              * @description Keep each generated image as a design in the caller's library (answered in `designs`); false: the answer only. Does not change the answer itself (nor its cache key).
@@ -1638,8 +1942,13 @@ export interface components {
              */
             designs?: components["schemas"]["DesignRef"][];
             /**
+             * Image Urls
+             * @description With `response_format: url`: each image's signed URL (no API key needed), valid for GATEWAY_URL_TTL_S; a tampered or expired one answers 403.
+             */
+            image_urls?: string[];
+            /**
              * Images
-             * @description Base64 PNG images.
+             * @description Base64 PNG images (empty with `response_format: url`: see `image_urls`).
              */
             images: string[];
             /**
@@ -1659,6 +1968,11 @@ export interface components {
              * @description The generation model's version with the styles it ran (name@version).
              */
             model_version?: string | null;
+            /**
+             * Preview Urls
+             * @description With preview_repeat and `response_format: url`: each preview's signed URL.
+             */
+            preview_urls?: string[];
             /**
              * Previews
              * @description With preview_repeat: each image tiled 3x3 (base64 PNG).
@@ -1769,6 +2083,11 @@ export interface components {
              * @default full
              */
             repeat?: components["schemas"]["SeamlessRepeat"];
+            /**
+             * @description `b64_json`: images (and previews) inline as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed, expiring URLs that need no API key (an `<img src>` works). Not part of the cache key.
+             * @default b64_json
+             */
+            response_format?: components["schemas"]["ResponseFormat"];
             /**
              * Save
              * @description Keep each generated image as a design in the caller's library (answered in `designs`); false: the answer only. Does not change the answer itself (nor its cache key).
@@ -1883,6 +2202,12 @@ export interface components {
          * @enum {string}
          */
         Repeat: "none" | "full" | "half_drop" | "half_brick" | "mirror";
+        /**
+         * ResponseFormat
+         * @description How an answer carries its images: inline base64 PNG, or signed expiring URLs.
+         * @enum {string}
+         */
+        ResponseFormat: "b64_json" | "url";
         /** ScoredDesign */
         ScoredDesign: {
             design: components["schemas"]["Design"];
@@ -4803,16 +5128,143 @@ export interface operations {
             };
         };
     };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description Jobs per page. */
+                limit?: number;
+                /** @description `next_cursor` of the page before. */
+                cursor?: string | null;
+                /** @description Only jobs in this state. */
+                state?: components["schemas"]["JobState"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RagJobPage"];
+                };
+            };
+            /** @description `unauthorized` error */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `overloaded` error */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `no_job_store` error */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     createJob: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (a UUID) of up to 255 printable ASCII characters: a retry with the same key and body within 24 h answers what the first request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per API key. */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RagRequest"];
+                "application/json": components["schemas"]["RagJobRequest"];
             };
         };
         responses: {
@@ -4882,7 +5334,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation` error */
+            /** @description `idempotency_mismatch` or `validation` error */
             422: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -4940,7 +5392,10 @@ export interface operations {
     };
     getJob: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `b64_json`: images (and previews) inline as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed, expiring URLs that need no API key (an `<img src>` works). Default: the job's own. */
+                response_format?: components["schemas"]["ResponseFormat"] | null;
+            };
             header?: never;
             path: {
                 /** @description The `job_id` that `POST /v1/jobs` answered (32 hex digits). */
@@ -5178,10 +5633,133 @@ export interface operations {
             };
         };
     };
-    rag: {
+    getJobEvents: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                /** @description The `job_id` that `POST /v1/jobs` answered (32 hex digits). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description `unauthorized` error */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `overloaded` error */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `no_job_store` error */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string (a UUID) of up to 255 printable ASCII characters: a retry with the same key and body within 24 h answers what the first request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per API key. */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5489,6 +6067,332 @@ export interface operations {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getSignedDesignImage: {
+        parameters: {
+            query: {
+                /** @description The design's owner id; it is signed. */
+                owner: string;
+                /** @description When the URL expires (unix time); it is signed. */
+                exp: number;
+                /** @description HMAC-SHA256 of the path, parameters and `exp`. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                /** @description The design. */
+                design_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PNG */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready` error */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getSignedImage: {
+        parameters: {
+            query: {
+                /** @description When the URL expires (unix time); it is signed. */
+                exp: number;
+                /** @description HMAC-SHA256 of the path, parameters and `exp`. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                /** @description The PNG's sha256. */
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PNG */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready` error */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getJobImage: {
+        parameters: {
+            query: {
+                /** @description When the URL expires (unix time); it is signed. */
+                exp: number;
+                /** @description HMAC-SHA256 of the path, parameters and `exp`. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                /** @description The job. */
+                job_id: string;
+                /** @description The image's place in the answer, from 0. */
+                n: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PNG */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `no_job_store` error */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getJobPreview: {
+        parameters: {
+            query: {
+                /** @description When the URL expires (unix time); it is signed. */
+                exp: number;
+                /** @description HMAC-SHA256 of the path, parameters and `exp`. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                /** @description The job. */
+                job_id: string;
+                /** @description The image's place in the answer, from 0. */
+                n: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PNG */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `no_job_store` error */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };

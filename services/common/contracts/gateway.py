@@ -18,7 +18,7 @@ from services.common.contracts.generation import (
     check_denoising_steps,
 )
 from services.common.contracts.retrieval import Hit, RetrievalOptions
-from services.common.jobs import JobRecord
+from services.common.jobs import JobError, JobProgress, JobRecord, JobState
 
 MAX_RAG_TOP_K = 20
 Stage = Literal["retrieval", "captioning", "fusion", "generation"]
@@ -26,6 +26,13 @@ Stage = Literal["retrieval", "captioning", "fusion", "generation"]
 Degraded = Literal["retrieval", "captioning", "fusion", "generation", "library"]
 # Where img2img starts: the top reference, the query image, or nowhere (txt2img).
 InitSource = Literal["reference", "query", "none"]
+# How an answer carries its images: inline base64 PNGs, or signed expiring URLs (as OpenAI's images
+# API names them).
+ResponseFormat = Literal["b64_json", "url"]
+RESPONSE_FORMAT_DESCRIPTION = (
+    "`b64_json`: images (and previews) inline as base64 PNG in `images`; `url`: `images` is empty "
+    "and `image_urls` lists signed, expiring URLs that need no API key (an `<img src>` works)."
+)
 
 
 def _given(*names: str) -> dict:
@@ -88,6 +95,9 @@ class RagRequest(GenerationParams, PakemParams, StyleParams, RetrievalOptions):
         True,
         description="Keep each generated image as a design in the caller's library (answered in "
         "`designs`); false: the answer only. Does not change the answer itself (nor its cache key).",
+    )
+    response_format: ResponseFormat = Field(
+        "b64_json", description=RESPONSE_FORMAT_DESCRIPTION + " Not part of the cache key."
     )
 
     # The public request: an unknown or misspelled field is a 422 naming it, and no type is coerced
@@ -168,11 +178,22 @@ class RagResponse(BaseModel):
     )
     captions: list[Caption]
     prompt: FusedPrompt
-    images: list[str] = Field(description="Base64 PNG images.")
+    images: list[str] = Field(
+        description="Base64 PNG images (empty with `response_format: url`: see `image_urls`)."
+    )
+    image_urls: list[str] = Field(
+        default_factory=list,
+        description="With `response_format: url`: each image's signed URL (no API key needed), "
+        "valid for GATEWAY_URL_TTL_S; a tampered or expired one answers 403.",
+    )
     seed: int | None
     mode: Literal["img2img", "txt2img"] | None = None
     previews: list[str] = Field(
         default_factory=list, description="With preview_repeat: each image tiled 3x3 (base64 PNG)."
+    )
+    preview_urls: list[str] = Field(
+        default_factory=list,
+        description="With preview_repeat and `response_format: url`: each preview's signed URL.",
     )
     symmetry: str | None = Field(None, description="The symmetry group applied (auto resolved).")
     symmetry_scores: dict[str, float] = Field(
@@ -198,6 +219,29 @@ class RagResponse(BaseModel):
     )
 
 
+class RagJobRequest(RagRequest):
+    """`POST /v1/jobs`: the `/v1/rag` body, and where to report the job's end."""
+
+    callback_url: str | None = Field(
+        None,
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+        description="A webhook: POSTed a signed `job.finished` event when the job ends (https; a "
+        "private, loopback or link-local address only when the gateway allow-lists it).",
+    )
+
+    model_config = {
+        **RagRequest.model_config,
+        "json_schema_extra": {
+            **RAG_RULES,  # the same cross-field rules as /v1/rag's body
+            "examples": [
+                {"text": "sekar bunga", "seed": 7, "response_format": "url"},
+                {"text": "kawung", "callback_url": "https://hooks.example.com/batik"},
+            ],
+        },
+    }
+
+
 class RagJob(JobRecord):
     """`GET /v1/jobs/{id}` on the gateway: a RAG flow run as a job."""
 
@@ -209,6 +253,35 @@ class RagJob(JobRecord):
         description="The generation service's job behind the generation stage, once submitted.",
     )
     result: RagResponse | None = None  # type: ignore[assignment]
+    response_format: ResponseFormat = Field(
+        "b64_json",
+        description="How `result` carries its images: the job's own `response_format`, unless "
+        "`GET ?response_format=` asks otherwise.",
+    )
+    callback_url: str | None = Field(None, description="The job's webhook, if it has one.")
+
+
+class RagJobSummary(BaseModel):
+    """One job of `GET /v1/jobs`: its record without the answer (read that at `status_url`)."""
+
+    job_id: str
+    state: JobState
+    stage: Stage | None = None
+    progress: JobProgress
+    cancel_requested: bool = False
+    error: JobError | None = None
+    created_at: float
+    updated_at: float
+    status_url: str = Field(description="`/v1/jobs/{job_id}`: the record with its answer.")
+
+
+class RagJobPage(BaseModel):
+    """`GET /v1/jobs`: the caller's jobs, newest first."""
+
+    jobs: list[RagJobSummary]
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class RemixRequest(BaseModel):

@@ -46,6 +46,9 @@ from .prompt_part import PromptPart
 from .prompt_part_kept import PromptPartKept
 from .prompt_part_source import PromptPartSource
 from .rag_job import RagJob
+from .rag_job_page import RagJobPage
+from .rag_job_request import RagJobRequest
+from .rag_job_summary import RagJobSummary
 from .rag_request import RagRequest
 from .rag_response import RagResponse
 from .rag_response_mode_type_0 import RagResponseModeType0
@@ -55,6 +58,7 @@ from .rag_upload_form import RagUploadForm
 from .readyz_response_readyz import ReadyzResponseReadyz
 from .remix_request import RemixRequest
 from .repeat import Repeat
+from .response_format import ResponseFormat
 from .scored_design import ScoredDesign
 from .seamless_repeat import SeamlessRepeat
 from .stage import Stage
@@ -110,6 +114,9 @@ __all__ = (
     "PromptPartKept",
     "PromptPartSource",
     "RagJob",
+    "RagJobPage",
+    "RagJobRequest",
+    "RagJobSummary",
     "RagRequest",
     "RagResponse",
     "RagResponseModeType0",
@@ -119,6 +126,7 @@ __all__ = (
     "ReadyzResponseReadyz",
     "RemixRequest",
     "Repeat",
+    "ResponseFormat",
     "ScoredDesign",
     "SeamlessRepeat",
     "Stage",

@@ -4,6 +4,7 @@ from enum import StrEnum
 class ErrorType(StrEnum):
     BREAKER_OPEN = "breaker_open"
     FORBIDDEN = "forbidden"
+    IDEMPOTENCY_MISMATCH = "idempotency_mismatch"
     INTERNAL = "internal"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"

@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.job_state import JobState
+from ..models.response_format import ResponseFormat
 from ..models.stage import Stage
 from ..types import UNSET, Unset
 
@@ -30,10 +31,13 @@ class RagJob:
         progress (JobProgress):
         state (JobState): Where a job is: queued, running, or one of the three ends.
         updated_at (float):
+        callback_url (None | str | Unset): The job's webhook, if it has one.
         cancel_requested (bool | Unset):  Default: False.
         error (JobError | None | Unset):
         generation_job_id (None | str | Unset): The generation service's job behind the generation stage, once
             submitted.
+        response_format (ResponseFormat | Unset): How an answer carries its images: inline base64 PNG, or signed
+            expiring URLs.
         result (None | RagResponse | Unset):
         stage (None | Stage | Unset): The stage running now (or the last one reached); null before the first.
     """
@@ -44,9 +48,11 @@ class RagJob:
     progress: JobProgress
     state: JobState
     updated_at: float
+    callback_url: None | str | Unset = UNSET
     cancel_requested: bool | Unset = False
     error: JobError | None | Unset = UNSET
     generation_job_id: None | str | Unset = UNSET
+    response_format: ResponseFormat | Unset = UNSET
     result: None | RagResponse | Unset = UNSET
     stage: None | Stage | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -67,6 +73,12 @@ class RagJob:
 
         updated_at = self.updated_at
 
+        callback_url: None | str | Unset
+        if isinstance(self.callback_url, Unset):
+            callback_url = UNSET
+        else:
+            callback_url = self.callback_url
+
         cancel_requested = self.cancel_requested
 
         error: dict[str, Any] | None | Unset
@@ -82,6 +94,10 @@ class RagJob:
             generation_job_id = UNSET
         else:
             generation_job_id = self.generation_job_id
+
+        response_format: str | Unset = UNSET
+        if not isinstance(self.response_format, Unset):
+            response_format = self.response_format.value
 
         result: dict[str, Any] | None | Unset
         if isinstance(self.result, Unset):
@@ -111,12 +127,16 @@ class RagJob:
                 "updated_at": updated_at,
             }
         )
+        if callback_url is not UNSET:
+            field_dict["callback_url"] = callback_url
         if cancel_requested is not UNSET:
             field_dict["cancel_requested"] = cancel_requested
         if error is not UNSET:
             field_dict["error"] = error
         if generation_job_id is not UNSET:
             field_dict["generation_job_id"] = generation_job_id
+        if response_format is not UNSET:
+            field_dict["response_format"] = response_format
         if result is not UNSET:
             field_dict["result"] = result
         if stage is not UNSET:
@@ -142,6 +162,15 @@ class RagJob:
         state = JobState(d.pop("state"))
 
         updated_at = d.pop("updated_at")
+
+        def _parse_callback_url(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        callback_url = _parse_callback_url(d.pop("callback_url", UNSET))
 
         cancel_requested = d.pop("cancel_requested", UNSET)
 
@@ -170,6 +199,13 @@ class RagJob:
             return cast(None | str | Unset, data)
 
         generation_job_id = _parse_generation_job_id(d.pop("generation_job_id", UNSET))
+
+        _response_format = d.pop("response_format", UNSET)
+        response_format: ResponseFormat | Unset
+        if isinstance(_response_format, Unset):
+            response_format = UNSET
+        else:
+            response_format = ResponseFormat(_response_format)
 
         def _parse_result(data: object) -> None | RagResponse | Unset:
             if data is None:
@@ -212,9 +248,11 @@ class RagJob:
             progress=progress,
             state=state,
             updated_at=updated_at,
+            callback_url=callback_url,
             cancel_requested=cancel_requested,
             error=error,
             generation_job_id=generation_job_id,
+            response_format=response_format,
             result=result,
             stage=stage,
         )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.init_source import InitSource
+from ..models.response_format import ResponseFormat
 from ..models.seamless_repeat import SeamlessRepeat
 from ..models.symmetry import Symmetry
 from ..types import UNSET, Unset
@@ -43,6 +44,8 @@ class RagRequest:
             `repeat` when `tile`). Default: False.
         repeat (SeamlessRepeat | Unset): The repeat a generated tile is seamless in: full (a plain grid), half_drop
             (every other column down by half the tile), half_brick (every other row right by half).
+        response_format (ResponseFormat | Unset): How an answer carries its images: inline base64 PNG, or signed
+            expiring URLs.
         save (bool | Unset): Keep each generated image as a design in the caller's library (answered in `designs`);
             false: the answer only. Does not change the answer itself (nor its cache key). Default: True.
         seed (int | None | Unset): Omit for a random seed; the answer reports it.
@@ -74,6 +77,7 @@ class RagRequest:
     preview: bool | Unset = False
     preview_repeat: bool | Unset = False
     repeat: SeamlessRepeat | Unset = UNSET
+    response_format: ResponseFormat | Unset = UNSET
     save: bool | Unset = True
     seed: int | None | Unset = UNSET
     steps: int | Unset = 30
@@ -138,6 +142,10 @@ class RagRequest:
         repeat: str | Unset = UNSET
         if not isinstance(self.repeat, Unset):
             repeat = self.repeat.value
+
+        response_format: str | Unset = UNSET
+        if not isinstance(self.response_format, Unset):
+            response_format = self.response_format.value
 
         save = self.save
 
@@ -214,6 +222,8 @@ class RagRequest:
             field_dict["preview_repeat"] = preview_repeat
         if repeat is not UNSET:
             field_dict["repeat"] = repeat
+        if response_format is not UNSET:
+            field_dict["response_format"] = response_format
         if save is not UNSET:
             field_dict["save"] = save
         if seed is not UNSET:
@@ -324,6 +334,13 @@ class RagRequest:
         else:
             repeat = SeamlessRepeat(_repeat)
 
+        _response_format = d.pop("response_format", UNSET)
+        response_format: ResponseFormat | Unset
+        if isinstance(_response_format, Unset):
+            response_format = UNSET
+        else:
+            response_format = ResponseFormat(_response_format)
+
         save = d.pop("save", UNSET)
 
         def _parse_seed(data: object) -> int | None | Unset:
@@ -407,6 +424,7 @@ class RagRequest:
             preview=preview,
             preview_repeat=preview_repeat,
             repeat=repeat,
+            response_format=response_format,
             save=save,
             seed=seed,
             steps=steps,

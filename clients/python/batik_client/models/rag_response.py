@@ -31,18 +31,21 @@ class RagResponse:
         cache (CacheInfo):
         captions (list[Caption]):
         degraded (list[DegradedStage]): Stages that failed and were skipped; `library`: the images were not saved.
-        images (list[str]): Base64 PNG images.
+        images (list[str]): Base64 PNG images (empty with `response_format: url`: see `image_urls`).
         prompt (FusedPrompt):
         references (list[Hit]):
         seed (int | None):
         timings_ms (RagResponseTimingsMs):
         designs (list[DesignRef] | Unset): The saved design of each image, in order; empty with `save: false`, without a
             library, or when saving failed (then `library` is in `degraded`).
+        image_urls (list[str] | Unset): With `response_format: url`: each image's signed URL (no API key needed), valid
+            for GATEWAY_URL_TTL_S; a tampered or expired one answers 403.
         index_version (None | str | Unset): The index version the references come from (their ids belong to it): pass it
             to `GET /v1/images/{id}?index_version=` so a reload never shows another row's image.
         mode (None | RagResponseModeType0 | Unset):
         model (None | str | Unset): The generation model that ran.
         model_version (None | str | Unset): The generation model's version with the styles it ran (name@version).
+        preview_urls (list[str] | Unset): With preview_repeat and `response_format: url`: each preview's signed URL.
         previews (list[str] | Unset): With preview_repeat: each image tiled 3x3 (base64 PNG).
         scheduler (None | str | Unset): The sampler that ran.
         styles (list[AppliedStyle] | Unset): The styles the images were made with.
@@ -59,10 +62,12 @@ class RagResponse:
     seed: int | None
     timings_ms: RagResponseTimingsMs
     designs: list[DesignRef] | Unset = UNSET
+    image_urls: list[str] | Unset = UNSET
     index_version: None | str | Unset = UNSET
     mode: None | RagResponseModeType0 | Unset = UNSET
     model: None | str | Unset = UNSET
     model_version: None | str | Unset = UNSET
+    preview_urls: list[str] | Unset = UNSET
     previews: list[str] | Unset = UNSET
     scheduler: None | str | Unset = UNSET
     styles: list[AppliedStyle] | Unset = UNSET
@@ -104,6 +109,10 @@ class RagResponse:
                 designs_item = designs_item_data.to_dict()
                 designs.append(designs_item)
 
+        image_urls: list[str] | Unset = UNSET
+        if not isinstance(self.image_urls, Unset):
+            image_urls = self.image_urls
+
         index_version: None | str | Unset
         if isinstance(self.index_version, Unset):
             index_version = UNSET
@@ -129,6 +138,10 @@ class RagResponse:
             model_version = UNSET
         else:
             model_version = self.model_version
+
+        preview_urls: list[str] | Unset = UNSET
+        if not isinstance(self.preview_urls, Unset):
+            preview_urls = self.preview_urls
 
         previews: list[str] | Unset = UNSET
         if not isinstance(self.previews, Unset):
@@ -173,6 +186,8 @@ class RagResponse:
         )
         if designs is not UNSET:
             field_dict["designs"] = designs
+        if image_urls is not UNSET:
+            field_dict["image_urls"] = image_urls
         if index_version is not UNSET:
             field_dict["index_version"] = index_version
         if mode is not UNSET:
@@ -181,6 +196,8 @@ class RagResponse:
             field_dict["model"] = model
         if model_version is not UNSET:
             field_dict["model_version"] = model_version
+        if preview_urls is not UNSET:
+            field_dict["preview_urls"] = preview_urls
         if previews is not UNSET:
             field_dict["previews"] = previews
         if scheduler is not UNSET:
@@ -251,6 +268,8 @@ class RagResponse:
 
                 designs.append(designs_item)
 
+        image_urls = cast(list[str], d.pop("image_urls", UNSET))
+
         def _parse_index_version(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -294,6 +313,8 @@ class RagResponse:
             return cast(None | str | Unset, data)
 
         model_version = _parse_model_version(d.pop("model_version", UNSET))
+
+        preview_urls = cast(list[str], d.pop("preview_urls", UNSET))
 
         previews = cast(list[str], d.pop("previews", UNSET))
 
@@ -341,10 +362,12 @@ class RagResponse:
             seed=seed,
             timings_ms=timings_ms,
             designs=designs,
+            image_urls=image_urls,
             index_version=index_version,
             mode=mode,
             model=model,
             model_version=model_version,
+            preview_urls=preview_urls,
             previews=previews,
             scheduler=scheduler,
             styles=styles,

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 
 from .. import types
 from ..models.init_source import InitSource
+from ..models.response_format import ResponseFormat
 from ..models.seamless_repeat import SeamlessRepeat
 from ..models.symmetry import Symmetry
 from ..types import UNSET, File, FileTypes, Unset
@@ -42,6 +43,8 @@ class RagUploadForm:
             `repeat` when `tile`). Default: False.
         repeat (SeamlessRepeat | Unset): The repeat a generated tile is seamless in: full (a plain grid), half_drop
             (every other column down by half the tile), half_brick (every other row right by half).
+        response_format (ResponseFormat | Unset): How an answer carries its images: inline base64 PNG, or signed
+            expiring URLs.
         save (bool | Unset): Keep each generated image as a design in the caller's library (answered in `designs`);
             false: the answer only. Does not change the answer itself (nor its cache key). Default: True.
         seed (int | Unset): Omit for a random seed; the answer reports it.
@@ -73,6 +76,7 @@ class RagUploadForm:
     preview: bool | Unset = False
     preview_repeat: bool | Unset = False
     repeat: SeamlessRepeat | Unset = UNSET
+    response_format: ResponseFormat | Unset = UNSET
     save: bool | Unset = True
     seed: int | Unset = UNSET
     steps: int | Unset = 30
@@ -117,6 +121,10 @@ class RagUploadForm:
         repeat: str | Unset = UNSET
         if not isinstance(self.repeat, Unset):
             repeat = self.repeat.value
+
+        response_format: str | Unset = UNSET
+        if not isinstance(self.response_format, Unset):
+            response_format = self.response_format.value
 
         save = self.save
 
@@ -171,6 +179,8 @@ class RagUploadForm:
             field_dict["preview_repeat"] = preview_repeat
         if repeat is not UNSET:
             field_dict["repeat"] = repeat
+        if response_format is not UNSET:
+            field_dict["response_format"] = response_format
         if save is not UNSET:
             field_dict["save"] = save
         if seed is not UNSET:
@@ -236,6 +246,9 @@ class RagUploadForm:
 
         if not isinstance(self.repeat, Unset):
             files.append(("repeat", (None, str(self.repeat.value).encode(), "text/plain")))
+
+        if not isinstance(self.response_format, Unset):
+            files.append(("response_format", (None, str(self.response_format.value).encode(), "text/plain")))
 
         if not isinstance(self.save, Unset):
             files.append(("save", (None, str(self.save).encode(), "text/plain")))
@@ -320,6 +333,13 @@ class RagUploadForm:
         else:
             repeat = SeamlessRepeat(_repeat)
 
+        _response_format = d.pop("response_format", UNSET)
+        response_format: ResponseFormat | Unset
+        if isinstance(_response_format, Unset):
+            response_format = UNSET
+        else:
+            response_format = ResponseFormat(_response_format)
+
         save = d.pop("save", UNSET)
 
         seed = d.pop("seed", UNSET)
@@ -362,6 +382,7 @@ class RagUploadForm:
             preview=preview,
             preview_repeat=preview_repeat,
             repeat=repeat,
+            response_format=response_format,
             save=save,
             seed=seed,
             steps=steps,

@@ -7,15 +7,18 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.job_created import JobCreated
-from ...models.rag_request import RagRequest
-from ...types import Response
+from ...models.rag_job_request import RagJobRequest
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: RagRequest,
+    body: RagJobRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -96,16 +99,24 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: RagRequest,
+    body: RagJobRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorBody | JobCreated]:
     """Run the RAG flow as a job (the /v1/rag body); poll GET /v1/jobs/{job_id}
 
      Answers 202 with the job id at once. A request whose answer is cached makes a job that is already
     `succeeded`. The seed is fixed now (random when omitted), so a job that is run again after a gateway
-    stopped gives the same answer.
+    stopped gives the same answer. With `Idempotency-Key`, a retry answers the first request's job
+    (`Idempotent-Replayed: true`); with `callback_url`, a signed `job.finished` event is POSTed there
+    when the job ends.
 
     Args:
-        body (RagRequest):
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
+        body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
+            end.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -117,6 +128,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -129,16 +141,24 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: RagRequest,
+    body: RagJobRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorBody | JobCreated | None:
     """Run the RAG flow as a job (the /v1/rag body); poll GET /v1/jobs/{job_id}
 
      Answers 202 with the job id at once. A request whose answer is cached makes a job that is already
     `succeeded`. The seed is fixed now (random when omitted), so a job that is run again after a gateway
-    stopped gives the same answer.
+    stopped gives the same answer. With `Idempotency-Key`, a retry answers the first request's job
+    (`Idempotent-Replayed: true`); with `callback_url`, a signed `job.finished` event is POSTed there
+    when the job ends.
 
     Args:
-        body (RagRequest):
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
+        body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
+            end.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,22 +171,31 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: RagRequest,
+    body: RagJobRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorBody | JobCreated]:
     """Run the RAG flow as a job (the /v1/rag body); poll GET /v1/jobs/{job_id}
 
      Answers 202 with the job id at once. A request whose answer is cached makes a job that is already
     `succeeded`. The seed is fixed now (random when omitted), so a job that is run again after a gateway
-    stopped gives the same answer.
+    stopped gives the same answer. With `Idempotency-Key`, a retry answers the first request's job
+    (`Idempotent-Replayed: true`); with `callback_url`, a signed `job.finished` event is POSTed there
+    when the job ends.
 
     Args:
-        body (RagRequest):
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
+        body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
+            end.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,6 +207,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -188,16 +218,24 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: RagRequest,
+    body: RagJobRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorBody | JobCreated | None:
     """Run the RAG flow as a job (the /v1/rag body); poll GET /v1/jobs/{job_id}
 
      Answers 202 with the job id at once. A request whose answer is cached makes a job that is already
     `succeeded`. The seed is fixed now (random when omitted), so a job that is run again after a gateway
-    stopped gives the same answer.
+    stopped gives the same answer. With `Idempotency-Key`, a retry answers the first request's job
+    (`Idempotent-Replayed: true`); with `callback_url`, a signed `job.finished` event is POSTed there
+    when the job ends.
 
     Args:
-        body (RagRequest):
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
+        body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
+            end.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -211,5 +249,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed

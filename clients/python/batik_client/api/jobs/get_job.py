@@ -8,18 +8,35 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.rag_job import RagJob
-from ...types import Response
+from ...models.response_format import ResponseFormat
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     job_id: str,
+    *,
+    response_format: None | ResponseFormat | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_response_format: None | str | Unset
+    if isinstance(response_format, Unset):
+        json_response_format = UNSET
+    elif isinstance(response_format, ResponseFormat):
+        json_response_format = response_format.value
+    else:
+        json_response_format = response_format
+    params["response_format"] = json_response_format
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/v1/jobs/{job_id}".format(
             job_id=quote(str(job_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -85,6 +102,7 @@ def sync_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    response_format: None | ResponseFormat | Unset = UNSET,
 ) -> Response[ErrorBody | RagJob]:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
@@ -94,6 +112,9 @@ def sync_detailed(
 
     Args:
         job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
+        response_format (None | ResponseFormat | Unset): `b64_json`: images (and previews) inline
+            as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed,
+            expiring URLs that need no API key (an `<img src>` works). Default: the job's own.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,6 +126,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         job_id=job_id,
+        response_format=response_format,
     )
 
     response = client.get_httpx_client().request(
@@ -118,6 +140,7 @@ def sync(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    response_format: None | ResponseFormat | Unset = UNSET,
 ) -> ErrorBody | RagJob | None:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
@@ -127,6 +150,9 @@ def sync(
 
     Args:
         job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
+        response_format (None | ResponseFormat | Unset): `b64_json`: images (and previews) inline
+            as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed,
+            expiring URLs that need no API key (an `<img src>` works). Default: the job's own.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,6 +165,7 @@ def sync(
     return sync_detailed(
         job_id=job_id,
         client=client,
+        response_format=response_format,
     ).parsed
 
 
@@ -146,6 +173,7 @@ async def asyncio_detailed(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    response_format: None | ResponseFormat | Unset = UNSET,
 ) -> Response[ErrorBody | RagJob]:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
@@ -155,6 +183,9 @@ async def asyncio_detailed(
 
     Args:
         job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
+        response_format (None | ResponseFormat | Unset): `b64_json`: images (and previews) inline
+            as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed,
+            expiring URLs that need no API key (an `<img src>` works). Default: the job's own.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,6 +197,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         job_id=job_id,
+        response_format=response_format,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -177,6 +209,7 @@ async def asyncio(
     job_id: str,
     *,
     client: AuthenticatedClient | Client,
+    response_format: None | ResponseFormat | Unset = UNSET,
 ) -> ErrorBody | RagJob | None:
     """State, stage, generation progress, and the RAG answer (or error) of a job
 
@@ -186,6 +219,9 @@ async def asyncio(
 
     Args:
         job_id (str): The `job_id` that `POST /v1/jobs` answered (32 hex digits).
+        response_format (None | ResponseFormat | Unset): `b64_json`: images (and previews) inline
+            as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed,
+            expiring URLs that need no API key (an `<img src>` works). Default: the job's own.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -199,5 +235,6 @@ async def asyncio(
         await asyncio_detailed(
             job_id=job_id,
             client=client,
+            response_format=response_format,
         )
     ).parsed

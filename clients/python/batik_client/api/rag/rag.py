@@ -8,14 +8,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.error_body import ErrorBody
 from ...models.rag_request import RagRequest
 from ...models.rag_response import RagResponse
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: RagRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -109,6 +112,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: RagRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorBody | RagResponse]:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
 
@@ -120,6 +124,10 @@ def sync_detailed(
     answer from the cache.
 
     Args:
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
         body (RagRequest):
 
     Raises:
@@ -132,6 +140,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -145,6 +154,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: RagRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorBody | RagResponse | None:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
 
@@ -156,6 +166,10 @@ def sync(
     answer from the cache.
 
     Args:
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
         body (RagRequest):
 
     Raises:
@@ -169,6 +183,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -176,6 +191,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: RagRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> Response[ErrorBody | RagResponse]:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
 
@@ -187,6 +203,10 @@ async def asyncio_detailed(
     answer from the cache.
 
     Args:
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
         body (RagRequest):
 
     Raises:
@@ -199,6 +219,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -210,6 +231,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: RagRequest,
+    idempotency_key: None | str | Unset = UNSET,
 ) -> ErrorBody | RagResponse | None:
     """Retrieve, caption, fuse and generate: the whole Batik Nitik RAG flow
 
@@ -221,6 +243,10 @@ async def asyncio(
     answer from the cache.
 
     Args:
+        idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
+            ASCII characters: a retry with the same key and body within 24 h answers what the first
+            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
+            API key.
         body (RagRequest):
 
     Raises:
@@ -235,5 +261,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed
