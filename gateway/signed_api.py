@@ -58,6 +58,8 @@ def _png(raw: bytes, request: Request) -> Response:
     response_class=Response,
     operation_id="getSignedDesignImage",
     summary="A saved design's PNG by signed URL (no API key)",
+    description="The URL an answer with `response_format: url` lists for an image saved as a "
+    "design: read as the owner it names, until `exp`. Tampered or expired: 403.",
     responses={**_PNG, **_ERRORS},
     openapi_extra=_OPEN,
 )
@@ -88,6 +90,8 @@ Place = Path(ge=0, le=64, description="The image's place in the answer, from 0."
     response_class=Response,
     operation_id="getJobImage",
     summary="An image of a job's answer by signed URL (no API key)",
+    description="Image `n` of the answer kept in the job's record, as PNG, until `exp`. "
+    "Tampered or expired: 403.",
     responses=_JOB_ERRORS,
     openapi_extra=_OPEN,
 )
@@ -102,6 +106,8 @@ async def signed_job_image(
     response_class=Response,
     operation_id="getJobPreview",
     summary="A 3x3 preview of a job's answer by signed URL (no API key)",
+    description="Preview `n` (the image repeated 3x3) of the answer kept in the job's record, as "
+    "PNG, until `exp`. Tampered or expired: 403.",
     responses=_JOB_ERRORS,
     openapi_extra=_OPEN,
 )
@@ -130,6 +136,8 @@ async def _job_png(
     response_class=Response,
     operation_id="getSignedImage",
     summary="An image of a synchronous answer by signed URL (no API key)",
+    description="An unsaved image (or preview) of a synchronous answer, kept in the answer cache "
+    "under its sha256 until `exp` (or until evicted: 404). Tampered or expired: 403.",
     responses={**_PNG, **_ERRORS},
     openapi_extra=_OPEN,
 )

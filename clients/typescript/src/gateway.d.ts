@@ -459,7 +459,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A saved design's PNG by signed URL (no API key) */
+        /**
+         * A saved design's PNG by signed URL (no API key)
+         * @description The URL an answer with `response_format: url` lists for an image saved as a design: read as the owner it names, until `exp`. Tampered or expired: 403.
+         */
         get: operations["getSignedDesignImage"];
         put?: never;
         post?: never;
@@ -476,7 +479,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An image of a synchronous answer by signed URL (no API key) */
+        /**
+         * An image of a synchronous answer by signed URL (no API key)
+         * @description An unsaved image (or preview) of a synchronous answer, kept in the answer cache under its sha256 until `exp` (or until evicted: 404). Tampered or expired: 403.
+         */
         get: operations["getSignedImage"];
         put?: never;
         post?: never;
@@ -493,7 +499,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An image of a job's answer by signed URL (no API key) */
+        /**
+         * An image of a job's answer by signed URL (no API key)
+         * @description Image `n` of the answer kept in the job's record, as PNG, until `exp`. Tampered or expired: 403.
+         */
         get: operations["getJobImage"];
         put?: never;
         post?: never;
@@ -510,7 +519,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A 3x3 preview of a job's answer by signed URL (no API key) */
+        /**
+         * A 3x3 preview of a job's answer by signed URL (no API key)
+         * @description Preview `n` (the image repeated 3x3) of the answer kept in the job's record, as PNG, until `exp`. Tampered or expired: 403.
+         */
         get: operations["getJobPreview"];
         put?: never;
         post?: never;
@@ -1484,6 +1496,25 @@ export interface components {
         /**
          * RagJobPage
          * @description `GET /v1/jobs`: the caller's jobs, newest first.
+         * @example {
+         *       "jobs": [
+         *         {
+         *           "cancel_requested": false,
+         *           "created_at": 1796220000,
+         *           "error": null,
+         *           "job_id": "0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b",
+         *           "progress": {
+         *             "step": 30,
+         *             "total": 30
+         *           },
+         *           "stage": "generation",
+         *           "state": "succeeded",
+         *           "status_url": "/v1/jobs/0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b",
+         *           "updated_at": 1796220004.2
+         *         }
+         *       ],
+         *       "next_cursor": "1796220000.0:0f3c6a1e2b4d4e8f9a7b6c5d4e3f2a1b"
+         *     }
          */
         RagJobPage: {
             /** Jobs */

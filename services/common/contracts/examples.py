@@ -104,7 +104,7 @@ def examples() -> dict[type[BaseModel], dict[str, Any]]:
 
 def _gateway() -> dict[type[BaseModel], dict[str, Any]]:
     from services.common.contracts.export import ColorwayResponse
-    from services.common.contracts.gateway import RagJob, RagResponse
+    from services.common.contracts.gateway import RagJob, RagJobPage, RagResponse
     from services.common.contracts.generation import StyleList
     from services.common.contracts.library import (
         Board,
@@ -147,6 +147,22 @@ def _gateway() -> dict[type[BaseModel], dict[str, Any]]:
             "generation_job_id": "7e6d5c4b3a2918f7e6d5c4b3a2918f7e",
         },
         JobCreated: {"job_id": JOB_ID, "state": "queued", "status_url": f"/v1/jobs/{JOB_ID}"},
+        RagJobPage: {
+            "jobs": [
+                {
+                    "job_id": JOB_ID,
+                    "state": "succeeded",
+                    "stage": "generation",
+                    "progress": {"step": 30, "total": 30},
+                    "cancel_requested": False,
+                    "error": None,
+                    "created_at": 1796220000.0,
+                    "updated_at": 1796220004.2,
+                    "status_url": f"/v1/jobs/{JOB_ID}",
+                }
+            ],
+            "next_cursor": f"1796220000.0:{JOB_ID}",
+        },
         StyleList: {
             "styles": [
                 {

@@ -95,6 +95,8 @@ def sync_detailed(
 ) -> Response[ErrorBody | File]:
     """An image of a job's answer by signed URL (no API key)
 
+     Image `n` of the answer kept in the job's record, as PNG, until `exp`. Tampered or expired: 403.
+
     Args:
         job_id (str): The job.
         n (int): The image's place in the answer, from 0.
@@ -133,6 +135,8 @@ def sync(
 ) -> ErrorBody | File | None:
     """An image of a job's answer by signed URL (no API key)
 
+     Image `n` of the answer kept in the job's record, as PNG, until `exp`. Tampered or expired: 403.
+
     Args:
         job_id (str): The job.
         n (int): The image's place in the answer, from 0.
@@ -165,6 +169,8 @@ async def asyncio_detailed(
     sig: str,
 ) -> Response[ErrorBody | File]:
     """An image of a job's answer by signed URL (no API key)
+
+     Image `n` of the answer kept in the job's record, as PNG, until `exp`. Tampered or expired: 403.
 
     Args:
         job_id (str): The job.
@@ -201,6 +207,8 @@ async def asyncio(
     sig: str,
 ) -> ErrorBody | File | None:
     """An image of a job's answer by signed URL (no API key)
+
+     Image `n` of the answer kept in the job's record, as PNG, until `exp`. Tampered or expired: 403.
 
     Args:
         job_id (str): The job.

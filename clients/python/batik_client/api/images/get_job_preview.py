@@ -95,6 +95,9 @@ def sync_detailed(
 ) -> Response[ErrorBody | File]:
     """A 3x3 preview of a job's answer by signed URL (no API key)
 
+     Preview `n` (the image repeated 3x3) of the answer kept in the job's record, as PNG, until `exp`.
+    Tampered or expired: 403.
+
     Args:
         job_id (str): The job.
         n (int): The image's place in the answer, from 0.
@@ -133,6 +136,9 @@ def sync(
 ) -> ErrorBody | File | None:
     """A 3x3 preview of a job's answer by signed URL (no API key)
 
+     Preview `n` (the image repeated 3x3) of the answer kept in the job's record, as PNG, until `exp`.
+    Tampered or expired: 403.
+
     Args:
         job_id (str): The job.
         n (int): The image's place in the answer, from 0.
@@ -165,6 +171,9 @@ async def asyncio_detailed(
     sig: str,
 ) -> Response[ErrorBody | File]:
     """A 3x3 preview of a job's answer by signed URL (no API key)
+
+     Preview `n` (the image repeated 3x3) of the answer kept in the job's record, as PNG, until `exp`.
+    Tampered or expired: 403.
 
     Args:
         job_id (str): The job.
@@ -201,6 +210,9 @@ async def asyncio(
     sig: str,
 ) -> ErrorBody | File | None:
     """A 3x3 preview of a job's answer by signed URL (no API key)
+
+     Preview `n` (the image repeated 3x3) of the answer kept in the job's record, as PNG, until `exp`.
+    Tampered or expired: 403.
 
     Args:
         job_id (str): The job.

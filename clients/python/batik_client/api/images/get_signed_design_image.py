@@ -96,6 +96,9 @@ def sync_detailed(
 ) -> Response[ErrorBody | File]:
     """A saved design's PNG by signed URL (no API key)
 
+     The URL an answer with `response_format: url` lists for an image saved as a design: read as the
+    owner it names, until `exp`. Tampered or expired: 403.
+
     Args:
         design_id (str): The design.
         owner (str): The design's owner id; it is signed.
@@ -134,6 +137,9 @@ def sync(
 ) -> ErrorBody | File | None:
     """A saved design's PNG by signed URL (no API key)
 
+     The URL an answer with `response_format: url` lists for an image saved as a design: read as the
+    owner it names, until `exp`. Tampered or expired: 403.
+
     Args:
         design_id (str): The design.
         owner (str): The design's owner id; it is signed.
@@ -166,6 +172,9 @@ async def asyncio_detailed(
     sig: str,
 ) -> Response[ErrorBody | File]:
     """A saved design's PNG by signed URL (no API key)
+
+     The URL an answer with `response_format: url` lists for an image saved as a design: read as the
+    owner it names, until `exp`. Tampered or expired: 403.
 
     Args:
         design_id (str): The design.
@@ -202,6 +211,9 @@ async def asyncio(
     sig: str,
 ) -> ErrorBody | File | None:
     """A saved design's PNG by signed URL (no API key)
+
+     The URL an answer with `response_format: url` lists for an image saved as a design: read as the
+    owner it names, until `exp`. Tampered or expired: 403.
 
     Args:
         design_id (str): The design.

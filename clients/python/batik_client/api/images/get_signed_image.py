@@ -92,6 +92,9 @@ def sync_detailed(
 ) -> Response[ErrorBody | File]:
     """An image of a synchronous answer by signed URL (no API key)
 
+     An unsaved image (or preview) of a synchronous answer, kept in the answer cache under its sha256
+    until `exp` (or until evicted: 404). Tampered or expired: 403.
+
     Args:
         sha256 (str): The PNG's sha256.
         exp (int): When the URL expires (unix time); it is signed.
@@ -127,6 +130,9 @@ def sync(
 ) -> ErrorBody | File | None:
     """An image of a synchronous answer by signed URL (no API key)
 
+     An unsaved image (or preview) of a synchronous answer, kept in the answer cache under its sha256
+    until `exp` (or until evicted: 404). Tampered or expired: 403.
+
     Args:
         sha256 (str): The PNG's sha256.
         exp (int): When the URL expires (unix time); it is signed.
@@ -156,6 +162,9 @@ async def asyncio_detailed(
     sig: str,
 ) -> Response[ErrorBody | File]:
     """An image of a synchronous answer by signed URL (no API key)
+
+     An unsaved image (or preview) of a synchronous answer, kept in the answer cache under its sha256
+    until `exp` (or until evicted: 404). Tampered or expired: 403.
 
     Args:
         sha256 (str): The PNG's sha256.
@@ -189,6 +198,9 @@ async def asyncio(
     sig: str,
 ) -> ErrorBody | File | None:
     """An image of a synchronous answer by signed URL (no API key)
+
+     An unsaved image (or preview) of a synchronous answer, kept in the answer cache under its sha256
+    until `exp` (or until evicted: 404). Tampered or expired: 403.
 
     Args:
         sha256 (str): The PNG's sha256.
