@@ -54,6 +54,7 @@ KIND = "rag"
 FUNCTION = "rag"
 NAMESPACE = "batik:rag:job"
 OWNER_INDEX = "batik:rag:jobs-of:"
+STAGES_PREFIX = "batik:rag:job-stages:"  # each job's stage history (the event stream reads it)
 OWN_FIELDS = ("stage", "generation_job_id", "owner", "response_format", "callback_url")
 _SUMMARY_FIELDS = (
     *("kind", "state", "stage", "step", "total", "cancel_requested", "error"),
@@ -167,7 +168,8 @@ class RagJobStore(JobStore):
         await self.redis.hset(self.key(job_id), "owner", owner)
 
     def stages_key(self, job_id: str) -> str:
-        return f"{self.key(job_id)}:stages"
+        # Beside the namespace, not inside it: a scan of `batik:rag:job:*` finds records only.
+        return f"{STAGES_PREFIX}{job_id}"
 
     async def stages(self, job_id: str, start: int = 0) -> list[str]:
         """The stages the job started, in order, from number `start` on (a job run again from the
