@@ -134,8 +134,8 @@ BoardId = Path(description="`b_` and 20 hex digits.")
     operation_id="listDesigns",
     response_model=DesignPage,
     summary="The caller's designs, newest first, a page at a time, with filters",
-    description="Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as `cursor` for the next page. Filters combine.",
-    responses=_LIST_ERRORS,
+    description="Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as `cursor` for the next page. Filters combine; a `board` that is not the caller's answers 404.",
+    responses=_ERRORS,  # 404: the board filter names no board of the caller
 )
 async def list_designs(
     request: Request,
@@ -143,7 +143,12 @@ async def list_designs(
     limit: int = Query(50, ge=1, le=MAX_PAGE, description="Designs per page."),
     cursor: str | None = Query(None, description="`next_cursor` of the page before."),
     motif: int | None = Query(None, ge=0, description="Only designs made from this motif number."),
-    board: str | None = Query(None, description="Only designs on this board (its id)."),
+    board: str | None = Query(
+        None,
+        description="Only designs on this board (its id, `b_` and 20 hex digits).",
+        # Said for clients; the library checks it (422 naming the value).
+        json_schema_extra={"pattern": f"^{BOARD_ID.pattern}$"},
+    ),
     favorite: bool | None = Query(None, description="true: only favourites."),
     created_after: datetime | None = Query(None, description="ISO 8601 time."),
     created_before: datetime | None = Query(None, description="ISO 8601 time."),

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from services.common.contracts.library import (
     ADMIN_HEADER,
+    BOARD_ID,
     MAX_PAGE,
     OWNER_HEADER,
     OWNER_ID,
@@ -139,7 +140,12 @@ def list_designs(
     limit: int = Query(50, ge=1, le=MAX_PAGE, description="Designs per page."),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of a page."),
     motif: int | None = Query(None, ge=0, description="Made from references of this motif."),
-    board: str | None = Query(None, max_length=40, description="On this board."),
+    board: str | None = Query(
+        None,
+        max_length=40,
+        description="On this board (`b_` and 20 hex digits).",
+        json_schema_extra={"pattern": f"^{BOARD_ID.pattern}$"},
+    ),
     favorite: bool | None = Query(None, description="true: only favourites; false: only others."),
     created_after: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),
     created_before: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),

@@ -62,6 +62,9 @@ CHECKS = [
     error_envelope,
 ]
 
+# What holds for a case whatever reaches the wire (see sent_as_generated).
+WIRE_CHECKS = [check for check in CHECKS if check is not negative_data_rejection]
+
 # Valid but costly values shrink to cheap valid ones (64 px, 10 steps, 1 image): the fuzzer still
 # reaches every branch, and CI does not spend minutes in denoising loops. Invalid values are kept.
 _CHEAPER = {"width": (64, 1024, 64), "height": (64, 1024, 64), "steps": (1, 150, 10)}
@@ -78,6 +81,20 @@ def cheaper(body):
     if type(body.get("num_images")) is int and 1 <= body["num_images"] <= 8:
         body["num_images"] = 1
     return body
+
+
+def sent_as_generated(case) -> bool:
+    """False for a form whose wire form is not the case: multipart has no null, no list and no
+    object (a `[None]` is sent as nothing, `[1, 2]` as two fields), so what arrives may be valid."""
+    if case.media_type != "multipart/form-data" or not isinstance(case.body, dict):
+        return True
+    if any(v is None or isinstance(v, list | dict) for v in case.body.values()):
+        return False
+    # Every field generated is a field sent; a form of files alone is a negation of a file's
+    # schema that arrives as a well-formed file (schemathesis sends bytes for a binary field).
+    sent = case.as_transport_kwargs(base_url="http://localhost").get("files") or []
+    files = {name for name, part in sent if isinstance(part, tuple) and part[0] is not None}
+    return {name for name, _ in sent} == set(case.body) and files != set(case.body)
 
 
 def fuzz_operation(operation, base_url: str, statuses: Counter) -> None:
@@ -100,7 +117,8 @@ def fuzz_operation(operation, base_url: str, statuses: Counter) -> None:
     def run(case):
         if isinstance(case.body, dict):
             case.body = cheaper(case.body)
-        response = case.call_and_validate(base_url=base_url, checks=CHECKS, timeout=120)
+        checks = CHECKS if sent_as_generated(case) else WIRE_CHECKS
+        response = case.call_and_validate(base_url=base_url, checks=checks, timeout=120)
         statuses[response.status_code] += 1
 
     run()

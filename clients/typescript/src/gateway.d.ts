@@ -145,7 +145,7 @@ export interface paths {
         };
         /**
          * The caller's designs, newest first, a page at a time, with filters
-         * @description Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as `cursor` for the next page. Filters combine.
+         * @description Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as `cursor` for the next page. Filters combine; a `board` that is not the caller's answers 404.
          */
         get: operations["listDesigns"];
         put?: never;
@@ -744,7 +744,7 @@ export interface components {
              * Palettes
              * @description Named palettes, one variant each: sogan_yogya, sogan_solo, indigo_cream, bang_biru_lasem.
              */
-            palettes: string[];
+            palettes: ("sogan_yogya" | "sogan_solo" | "indigo_cream" | "bang_biru_lasem")[];
             /**
              * Save
              * @description Keep each variant as a design whose parent is this one.
@@ -3334,7 +3334,7 @@ export interface operations {
                 cursor?: string | null;
                 /** @description Only designs made from this motif number. */
                 motif?: number | null;
-                /** @description Only designs on this board (its id). */
+                /** @description Only designs on this board (its id, `b_` and 20 hex digits). */
                 board?: string | null;
                 /** @description true: only favourites. */
                 favorite?: boolean | null;
@@ -3379,6 +3379,19 @@ export interface operations {
             };
             /** @description `forbidden` error */
             403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];

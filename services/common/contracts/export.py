@@ -104,6 +104,11 @@ class ColorwayRequest(BaseModel):
         min_length=1,
         max_length=MAX_COLORWAYS,
         description=f"Named palettes, one variant each: {', '.join(palette_names())}.",
+        # The names in the spec too (checked by `_known`, whose 422 lists them).
+        json_schema_extra={
+            "items": {"type": "string", "enum": list(palette_names())},
+            "uniqueItems": True,
+        },
     )
     colors: int | None = Field(
         None,

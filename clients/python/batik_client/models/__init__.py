@@ -11,6 +11,7 @@ from .caption import Caption
 from .channel_score import ChannelScore
 from .colorway import Colorway
 from .colorway_request import ColorwayRequest
+from .colorway_request_palettes_item import ColorwayRequestPalettesItem
 from .colorway_response import ColorwayResponse
 from .degraded_stage import DegradedStage
 from .design import Design
@@ -79,6 +80,7 @@ __all__ = (
     "ChannelScore",
     "Colorway",
     "ColorwayRequest",
+    "ColorwayRequestPalettesItem",
     "ColorwayResponse",
     "DegradedStage",
     "Design",

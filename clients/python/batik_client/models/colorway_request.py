@@ -5,6 +5,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.colorway_request_palettes_item import ColorwayRequestPalettesItem
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ColorwayRequest")
@@ -14,17 +15,21 @@ T = TypeVar("T", bound="ColorwayRequest")
 class ColorwayRequest:
     """
     Attributes:
-        palettes (list[str]): Named palettes, one variant each: sogan_yogya, sogan_solo, indigo_cream, bang_biru_lasem.
+        palettes (list[ColorwayRequestPalettesItem]): Named palettes, one variant each: sogan_yogya, sogan_solo,
+            indigo_cream, bang_biru_lasem.
         colors (int | None | Unset): Clusters mapped onto each palette; default the palette's own count.
         save (bool | Unset): Keep each variant as a design whose parent is this one. Default: True.
     """
 
-    palettes: list[str]
+    palettes: list[ColorwayRequestPalettesItem]
     colors: int | None | Unset = UNSET
     save: bool | Unset = True
 
     def to_dict(self) -> dict[str, Any]:
-        palettes = self.palettes
+        palettes = []
+        for palettes_item_data in self.palettes:
+            palettes_item = palettes_item_data.value
+            palettes.append(palettes_item)
 
         colors: int | None | Unset
         if isinstance(self.colors, Unset):
@@ -51,7 +56,12 @@ class ColorwayRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        palettes = cast(list[str], d.pop("palettes"))
+        palettes = []
+        _palettes = d.pop("palettes")
+        for palettes_item_data in _palettes:
+            palettes_item = ColorwayRequestPalettesItem(palettes_item_data)
+
+            palettes.append(palettes_item)
 
         def _parse_colors(data: object) -> int | None | Unset:
             if data is None:

@@ -107,6 +107,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_403
 
+    if response.status_code == 404:
+        response_404 = ErrorBody.from_dict(response.json())
+
+        return response_404
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -169,13 +174,13 @@ def sync_detailed(
     """The caller's designs, newest first, a page at a time, with filters
 
      Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
-    `cursor` for the next page. Filters combine.
+    `cursor` for the next page. Filters combine; a `board` that is not the caller's answers 404.
 
     Args:
         limit (int | Unset): Designs per page. Default: 50.
         cursor (None | str | Unset): `next_cursor` of the page before.
         motif (int | None | Unset): Only designs made from this motif number.
-        board (None | str | Unset): Only designs on this board (its id).
+        board (None | str | Unset): Only designs on this board (its id, `b_` and 20 hex digits).
         favorite (bool | None | Unset): true: only favourites.
         created_after (datetime.datetime | None | Unset): ISO 8601 time.
         created_before (datetime.datetime | None | Unset): ISO 8601 time.
@@ -222,13 +227,13 @@ def sync(
     """The caller's designs, newest first, a page at a time, with filters
 
      Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
-    `cursor` for the next page. Filters combine.
+    `cursor` for the next page. Filters combine; a `board` that is not the caller's answers 404.
 
     Args:
         limit (int | Unset): Designs per page. Default: 50.
         cursor (None | str | Unset): `next_cursor` of the page before.
         motif (int | None | Unset): Only designs made from this motif number.
-        board (None | str | Unset): Only designs on this board (its id).
+        board (None | str | Unset): Only designs on this board (its id, `b_` and 20 hex digits).
         favorite (bool | None | Unset): true: only favourites.
         created_after (datetime.datetime | None | Unset): ISO 8601 time.
         created_before (datetime.datetime | None | Unset): ISO 8601 time.
@@ -270,13 +275,13 @@ async def asyncio_detailed(
     """The caller's designs, newest first, a page at a time, with filters
 
      Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
-    `cursor` for the next page. Filters combine.
+    `cursor` for the next page. Filters combine; a `board` that is not the caller's answers 404.
 
     Args:
         limit (int | Unset): Designs per page. Default: 50.
         cursor (None | str | Unset): `next_cursor` of the page before.
         motif (int | None | Unset): Only designs made from this motif number.
-        board (None | str | Unset): Only designs on this board (its id).
+        board (None | str | Unset): Only designs on this board (its id, `b_` and 20 hex digits).
         favorite (bool | None | Unset): true: only favourites.
         created_after (datetime.datetime | None | Unset): ISO 8601 time.
         created_before (datetime.datetime | None | Unset): ISO 8601 time.
@@ -321,13 +326,13 @@ async def asyncio(
     """The caller's designs, newest first, a page at a time, with filters
 
      Pages of the caller's saved designs (an admin key: everyone's), newest first; pass `next_cursor` as
-    `cursor` for the next page. Filters combine.
+    `cursor` for the next page. Filters combine; a `board` that is not the caller's answers 404.
 
     Args:
         limit (int | Unset): Designs per page. Default: 50.
         cursor (None | str | Unset): `next_cursor` of the page before.
         motif (int | None | Unset): Only designs made from this motif number.
-        board (None | str | Unset): Only designs on this board (its id).
+        board (None | str | Unset): Only designs on this board (its id, `b_` and 20 hex digits).
         favorite (bool | None | Unset): true: only favourites.
         created_after (datetime.datetime | None | Unset): ISO 8601 time.
         created_before (datetime.datetime | None | Unset): ISO 8601 time.
