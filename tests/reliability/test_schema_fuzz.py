@@ -27,30 +27,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.common.errors import STATUS, ErrorType
+from tests.schema_checks import error_envelope
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = int(os.environ.get("BATIK_FUZZ_EXAMPLES", "12"))
 SERVICES = ("retrieval", "captioning", "generation", "gateway")
-
-
-@schemathesis.check
-def error_envelope(ctx, response, case) -> bool | None:
-    """Every non-2xx/3xx body is the envelope, its type's status, and the request's id."""
-    if response.status_code < 400:
-        return None
-    body = response.json()
-    assert set(body) == {"error"}, f"not the envelope: {body}"
-    error = body["error"]
-    assert set(error) - {"details"} == {"type", "message", "request_id"}, error
-    # A validation error lists each problem; no other type has a list.
-    assert ("details" in error) == (error["type"] == "validation"), error
-    kind = ErrorType(error["type"])
-    assert STATUS[kind] == response.status_code, f"{kind} answered with {response.status_code}"
-    assert error["message"], error
-    assert error["request_id"] == response.headers["x-request-id"][0], error
-    return None
 
 
 CHECKS = [

@@ -49,8 +49,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from gateway.signed_urls import UrlSigner
-from services.common.errors import STATUS, ErrorType
 from tests.helpers import gateway_app, served
+from tests.schema_checks import error_envelope
 
 EXAMPLES = int(os.environ.get("BATIK_SCHEMA_EXAMPLES", "6"))
 URL_SECRET = "schema-check-url-secret"
@@ -58,18 +58,6 @@ KEY = "schema-check-key-0123456789"
 AUTH = {"X-API-Key": KEY}
 # Schema-valid requests may still be refused for what no schema knows; never as malformed.
 POSITIVE_OK = ["2XX", "304", "404", "409", "429"]
-
-
-@schemathesis.check
-def error_envelope(ctx, response, case) -> bool | None:
-    """Every error is the envelope, with its type's status; validation errors list problems."""
-    if response.status_code < 400:
-        return None
-    error = response.json()["error"]
-    kind = ErrorType(error["type"])
-    assert STATUS[kind] == response.status_code, f"{kind} answered {response.status_code}"
-    assert ("details" in error) == (kind is ErrorType.VALIDATION), error
-    return None
 
 
 CHECKS = [
