@@ -18,7 +18,7 @@ from PIL import Image
 
 from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard
 from gateway.composition import Gateway
-from gateway.library_api import DesignId, _checked, _library
+from gateway.library_api import DesignId, _checked, _library, _settled
 from gateway.saving import embeddings_of
 from services.common.contracts.export import (
     Colorway,
@@ -75,6 +75,7 @@ async def _design_and_tile(
     """The caller's design (404 if not theirs) and its image, decoded within the upload limits."""
     _checked(DESIGN_ID, design_id, "design")
     library = _library(gateway)
+    await _settled(request, gateway, design_id)  # a design still in the outbox is saved first
     caller = caller_of(request)
     design = await library.design(design_id, caller)
     answer = await library.call("GET", f"/v1/designs/{design_id}/image", caller)
@@ -154,12 +155,17 @@ async def _generation_upscale(
     return upscaled, answer.method + (f" ({answer.model})" if answer.model else "")
 
 
-def _variants(tile: Image.Image, body: ColorwayRequest) -> list[tuple[str, list[str], Image.Image]]:
+def _encoded_variants(
+    tile: Image.Image, body: ColorwayRequest
+) -> tuple[list[tuple[str, list[str], Image.Image]], str, list[str]]:
+    """Each palette's variant, the side-by-side sheet and the variants' PNGs (base64): all the CPU
+    work of a colourway request, for a worker thread."""
     variants = []
     for name in body.palettes:
         way = colorway(tile, palette=palette(name), colors=body.colors)
         variants.append((name, way.hex_colors(), way.apply(tile)))
-    return variants
+    sheet = png_base64(side_by_side([tile] + [image for _, _, image in variants]))
+    return variants, sheet, [png_base64(image) for _, _, image in variants]
 
 
 @router.post(
@@ -176,11 +182,11 @@ async def design_colorways(
     body: ColorwayRequest, request: Request, gateway: ReadyGateway, design_id: str = DesignId
 ) -> ColorwayResponse:
     design, tile = await _design_and_tile(request, gateway, design_id)
-    variants = await anyio.to_thread.run_sync(partial(_variants, tile, body))
-    sheet = await anyio.to_thread.run_sync(
-        lambda: png_base64(side_by_side([tile] + [image for _, _, image in variants]))
+    limits: ImageLimits = request.app.state.settings.image_limits
+    pixels = tile.width * tile.height * (2 * len(body.palettes) + 1)  # variants and the sheet
+    variants, sheet, images = await anyio.to_thread.run_sync(
+        partial(_in_budget, limits, pixels, partial(_encoded_variants, tile, body))
     )
-    images = [png_base64(image) for _, _, image in variants]
     ways = [Colorway(palette=name, colors=colors) for name, colors, _ in variants]
     if body.save:
         library = _library(gateway)

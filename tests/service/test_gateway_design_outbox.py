@@ -187,11 +187,26 @@ def test_a_design_saved_while_the_library_is_down_appears_after_it_comes_back(
         second.__exit__(None, None, None)
 
 
+READS = {
+    "get": lambda gateway, id_: gateway.get(f"/v1/designs/{id_}", headers=as_("alice")),
+    "export": lambda gateway, id_: gateway.post(
+        f"/v1/designs/{id_}/export", json={"width_px": 128, "dpi": 72}, headers=as_("alice")
+    ),
+    "colorways": lambda gateway, id_: gateway.post(
+        f"/v1/designs/{id_}/colorways",
+        json={"palettes": ["indigo_cream"], "save": False},
+        headers=as_("alice"),
+    ),
+}
+
+
+@pytest.mark.parametrize("read", READS)
 def test_a_read_of_a_queued_design_saves_it_first(
-    tiny_models, upstream_apps, library, job_redis, monkeypatch
+    tiny_models, upstream_apps, library, job_redis, monkeypatch, read
 ):
     """The library back while the entry waits out its retry's backoff (a minute here, so the drain
-    cannot get there first): a read saves it at once instead of waiting."""
+    cannot get there first): a read (an export and a colourway too) saves it at once instead of
+    waiting."""
     monkeypatch.setattr("gateway.saving.FIRST_RETRY_S", 60.0)
     gateway = open_gateway(tiny_models, upstream_apps, library, job_redis)
     try:
@@ -205,9 +220,9 @@ def test_a_read_of_a_queued_design_saves_it_first(
         finally:
             library.start()
         assert in_library(library, ref["id"]).status_code == 404  # not there yet
-        read = eventually(lambda: gateway.get(f"/v1/designs/{ref['id']}", headers=as_("alice")))
-        assert read.status_code == 200, read.text
-        assert read.json()["id"] == ref["id"] and in_library(library, ref["id"]).status_code == 200
+        answer = eventually(lambda: READS[read](gateway, ref["id"]))
+        assert answer.status_code == 200, answer.text
+        assert in_library(library, ref["id"]).status_code == 200
         assert queued(job_redis) == 0
     finally:
         gateway.__exit__(None, None, None)
