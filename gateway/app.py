@@ -19,7 +19,7 @@ from gateway.composition import Gateway, load_token_counter
 from gateway.config import GatewaySettings
 from gateway.export_api import EXPORT_HEADERS
 from gateway.export_api import router as export_router
-from gateway.jobs import build_worker, generation_job_check, job_queue
+from gateway.jobs import build_worker, generation_job_check, job_queue, report_end
 from gateway.jobs_api import router as jobs_router
 from gateway.library_api import router as library_router
 from gateway.metrics import GatewayMetrics
@@ -58,6 +58,10 @@ def job_runtime(app: FastAPI):
         # A RAG job whose generation job vanished fails within the watchdog's grace.
         quiet_check=lambda app: generation_job_check(
             app.state.jobs.store, lambda: getattr(app.state.engine, "generation", None)
+        ),
+        # A job the watchdog fails still sends its `job.finished` webhook.
+        on_failed=lambda app: (
+            lambda job_id: report_end(app.state.jobs.store, app.state.engine.webhooks, job_id)
         ),
         setting_name="GATEWAY_REDIS_URL",
     )(app)

@@ -406,11 +406,11 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
     )
     log.info("RAG job %s: %s", job_id, state)
     if state != "skipped":
-        await _report_end(store, ctx["gateway"].webhooks, job_id)
+        await report_end(store, ctx["gateway"].webhooks, job_id)
     return state
 
 
-async def _report_end(store: RagJobStore, webhooks: WebhookSender, job_id: str) -> None:
+async def report_end(store: RagJobStore, webhooks: WebhookSender, job_id: str) -> None:
     """The job's webhook, if it has one: sent in the background (the job does not wait)."""
     url = await store.redis.hget(store.key(job_id), "callback_url")
     record = await store.get(job_id) if url else None

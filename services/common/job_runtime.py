@@ -17,7 +17,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from services.common.job_watchdog import JobWatchdog, QuietCheck
+from services.common.job_watchdog import JobWatchdog, OnFailed, QuietCheck
 from services.common.jobs import JobQueue, connect_redis
 
 log = logging.getLogger(__name__)
@@ -79,12 +79,13 @@ def job_runtime(
     build_worker: Callable[[Any, threading.Event], Any] | None,
     setting_name: str,
     quiet_check: Callable[[Any], QuietCheck] | None = None,
+    on_failed: Callable[[Any], OnFailed] | None = None,
 ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
     """An `extra_lifespan` for `create_service_app`.
 
     `redis_url(settings)` (None: no jobs) and `make_queue(redis, settings)` describe the queue;
     `build_worker(app, stopping)` makes an arq worker (None: this process only submits and reads
-    jobs); `quiet_check(app)`, the watchdog's look at a quiet running job (job_watchdog.py).
+    jobs); `quiet_check(app)`, the watchdog's look at a quiet running job (job_watchdog.py); `on_failed(app)`, told of each job the watchdog fails.
     """
 
     @contextlib.asynccontextmanager
@@ -111,6 +112,7 @@ def job_runtime(
             grace_s=settings.job_watchdog_s,
             stale_s=settings.job_timeout_s + 2 * settings.job_watchdog_s,
             quiet_check=quiet_check(app) if quiet_check is not None else None,
+            on_failed=on_failed(app) if on_failed is not None else None,
         )
         watching = asyncio.create_task(watchdog.run(settings.job_watchdog_s), name="job watchdog")
         try:

@@ -34,6 +34,8 @@ _ARQ_IN_PROGRESS = "arq:in-progress:"  # arq.constants.in_progress_key_prefix
 
 # A service's own look at a running job that has gone quiet: why it is stranded, or None.
 QuietCheck = Callable[[str], Awaitable[str | None]]
+# Told of each job a sweep failed (the gateway sends its `job.finished` webhook).
+OnFailed = Callable[[str], Awaitable[None]]
 
 
 class JobWatchdog:
@@ -44,11 +46,13 @@ class JobWatchdog:
         grace_s: float,
         stale_s: float,
         quiet_check: QuietCheck | None = None,
+        on_failed: OnFailed | None = None,
     ) -> None:
         self.queue = queue
         self.grace_s = grace_s
         self.stale_s = stale_s
         self.quiet_check = quiet_check
+        self.on_failed = on_failed
 
     async def _reason(self, job_id: str, state: str, quiet_s: float) -> str | None:
         redis = self.queue.redis
@@ -96,7 +100,16 @@ class JobWatchdog:
             if applied:
                 log.warning("job %s moved to failed: %s", job_id, reason)
                 failed[job_id] = reason
+                await self._tell_failed(job_id)
         return failed
+
+    async def _tell_failed(self, job_id: str) -> None:
+        if self.on_failed is None:
+            return
+        try:
+            await self.on_failed(job_id)
+        except Exception as exc:  # the job is failed either way; the sweep goes on
+            log.warning("job watchdog: on_failed(%s) failed (%s)", job_id, exc)
 
     async def run(self, interval_s: float) -> None:
         """Sweep every `interval_s` until cancelled; a job store that does not answer is retried."""

@@ -5,16 +5,19 @@ with the reason, so no job stays queued or running forever."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway.jobs import report_end
+from gateway.webhooks import WebhookSender
 from services.common.job_watchdog import JobWatchdog
 from services.common.jobs import JobQueue, JobStore, connect_redis
 from tests.conftest import wait_ready
-from tests.helpers import RedisServer
+from tests.helpers import RedisServer, WebhookReceiver
 
 BODY = {"prompt": "batik nitik kawung", "width": 64, "height": 64, "steps": 2, "seed": 3}
 
@@ -100,3 +103,32 @@ def test_the_watchdog_waits_its_grace_before_judging(queue):
         await queue.redis.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_job_the_watchdog_fails_sends_its_webhook(queue):
+    # The gateway's wiring (gateway/app.py): on_failed is report_end, the worker's own end report.
+    with WebhookReceiver() as receiver:
+        sender = WebhookSender(secret="s", allow=["127.0.0.1"], attempts=1, timeout_s=10)
+
+        async def scenario():
+            store = queue.store
+            lost = await store.create(uuid.uuid4().hex, "rag")  # its queue entry never came
+            await queue.redis.hset(store.key(lost.job_id), "callback_url", receiver.url + "/hook")
+            watchdog = JobWatchdog(
+                queue,
+                grace_s=0,
+                stale_s=600,
+                on_failed=lambda job_id: report_end(store, sender, job_id),
+            )
+            assert set(await watchdog.sweep()) == {lost.job_id}
+            await asyncio.gather(*sender._tasks)
+            await sender.aclose()
+            await queue.redis.aclose()
+            return lost.job_id
+
+        job_id = asyncio.run(scenario())
+        [delivered] = receiver.wait_for(1)
+    event = json.loads(delivered["body"])
+    assert delivered["path"] == "/hook"
+    assert event["data"]["job_id"] == job_id and event["data"]["state"] == "failed"
+    assert "stranded" in event["data"]["error"]["message"]
