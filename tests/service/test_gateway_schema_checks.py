@@ -86,7 +86,25 @@ def _png(settings: str | None = None) -> bytes:
 PNG = _png()
 # What importDesign reads: another tool's settings (a PNG without any is refused, as it should be).
 PNG_WITH_SETTINGS = _png("kawung nitik\nSteps: 10, Sampler: DDIM, CFG scale: 7, Seed: 3")
-INTEGER_FIELDS = {"top_k", "steps", "seed", "limit"}
+
+
+def _integer_fields() -> set[str]:
+    """Every request property the gateway's spec declares an integer (a float there is 12.0)."""
+    import json
+
+    from tests.helpers import REPO_ROOT
+
+    spec = json.loads((REPO_ROOT / "openapi" / "gateway.json").read_text())
+    names = set()
+    for schema in spec["components"]["schemas"].values():
+        for name, prop in schema.get("properties", {}).items():
+            options = [prop, *prop.get("anyOf", [])]
+            if any(option.get("type") == "integer" for option in options):
+                names.add(name)
+    return names
+
+
+INTEGER_FIELDS = _integer_fields()
 PNG_B64 = base64.b64encode(PNG).decode()
 
 
