@@ -10,7 +10,9 @@ gateway names each design (its id and time), writes it to the outbox there (gate
 persistent, never evicted) and answers; `drain`, a task of every gateway process woken once the
 answer is sent, embeds and saves it in the library, which stores an id once, and retries with
 backoff until the library takes it. A
-library that is down delays the saves, it loses none, and the answer is not degraded. A read of a
+library that is down delays the saves, it loses none; once a delivery has failed for want of it,
+answers add `library` to `degraded` (their designs are listed: queued, saved once it is back) until
+a delivery succeeds. A read of a
 design still in the outbox (its id, its image, a list of its owner's designs) saves it first
 (`settle`), so an answer's ids and URLs work at once; while the library is down such a read answers
 the library's error, as any read then does. A save the library refuses for good (the owner's library
@@ -145,6 +147,10 @@ class DesignSaver:
         self.settle_wait_s = settle_wait_s  # how long a read waits on another's delivery
         self.queued = asyncio.Event()  # set by `wake`
         self.outcomes = {"queued": 0, "saved": 0, "retried": 0, "refused": 0}
+        # The last delivery failed for want of a library (down, or its breaker open): answers say
+        # so with `library` in `degraded` until a delivery succeeds again. Their designs are
+        # queued all the same, so they are listed; they reach the library once it is back.
+        self.library_failing = False
 
     async def save(
         self, request: RagRequest, answer: RagResponse, owner: Any, *, parent_id: str | None = None
@@ -168,7 +174,10 @@ class DesignSaver:
         timings["library"] = spent
         if "total" in timings:
             timings["total"] = round(timings.pop("total") + spent, 2)  # total stays last
-        return answer.model_copy(update={"designs": designs, "timings_ms": timings})
+        update: dict[str, Any] = {"designs": designs, "timings_ms": timings}
+        if self.outbox is not None and self.library_failing:
+            update["degraded"] = [*answer.degraded, "library"]
+        return answer.model_copy(update=update)
 
     async def _create(
         self, request: RagRequest, answer: RagResponse, owner: Any, parent_id: str | None
@@ -271,9 +280,11 @@ class DesignSaver:
             _request_id.reset(token)
         await self.outbox.saved(pending)
         self.outcomes["saved"] += 1
+        self.library_failing = False
 
     async def _retry(self, design_id: str, exc: ServiceError | DomainError) -> None:
         assert self.outbox is not None
+        self.library_failing = True
         attempts = await self.outbox.retry(design_id, FIRST_RETRY_S, MAX_RETRY_S)
         self.outcomes["retried"] += 1
         log.warning("design %s not saved yet (attempt %d): %s", design_id, attempts, exc.message)

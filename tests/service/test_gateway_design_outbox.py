@@ -187,6 +187,45 @@ def test_a_design_saved_while_the_library_is_down_appears_after_it_comes_back(
         second.__exit__(None, None, None)
 
 
+def retried(gateway) -> float:
+    """The gateway's count of failed deliveries (its /metrics), so a test can wait for one."""
+    for line in gateway.get("/metrics").text.splitlines():
+        if line.startswith('batik_design_saves_total{outcome="retried"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_once_a_delivery_failed_answers_say_library_is_degraded_until_one_succeeds(
+    tiny_models, upstream_apps, library, job_redis
+):
+    """The first answer after the library went down cannot know; once the drain has failed to
+    deliver, answers add `library` to `degraded` and still list their (queued) designs; the
+    library back and a delivery done, answers are whole again."""
+    gateway = open_gateway(tiny_models, upstream_apps, library, job_redis)
+    library.stop()
+    try:
+        first = rag(gateway, seed=211)
+        assert first["degraded"] == [] and first["designs"]
+        deadline = time.monotonic() + 30
+        while retried(gateway) < 1:
+            assert time.monotonic() < deadline, "the drain never tried the stopped library"
+            time.sleep(0.05)
+        during = rag(gateway, seed=212)
+        assert during["degraded"] == ["library"], during["degraded"]
+        (queued_ref,) = during["designs"]  # named and queued: saved once the library is back
+        assert during["images"]
+    finally:
+        library.start()
+    try:
+        assert wait_saved(library, queued_ref["id"])["provenance"]["seed"] == 212
+        wait_saved(library, first["designs"][0]["id"])
+        after = rag(gateway, seed=213)
+        assert after["degraded"] == [] and after["designs"]
+        wait_for_empty_outbox(job_redis)
+    finally:
+        gateway.__exit__(None, None, None)
+
+
 READS = {
     "get": lambda gateway, id_: gateway.get(f"/v1/designs/{id_}", headers=as_("alice")),
     "export": lambda gateway, id_: gateway.post(

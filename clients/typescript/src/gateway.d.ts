@@ -1964,7 +1964,7 @@ export interface components {
             captions: components["schemas"]["Caption"][];
             /**
              * Degraded
-             * @description Stages that failed and were skipped; `library`: the images were not saved.
+             * @description Stages that failed and were skipped; `library`: the library does not answer (with `designs`: they are queued and saved once it is back; without: not saved).
              */
             degraded: components["schemas"]["DegradedStage"][];
             /**

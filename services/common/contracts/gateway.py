@@ -210,7 +210,8 @@ class RagResponse(BaseModel):
     timings_ms: dict[str, float]
     cache: CacheInfo
     degraded: list[Degraded] = Field(
-        description="Stages that failed and were skipped; `library`: the images were not saved."
+        description="Stages that failed and were skipped; `library`: the library does not answer "
+        "(with `designs`: they are queued and saved once it is back; without: not saved)."
     )
     designs: list[DesignRef] = Field(
         default_factory=list,

@@ -30,7 +30,8 @@ class RagResponse:
     Attributes:
         cache (CacheInfo):
         captions (list[Caption]):
-        degraded (list[DegradedStage]): Stages that failed and were skipped; `library`: the images were not saved.
+        degraded (list[DegradedStage]): Stages that failed and were skipped; `library`: the library does not answer
+            (with `designs`: they are queued and saved once it is back; without: not saved).
         images (list[str]): Base64 PNG images (empty with `response_format: url`: see `image_urls`).
         prompt (FusedPrompt):
         references (list[Hit]):
