@@ -8,7 +8,6 @@ tests/reliability/test_memory_budget.py.
 
 from __future__ import annotations
 
-import base64
 import io
 import struct
 import zlib
@@ -16,6 +15,8 @@ from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from services.common.images import to_base64
 
 
 @cache
@@ -36,7 +37,7 @@ def distinct_maximal_png(i: int) -> str:
     data = b"Comment\x00upload %d" % i
     chunk = struct.pack(">I", len(data)) + b"tEXt" + data
     chunk += struct.pack(">I", zlib.crc32(b"tEXt" + data))
-    return base64.b64encode(png[:33] + chunk + png[33:]).decode()
+    return to_base64(png[:33] + chunk + png[33:])
 
 
 def maximal_pngs(count: int) -> list[str]:

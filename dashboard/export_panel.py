@@ -4,7 +4,6 @@ ruler in centimetres (CSS `cm`: 96 CSS pixels per inch), with the file's figures
 
 from __future__ import annotations
 
-import base64
 import re
 
 import streamlit as st
@@ -14,6 +13,7 @@ from dashboard.labels import label
 from dashboard.views import render_error
 from services.common.contracts.library import Design
 from services.common.export.palettes import palettes
+from services.common.images import to_base64
 from services.common.repeats import Repeat
 
 FORMATS = ("png", "tiff", "pdf", "svg")
@@ -53,7 +53,7 @@ def ruler_svg(width_cm: float) -> str:
 
 
 def _data_url(content: bytes, media: str) -> str:
-    return f"data:{media};base64,{base64.b64encode(content).decode()}"
+    return f"data:{media};base64,{to_base64(content)}"
 
 
 def true_scale_html(preview: bytes, media: str, width_cm: float) -> str:
