@@ -15,9 +15,28 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import faiss
 import numpy as np
 
 ALL_OWNERS = "*"  # the cache key of an admin's search over every owner
+
+
+def inner_products(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """`rows @ query`, exactly, through faiss's SIMD kernel: this matrix-vector product is bound by
+    memory bandwidth, and faiss reads the rows about 2.5x faster than numpy's BLAS gemv here (7.4
+    against 19.7 ms of CPU for 100,000 x 512, docs/BENCHMARKS.md)."""
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    query = np.ascontiguousarray(query, dtype=np.float32)
+    scores = np.empty(len(rows), dtype=np.float32)
+    if len(rows):
+        faiss.fvec_inner_products_ny(
+            faiss.swig_ptr(scores),
+            faiss.swig_ptr(query),
+            faiss.swig_ptr(rows),
+            len(query),
+            len(rows),
+        )
+    return scores
 
 
 def normalise(vector: Iterable[float]) -> np.ndarray:
@@ -127,13 +146,12 @@ class EmbeddingCache:
             if matrix is None or not matrix.ids:
                 return []
             n = len(matrix.ids)
-            scores = matrix.data[:n] @ query
-            ids = list(matrix.ids)
-        want = min(n, limit + (exclude is not None))
-        top = np.argpartition(-scores, want - 1)[:want] if want < n else np.arange(n)
-        ranked = top[np.argsort(-scores[top], kind="stable")]
-        hits = [(ids[i], float(scores[i])) for i in ranked if ids[i] != exclude]
-        return hits[:limit]
+            scores = inner_products(matrix.data[:n], query)
+            want = min(n, limit + (exclude is not None))
+            top = np.argpartition(-scores, want - 1)[:want] if want < n else np.arange(n)
+            ranked = top[np.argsort(-scores[top], kind="stable")]
+            hits = [(matrix.ids[i], float(scores[i])) for i in ranked]
+        return [hit for hit in hits if hit[0] != exclude][:limit]
 
     def _refresh(self, key: str, entry: _Entry, source: EmbeddingSource) -> None:
         """Bring a stale matrix up to date by the difference of ids (caller holds the lock)."""
