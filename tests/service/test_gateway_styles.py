@@ -1,5 +1,6 @@
 """Styles through the gateway: GET /v1/styles, `style` / `styles` in /v1/rag and /v1/rag/upload and
-RAG jobs, the style in the answer and in the cache key, and the dashboard's style picker."""
+RAG jobs, the style in the answer, the cache key and the design library's provenance, and the dashboard's
+style picker."""
 
 from __future__ import annotations
 
@@ -153,3 +154,35 @@ def test_rag_jobs_take_a_style(
     answer = record["result"]
     assert answer["styles"][0]["name"] == "kawung" and answer["styles"][0]["scale"] == 0.5
     assert answer["images"] == rag(gateway, **body)["images"]
+
+
+def test_a_styled_design_records_its_style_and_remixes_with_it(
+    tiny_models, retrieval_client, captioning_client, styled_generation_client, tmp_path
+):
+    """With the design library (the real service over HTTP), the style fields of the request and
+    the styles applied (with their versions) are in the design's provenance, and a remix replays them."""
+    from tests.helpers import LibraryServer
+
+    apps = {
+        "retrieval": retrieval_client.app,
+        "captioning": captioning_client.app,
+        "generation": styled_generation_client.app,
+    }
+    library = LibraryServer(tmp_path / "library")
+    library.start()
+    try:
+        with TestClient(gateway_app(tiny_models, apps, library_url=library.url)) as client:
+            wait_ready(client)
+            answer = rag(client, seed=41, style="kawung", style_scale=0.5)
+            (ref,) = answer["designs"]
+            made = client.get(f"/v1/designs/{ref['id']}").json()["provenance"]
+            remix = client.post(f"/v1/designs/{ref['id']}/remix", json={"seed": 42})
+            assert remix.status_code == 200, remix.text
+            plain = rag(client, seed=42)  # what a remix that lost its style would give
+    finally:
+        library.stop()
+    assert (made["request"]["style"], made["request"]["style_scale"]) == ("kawung", 0.5)
+    assert made["styles"] == answer["styles"] and made["styles"][0]["scale"] == 0.5
+    assert made["versions"]["model_version"] == answer["model_version"]
+    assert remix.json()["styles"] == answer["styles"]
+    assert remix.json()["images"] != plain["images"]
