@@ -214,3 +214,19 @@ def test_generation_jobs_take_a_style(tiny_models, style_folders, redis_server, 
     sync = generate(client, style="nitik", style_scale=1.5)
     assert png == base64.b64decode(sync["images"][0])
     assert record["result"]["model_version"] == sync["model_version"]
+
+
+def test_a_default_style_on_another_base_model_fails_the_start_with_the_reason(
+    tiny_models, style_folders
+):
+    import time
+
+    app = styled_app(tiny_models, style_folders, style="foreign", preview_lora=None)
+    with TestClient(app, raise_server_exceptions=False) as refused:
+        deadline = time.monotonic() + 60
+        while "loading failed" not in (answer := refused.get("/readyz")).text:
+            assert answer.status_code == 503 and time.monotonic() < deadline, answer.text
+            time.sleep(0.05)
+        message = assert_envelope(answer, 503, "not_ready")["message"]
+        assert "sdxl@0123" in message and "this service runs" in message
+        assert_envelope(refused.post("/v1/generate", json=BASE), 503, "not_ready")
