@@ -27,8 +27,11 @@ from services.common.jobs_http import queue_getter
 
 def signature_params(
     exp: int = Query(ge=0, description="When the URL expires (unix time); it is signed."),
+    # The pattern is declared, not enforced here: a signature of any other shape is a tampered one,
+    # which `_verified` answers 403 like a wrong signature of the right shape (not 422).
     sig: str = Query(
-        pattern=r"^[0-9a-f]{64}$", description="HMAC-SHA256 of the path, parameters and `exp`."
+        description="HMAC-SHA256 of the path, parameters and `exp`.",
+        json_schema_extra={"pattern": r"^[0-9a-f]{64}$"},
     ),
 ) -> None:
     """Declares the signature's parameters (OpenAPI); `_verified` checks them with the path."""

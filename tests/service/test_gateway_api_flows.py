@@ -167,6 +167,9 @@ def test_a_tampered_or_expired_url_is_403_in_the_envelope(client):
     other = design_id[:-1] + ("0" if design_id[-1] != "0" else "1")
     assert_envelope(client.get(url.replace(design_id, other)), 403, "forbidden")
     assert_envelope(client.get(tampered(url, sig="0" * 64)), 403, "forbidden")
+    # A signature cut short or of another shape is a tampered one too, not a malformed request.
+    for shape in (dict(parse_qsl(urlsplit(url).query))["sig"][:-1], "G" * 64, ""):
+        assert_envelope(client.get(tampered(url, sig=shape)), 403, "forbidden")
     assert_envelope(client.get(tampered(url, owner="0123456789abcdef")), 403, "forbidden")
     later = str(int(dict(parse_qsl(urlsplit(url).query))["exp"]) + 3600)
     assert_envelope(client.get(tampered(url, exp=later)), 403, "forbidden")
