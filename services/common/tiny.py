@@ -338,13 +338,11 @@ def build_tiny_blip2(out: Path, seed: int = 0) -> Path:
     return out
 
 
-def build_tiny_sd(out: Path, seed: int = 0) -> Path:
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionImg2ImgPipeline,
-        UNet2DConditionModel,
-    )
+def _tiny_sd_parts(out: Path, seed: int, vae_levels: int, **vae_shape: Any) -> dict[str, Any]:
+    """The tokenizer, CLIP text encoder and VAE both tiny diffusion pipelines share, the random ones
+    made from `seed` in this order (so the UNet made next is seeded as before): a VAE of
+    `vae_levels` levels (SD's 4, a latent 8x smaller; the x4 upscaler's 3)."""
+    from diffusers import AutoencoderKL
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     write_clip_tokenizer(out / "tokenizer")
@@ -352,23 +350,40 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
     _seed(seed)
     text_encoder = CLIPTextModel(CLIPTextConfig(**_tiny_clip_text(tokenizer)))
     vae = AutoencoderKL(
-        block_out_channels=(8, 8, 16, 16),
+        block_out_channels=(8, 8, 16, 16)[:vae_levels],
         layers_per_block=1,
         norm_num_groups=4,
         latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
+        down_block_types=("DownEncoderBlock2D",) * vae_levels,
+        up_block_types=("UpDecoderBlock2D",) * vae_levels,
+        **vae_shape,
     )
-    unet = UNet2DConditionModel(
-        sample_size=8,
+    return {"tokenizer": tokenizer, "text_encoder": text_encoder, "vae": vae}
+
+
+def _tiny_unet(down_block_types: tuple[str, str], **shape: Any) -> Any:
+    """The tiny UNet of both pipelines: two levels (16 and 32 channels, one layer each), one of them
+    with cross-attention (`down_block_types`; the up path mirrors it), and what differs (`shape`:
+    sample size, channels, class embeddings)."""
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
         block_out_channels=(16, 32),
         layers_per_block=1,
         norm_num_groups=4,
         cross_attention_dim=32,
         attention_head_dim=4,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        down_block_types=down_block_types,
+        up_block_types=tuple(b.replace("Down", "Up") for b in reversed(down_block_types)),
+        **shape,
     )
+
+
+def build_tiny_sd(out: Path, seed: int = 0) -> Path:
+    from diffusers import DDIMScheduler, StableDiffusionImg2ImgPipeline
+
+    parts = _tiny_sd_parts(out, seed, vae_levels=4)
+    unet = _tiny_unet(("CrossAttnDownBlock2D", "DownBlock2D"), sample_size=8)
     scheduler = DDIMScheduler(
         beta_start=0.00085,
         beta_end=0.012,
@@ -378,9 +393,7 @@ def build_tiny_sd(out: Path, seed: int = 0) -> Path:
         steps_offset=1,
     )
     pipeline = StableDiffusionImg2ImgPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
+        **parts,
         unet=unet,
         scheduler=scheduler,
         safety_checker=None,
@@ -397,45 +410,18 @@ def build_tiny_upscaler(out: Path, seed: int = 0) -> Path:
     level as its class label (1000 classes), a 3-block VAE (latents at the input's size, decoded 4x
     larger; scaling factor 0.08333), a DDPM scheduler that noises the input and a v-prediction DDIM
     that denoises, max noise level 350."""
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        DDPMScheduler,
-        StableDiffusionUpscalePipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import DDIMScheduler, DDPMScheduler, StableDiffusionUpscalePipeline
 
-    write_clip_tokenizer(out / "tokenizer")
-    tokenizer = CLIPTokenizer.from_pretrained(str(out / "tokenizer"))
-    _seed(seed)
-    text_encoder = CLIPTextModel(CLIPTextConfig(**_tiny_clip_text(tokenizer)))
-    vae = AutoencoderKL(
-        block_out_channels=(8, 8, 16),
-        layers_per_block=1,
-        norm_num_groups=4,
-        latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 3,
-        up_block_types=("UpDecoderBlock2D",) * 3,
-        scaling_factor=0.08333,
-    )
-    unet = UNet2DConditionModel(
+    parts = _tiny_sd_parts(out, seed, vae_levels=3, scaling_factor=0.08333)
+    unet = _tiny_unet(
+        ("DownBlock2D", "CrossAttnDownBlock2D"),
         sample_size=16,
         in_channels=7,
         out_channels=4,
-        block_out_channels=(16, 32),
-        layers_per_block=1,
-        norm_num_groups=4,
-        cross_attention_dim=32,
-        attention_head_dim=4,
         num_class_embeds=1000,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
     )
     pipeline = StableDiffusionUpscalePipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
+        **parts,
         unet=unet,
         low_res_scheduler=DDPMScheduler(beta_schedule="linear", num_train_timesteps=1000),
         scheduler=DDIMScheduler(
