@@ -20,6 +20,7 @@ from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard
 from gateway.composition import Gateway
 from gateway.library_api import DesignId, _checked, _library, _settled
 from gateway.saving import embeddings_of
+from services.common.concurrency import run_in_budget
 from services.common.contracts.export import (
     Colorway,
     ColorwayRequest,
@@ -83,14 +84,6 @@ async def _design_and_tile(
     return design, await load_image_off_loop(answer.content, limits=limits, field="design image")
 
 
-def _in_budget(limits: ImageLimits, pixels: int, work):
-    """`work()` holding `pixels` of the process's decode budget (a page is decoded pixels too)."""
-    if limits.budget is None:
-        return work()
-    with limits.budget.hold(pixels):
-        return work()
-
-
 def _filename(design_id: str, body: ExportRequest, result: ExportResult) -> str:
     width = f"{body.width_px}px" if body.width_px else f"{body.page_width_cm():g}cm"
     return f"{design_id}-{body.repeat}-{width}-{body.dpi}dpi.{result.extension}"
@@ -126,7 +119,7 @@ async def export_design(
     if body.format != "svg" and settings.export_upscaler == "generation":
         upscaled, upscaler = await _generation_upscale(gateway, tile, body, plan, limits)
     work = partial(render_export, tile, body, plan, upscaled=upscaled, symmetry=symmetry)
-    result = await anyio.to_thread.run_sync(partial(_in_budget, limits, pixels, work))
+    result = await anyio.to_thread.run_sync(partial(run_in_budget, limits.budget, pixels, work))
     headers = {
         **result.headers,
         **({"X-Upscaler": upscaler} if body.format != "svg" else {}),
@@ -185,7 +178,7 @@ async def design_colorways(
     limits: ImageLimits = request.app.state.settings.image_limits
     pixels = tile.width * tile.height * (2 * len(body.palettes) + 1)  # variants and the sheet
     variants, sheet, images = await anyio.to_thread.run_sync(
-        partial(_in_budget, limits, pixels, partial(_encoded_variants, tile, body))
+        partial(run_in_budget, limits.budget, pixels, partial(_encoded_variants, tile, body))
     )
     ways = [Colorway(palette=name, colors=colors) for name, colors, _ in variants]
     if body.save:

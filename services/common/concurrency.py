@@ -4,14 +4,15 @@ without limit.
 Handlers never run a model on the event loop. `InflightLimiter.run` moves a blocking call to a worker
 thread and counts calls in flight (running or waiting for the engine's lock); `InflightLimiter.admit`
 counts awaitables that stay on the loop (the gateway's RAG flows, which wait on upstreams).
-`PixelBudget` bounds the memory that image decoding may take at once in one process.
+`PixelBudget` bounds the memory that image decoding may take at once in one process; `hold_pixels`
+and `run_in_budget` hold it where a budget may be absent (offline tools build limits without one).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any, TypeVar
 
@@ -95,3 +96,15 @@ class PixelBudget:
             with self._room:
                 self.held -= pixels
                 self._room.notify_all()
+
+
+def hold_pixels(budget: PixelBudget | None, pixels: int) -> AbstractContextManager[None]:
+    """`budget.hold(pixels)`; nothing to hold without a budget (offline tools such as ingest)."""
+    return budget.hold(pixels) if budget is not None else nullcontext()
+
+
+def run_in_budget(budget: PixelBudget | None, pixels: int, work: Callable[[], T]) -> T:
+    """`work()` holding `pixels` of `budget`: a sync callable for a worker thread, whose full-size
+    buffers (a page, an upscale) are decoded pixels too."""
+    with hold_pixels(budget, pixels):
+        return work()

@@ -19,14 +19,13 @@ import io
 import re
 import struct
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 
 import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services.common.concurrency import PixelBudget
+from services.common.concurrency import PixelBudget, hold_pixels
 from services.common.errors import ErrorType, ServiceError
 from services.common.memory import return_free_memory
 
@@ -214,9 +213,8 @@ def load_image(raw: bytes, *, limits: ImageLimits, field: str = "image") -> Imag
     """Bytes to a validated RGB image, or a 4xx `ServiceError` that says what is wrong. The decode
     holds its pixels of the process's budget until the reduced copy exists."""
     fmt, width, height = read_size(raw, limits=limits, field=field)
-    budget = limits.budget.hold(width * height) if limits.budget is not None else nullcontext()
     try:
-        with budget:
+        with hold_pixels(limits.budget, width * height):
             return _decode(raw, fmt, limits, field)
     finally:
         return_free_memory(width * height)  # the full-size buffers are gone: give them back

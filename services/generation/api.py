@@ -7,6 +7,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Request
 from PIL import Image
 
+from services.common.concurrency import hold_pixels
 from services.common.contracts.generation import (
     GenerateRequest,
     GenerateResponse,
@@ -80,7 +81,7 @@ def _upscale(engine: SdGenerator, body: UpscaleRequest, settings: GenerationSett
     # output before Lanczos takes it to the exact size.
     factor = engine.upscaler.factor if engine.upscaler else 0
     held = width * height + factor**2 * tile.width * tile.height
-    with limits.budget.hold(held):
+    with hold_pixels(limits.budget, held):
         result = engine.upscale(np.asarray(tile), body, width, height)
         image = png_base64(Image.fromarray(result.image))
     return UpscaleResponse(

@@ -8,7 +8,7 @@ import threading
 import pytest
 from PIL import Image, ImageFile
 
-from services.common.concurrency import PixelBudget
+from services.common.concurrency import PixelBudget, run_in_budget
 from services.common.errors import BusyError, ServiceError, to_service_error
 from services.common.images import ImageLimits, decode_images, load_image
 from services.common.settings import BaseServiceSettings
@@ -58,6 +58,18 @@ def test_an_image_larger_than_the_budget_still_decodes_alone():
     budget = PixelBudget(10, wait_s=0)
     with budget.hold(1_000):
         assert budget.held == 10
+
+
+def test_work_in_the_budget_holds_its_pixels_while_it_runs_and_without_one_just_runs():
+    budget = PixelBudget(100, wait_s=0)
+    assert run_in_budget(budget, 30, lambda: budget.held) == 30
+    assert budget.held == 0
+    with budget.hold(80), pytest.raises(BusyError):  # no room: refused before the work starts
+        run_in_budget(budget, 30, pytest.fail)
+    with pytest.raises(ValueError):
+        run_in_budget(budget, 30, lambda: int("not a number"))
+    assert budget.held == 0  # given back when the work fails too
+    assert run_in_budget(None, 10**12, lambda: "ran") == "ran"  # offline tools: no budget
 
 
 def test_a_failed_decode_gives_its_pixels_back():
