@@ -13,13 +13,12 @@ from dataclasses import replace
 from functools import partial
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from PIL import Image
 
-from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard
+from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard, wake_drain_after
 from gateway.composition import Gateway
 from gateway.library_api import DesignId, _checked, _library, _settled
-from gateway.saving import embeddings_of
 from services.common.concurrency import run_in_budget
 from services.common.contracts.export import (
     Colorway,
@@ -172,7 +171,11 @@ def _encoded_variants(
     responses=_ERRORS,
 )
 async def design_colorways(
-    body: ColorwayRequest, request: Request, gateway: ReadyGateway, design_id: str = DesignId
+    body: ColorwayRequest,
+    request: Request,
+    gateway: ReadyGateway,
+    background: BackgroundTasks,
+    design_id: str = DesignId,
 ) -> ColorwayResponse:
     design, tile = await _design_and_tile(request, gateway, design_id)
     limits: ImageLimits = request.app.state.settings.image_limits
@@ -182,24 +185,27 @@ async def design_colorways(
     )
     ways = [Colorway(palette=name, colors=colors) for name, colors, _ in variants]
     if body.save:
-        library = _library(gateway)
-        embeddings = await embeddings_of(gateway.retrieval, images)
-        for n, ((name, colors, _), image) in enumerate(zip(variants, images, strict=True)):
+        assert gateway.saver is not None  # made with the library, which _design_and_tile needed
+        designs = []
+        for (name, colors, _), image in zip(variants, images, strict=True):
             named = palette(name)
             provenance = {
                 **design.provenance,
                 "colorway": {"palette": name, "colors": colors, "source": named.source},
             }
-            saved = await library.create(
+            designs.append(
                 DesignCreate(
                     image_b64=image,
-                    embedding=embeddings[n] if embeddings else None,
                     provenance=provenance,
                     parent_id=design.id,
                     title=f"{design.title or design.id} in {named.title}"[:200],
                     tags=["colorway", name],
-                ),
-                caller_of(request),
+                )
             )
-            ways[n] = ways[n].model_copy(update={"id": saved.id, "url": saved.url})
+        # Named and queued like every design the gateway makes (gateway/saving.py).
+        saved = await gateway.saver.save_designs(designs, caller_of(request))
+        ways = [
+            way.model_copy(update=ref.model_dump()) for way, ref in zip(ways, saved, strict=True)
+        ]
+        wake_drain_after(background, gateway)
     return ColorwayResponse(parent_id=design.id, colorways=ways, sheet=sheet)

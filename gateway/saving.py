@@ -183,16 +183,25 @@ class DesignSaver:
         self, request: RagRequest, answer: RagResponse, owner: Any, parent_id: str | None
     ) -> list[DesignRef]:
         versions = await self.versions()
-        made = datetime.now(UTC)
         designs = [
             DesignCreate(
-                id=new_design_id(),
-                created_at=made,
                 image_b64=image,
                 provenance=provenance(request, answer, versions, n),
                 parent_id=parent_id,
             )
             for n, image in enumerate(answer.images)
+        ]
+        return await self.save_designs(designs, owner)
+
+    async def save_designs(self, designs: list[DesignCreate], owner: Any) -> list[DesignRef]:
+        """Name `designs` (an id and a time each) and queue them in the outbox, or (no outbox, or
+        it does not answer) embed and save them now: the designs an answer names. Every design the
+        gateway makes is saved here: a RAG answer's, a colourway's. Saving now, the library's error
+        is raised (a RAG answer is then degraded, a colourway request answers it); the caller wakes
+        the drain once its answer is sent (`wake`)."""
+        made = datetime.now(UTC)
+        designs = [
+            d.model_copy(update={"id": new_design_id(), "created_at": made}) for d in designs
         ]
         if self.outbox is not None:
             pending = [

@@ -5,7 +5,7 @@ real library service over HTTP on a loopback port, which tests stop and start ag
 The answer names its designs at once; the drain saves them; a read of a design still queued saves it
 first; a library that is down (even with a gateway restart and a Redis kill -9 meanwhile) delays the
 save and loses nothing; another key's queued design is 404; a save the library refuses for good
-answers that refusal; a job Redis that does not answer means saving before the answer, as before."""
+answers that refusal; colourways are queued and saved the same way; a job Redis that does not answer means saving before the answer, as before."""
 
 from __future__ import annotations
 
@@ -307,6 +307,54 @@ def test_a_save_the_library_refuses_answers_its_refusal(
         assert queued(job_redis) == 0  # out of the outbox, never retried forever
         # Its refusal is its owner's to read: another key's read is 404, as for any foreign id.
         assert_envelope(gateway.get(f"/v1/designs/{refused}", headers=as_("bob")), 404, "not_found")
+    finally:
+        gateway.__exit__(None, None, None)
+        full.stop()
+
+
+def colorways(gateway, parent: str, *palettes: str):
+    return gateway.post(
+        f"/v1/designs/{parent}/colorways", json={"palettes": list(palettes)}, headers=as_("alice")
+    )
+
+
+def test_colourways_are_queued_like_every_design_and_the_drain_saves_them(
+    client, library, job_redis
+):
+    parent = rag(client, seed=701)["designs"][0]["id"]
+    outcomes = client.app.state.engine.saver.outcomes
+    queued_before = outcomes["queued"]
+    answer = colorways(client, parent, "sogan_yogya", "indigo_cream")
+    assert answer.status_code == 200, answer.text
+    ways = answer.json()["colorways"]
+    assert outcomes["queued"] == queued_before + 2  # named and queued, not saved before the answer
+    for way in ways:
+        assert way["url"] == f"/v1/designs/{way['id']}/image"
+        child = wait_saved(library, way["id"])  # by the drain, unasked
+        assert child["parent_id"] == parent and child["tags"] == ["colorway", way["palette"]]
+        assert child["provenance"]["colorway"]["palette"] == way["palette"]
+        assert child["provenance"]["seed"] == 701  # the parent's provenance, kept
+    wait_for_empty_outbox(job_redis)
+
+
+def test_a_colourway_the_library_refuses_answers_its_refusal_on_read(
+    tiny_models, upstream_apps, job_redis, tmp_path
+):
+    """Queued, a colourway answers at once (saved before the answer, a full library made it a 409);
+    a read of its id then answers the library's refusal, as for a RAG answer's design."""
+    full = LibraryServer(tmp_path / "full", max_designs_per_owner=1)
+    full.start()
+    gateway = open_gateway(tiny_models, upstream_apps, full, job_redis)
+    try:
+        parent = rag(gateway, seed=702)["designs"][0]["id"]
+        answer = colorways(gateway, parent, "sogan_solo")
+        assert answer.status_code == 200, answer.text
+        refused = answer.json()["colorways"][0]["id"]
+        error = assert_envelope(
+            gateway.get(f"/v1/designs/{refused}", headers=as_("alice")), 409, "quota_exceeded"
+        )
+        assert "was not saved" in error["message"]
+        assert queued(job_redis) == 0
     finally:
         gateway.__exit__(None, None, None)
         full.stop()
