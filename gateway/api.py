@@ -83,13 +83,16 @@ IdempotencyKey = Annotated[
         max_length=idempotency.MAX_LENGTH,
         pattern=idempotency.PATTERN,
         description="Any unique string (a UUID) of up to 255 printable ASCII characters: a retry "
-        "with the same key and body within 24 h answers what the first request did; the same key "
+        "with the same key and body within 24 h (a job's key: while its job is kept, "
+        "GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did; the same key "
         "with another body is 422 `idempotency_mismatch`. Keys are per API key.",
     ),
 ]
 
 
-def idempotency_store(request: Request, scope: str) -> IdempotencyStore:
+def idempotency_store(
+    request: Request, scope: str, ttl_s: int = idempotency.TTL_S
+) -> IdempotencyStore:
     """Idempotency keys live in the job Redis; without one a key cannot be honoured: 503."""
     queue = getattr(request.app.state, "jobs", None)
     if queue is None:
@@ -97,7 +100,7 @@ def idempotency_store(request: Request, scope: str) -> IdempotencyStore:
             f"{idempotency.HEADER} needs Redis and GATEWAY_REDIS_URL is not set; "
             "send the request without it"
         )
-    return IdempotencyStore(queue.redis, scope=scope)
+    return IdempotencyStore(queue.redis, scope=scope, ttl_s=ttl_s)
 
 
 def server_timing(timings_ms: dict[str, float], cache_hit: bool) -> str:

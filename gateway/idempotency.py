@@ -1,7 +1,9 @@
 """`Idempotency-Key` (as Stripe's): a retried `POST /v1/jobs` or `POST /v1/rag` answers what the
 first one did instead of doing it twice.
 
-A key belongs to its API key's owner and lives a day in the job Redis:
+A key belongs to its API key's owner and lives a day in the job Redis, a job's key no longer than
+its job (`for_records_of`): a key that outlived its job would find no job to answer, only its record,
+and so answer "still being submitted" (429) until the record expired:
 
     batik:idem:v1:{scope}:{owner}:{sha256(key)} -> {"fingerprint": sha256 of the body, ...what it made}
 
@@ -32,6 +34,16 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+def for_records_of(ttl_s: int) -> int:
+    """How long a key lives that names a record living `ttl_s` after its last write (a job): a day,
+    or less, so it never outlives that record (the key is written before the record is)."""
+    return min(TTL_S, ttl_s)
+
+
+def _span(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
 
 
 def fingerprint(body: BaseModel) -> str:
@@ -67,7 +79,7 @@ class IdempotencyStore:
             if stored.pop("fingerprint") != body_fingerprint:
                 raise IdempotencyMismatchError(
                     f"this {HEADER} was used with another request body in the last "
-                    f"{self.ttl_s // 3600} h: use a new key for a new request"
+                    f"{_span(self.ttl_s)}: use a new key for a new request"
                 )
             return False, stored
         raise RuntimeError("an idempotency record kept vanishing")

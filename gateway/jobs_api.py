@@ -112,7 +112,9 @@ async def submit(
         job_id, state = await _create(request, gateway, body, image_sha256, new_job_id())
         return accepted(response, job_id, state)
 
-    store = idempotency_store(request, "jobs")
+    # The key answers its job, so it lives no longer than the job's record does.
+    ttl_s = idempotency.for_records_of(request.app.state.settings.job_ttl_s)
+    store = idempotency_store(request, "jobs", ttl_s)
     body_fingerprint = idempotency.fingerprint(body)
     deadline = time.monotonic() + _REPLAY_WAIT_S
     while True:

@@ -312,6 +312,25 @@ def test_a_retried_rag_answers_the_same_answer(client):
         assert rerun["images"] == first.json()["images"]
 
 
+def test_a_jobs_key_lives_no_longer_than_its_job(tiny_models, apps, library, redis_server):
+    """Jobs kept a minute (GATEWAY_JOB_TTL_S=60): the key's record goes no later than the job's, so
+    a retry never meets a record whose job has expired (it answered 429 "still being submitted"
+    until the key's day was over)."""
+    with make_gateway(tiny_models, apps, library, redis_server, job_ttl_s=60) as short:
+        wait_ready(short)
+        key = f"short-{time.monotonic_ns()}"
+        body = {"text": "truntum", "seed": 1809, "generate": False}
+        headers = {**as_("alice"), "Idempotency-Key": key}
+        job_id = short.post("/v1/jobs", json=body, headers=headers).json()["job_id"]
+        store = redis.Redis.from_url(short.app.state.settings.redis_url)
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        (record,) = store.scan_iter(f"batik:idem:v1:jobs:*:{digest}")
+        job = short.app.state.jobs.store.key(job_id)
+        assert 0 < store.pttl(record) <= store.pttl(job) <= 60_000
+        other = short.post("/v1/jobs", json={**body, "seed": 1}, headers=headers)
+        assert "in the last 1 min" in assert_envelope(other, 422, "idempotency_mismatch")["message"]
+
+
 @pytest.mark.parametrize(
     "bad", ["k" * 256, "tab\there", "bell\x07", ""], ids=["too-long", "tab", "control", "empty"]
 )

@@ -5300,7 +5300,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Any unique string (a UUID) of up to 255 printable ASCII characters: a retry with the same key and body within 24 h answers what the first request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per API key. */
+                /** @description Any unique string (a UUID) of up to 255 printable ASCII characters: a retry with the same key and body within 24 h (a job's key: while its job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per API key. */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -5801,7 +5801,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Any unique string (a UUID) of up to 255 printable ASCII characters: a retry with the same key and body within 24 h answers what the first request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per API key. */
+                /** @description Any unique string (a UUID) of up to 255 printable ASCII characters: a retry with the same key and body within 24 h (a job's key: while its job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per API key. */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;

@@ -112,9 +112,9 @@ def sync_detailed(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
             end.
 
@@ -154,9 +154,9 @@ def sync(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
             end.
 
@@ -191,9 +191,9 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
             end.
 
@@ -231,9 +231,9 @@ async def asyncio(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagJobRequest): `POST /v1/jobs`: the `/v1/rag` body, and where to report the job's
             end.
 

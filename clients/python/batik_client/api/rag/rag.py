@@ -125,9 +125,9 @@ def sync_detailed(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagRequest):
 
     Raises:
@@ -167,9 +167,9 @@ def sync(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagRequest):
 
     Raises:
@@ -204,9 +204,9 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagRequest):
 
     Raises:
@@ -244,9 +244,9 @@ async def asyncio(
 
     Args:
         idempotency_key (None | str | Unset): Any unique string (a UUID) of up to 255 printable
-            ASCII characters: a retry with the same key and body within 24 h answers what the first
-            request did; the same key with another body is 422 `idempotency_mismatch`. Keys are per
-            API key.
+            ASCII characters: a retry with the same key and body within 24 h (a job's key: while its
+            job is kept, GATEWAY_JOB_TTL_S, when that is shorter) answers what the first request did;
+            the same key with another body is 422 `idempotency_mismatch`. Keys are per API key.
         body (RagRequest):
 
     Raises:
