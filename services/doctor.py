@@ -412,7 +412,9 @@ def _timed(name: str, needed: str, run: Callable[[], str]) -> Check:
     try:
         found = run()
     except Exception as exc:  # the point is to report any failure, whatever it is
-        return Check(name, needed, f"{type(exc).__name__}: {exc}"[:160], False, _smoke_fix(name))
+        # One line: the hub's errors span several, which would break the table's row.
+        error = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return Check(name, needed, error[:160], False, _smoke_fix(name))
     return Check(name, needed, f"{found} ({time.perf_counter() - started:.1f} s)", True)
 
 
@@ -434,7 +436,15 @@ def smoke(sources: Sources, device: str = "auto") -> list[Check]:
         )
         vectors = encoder.embed_images([image])
         encoder.embed_texts(["a batik nitik motif"])
-        return f"{vectors.shape[1]}-d embedding on {encoder.device}"
+        found = f"{vectors.shape[1]}-d embedding on {encoder.device}"
+        if sources.text_model:  # the text tower answers the text queries in its place
+            from services.retrieval.multilingual import MultilingualTextEncoder
+
+            tower = MultilingualTextEncoder(
+                sources.text_model, device=device, revision=sources.revisions.get("text tower")
+            )
+            found += f", text tower {tower.embed_texts(['motif batik nitik']).shape[1]}-d"
+        return found
 
     def blip2() -> str:
         from services.captioning.captioner import Blip2Captioner
@@ -450,17 +460,29 @@ def smoke(sources: Sources, device: str = "auto") -> list[Check]:
 
     def sd() -> str:
         from services.common.contracts.generation import GenerateRequest
+        from services.common.images import encode_png, to_base64
         from services.generation.generator import SdGenerator
 
         generator = SdGenerator(
-            sources.generation, device=device, revision=sources.revisions.get("generation")
+            sources.generation,
+            device=device,
+            revision=sources.revisions.get("generation"),
+            controlnet=sources.controlnet,
+            controlnet_revision=sources.revisions.get("controlnet"),
         )
         size = 64 if generator.device == "cpu" else 256
-        request = GenerateRequest(
-            prompt="a batik nitik motif", width=size, height=size, steps=2, seed=0
+        # With a ControlNet configured the request goes through it, on the image's own edges.
+        control = (
+            {"control_scale": 1.0, "init_image": to_base64(encode_png(image))}
+            if sources.controlnet
+            else {}
         )
-        result = generator.generate(request, image)
-        return f"{len(result.images)} image {size} px, {generator.dtype} on {generator.device}"
+        request = GenerateRequest(
+            prompt="a batik nitik motif", width=size, height=size, steps=2, seed=0, **control
+        )
+        result = generator.generate(request, image, control_image=image if control else None)
+        via = " through the ControlNet" if control else ""
+        return f"{len(result.images)} image {size} px{via}, {generator.dtype} on {generator.device}"
 
     return [
         _timed("smoke retrieval", f"CLIP {sources.retrieval}: one image + one text", clip),

@@ -101,12 +101,16 @@ def test_one_16_gib_gpu_takes_all_three_and_8_gib_does_not(tmp_path, tiny_models
 
 
 def test_smoke_loads_each_model_and_runs_one_request(tmp_path, tiny_models):
+    from services.common.tiny import build_tiny_multilingual
     from services.doctor import run_doctor
 
     local = Sources(
         retrieval=str(tiny_models["clip"]),
         captioning=str(tiny_models["blip2"]),
         generation=str(tiny_models["sd"]),
+        # the optional models too: each configured one is loaded and answers one request
+        controlnet=str(tiny_models["controlnet"]),
+        text_model=str(build_tiny_multilingual(tmp_path / "tower")),
     )
     report = run_doctor(with_smoke=True, device="cpu", sources=local, gpus=[], cache_dir=tmp_path)
     assert [c.name for c in report.smoke] == [
@@ -115,8 +119,8 @@ def test_smoke_loads_each_model_and_runs_one_request(tmp_path, tiny_models):
         "smoke generation",
     ]
     assert all(c.ok for c in report.smoke), report.render()
-    assert "16-d embedding on cpu" in report.smoke[0].found
-    assert "1 image 64 px, float32 on cpu" in report.smoke[2].found
+    assert "16-d embedding on cpu, text tower 16-d" in report.smoke[0].found
+    assert "1 image 64 px through the ControlNet, float32 on cpu" in report.smoke[2].found
     assert not report.ok  # no GPU here: the checks still fail
     broken = run_doctor(
         with_smoke=True,
@@ -129,6 +133,22 @@ def test_smoke_loads_each_model_and_runs_one_request(tmp_path, tiny_models):
     )
     assert not any(c.ok for c in broken.smoke)
     assert "FAILED" in broken.render()
+
+
+def test_a_failed_smoke_stays_on_its_row_of_the_table():
+    from services.doctor import Report, _timed
+
+    def offline() -> str:
+        raise OSError("We couldn't connect to 'https://huggingface.co'.\nCheck your connection")
+
+    check = _timed("smoke retrieval", "CLIP: one image + one text", offline)
+    assert not check.ok
+    assert (
+        check.found
+        == "OSError: We couldn't connect to 'https://huggingface.co'. Check your connection"
+    )
+    table = Report(smoke=[check]).render().split("\n\n")[0].splitlines()
+    assert len(table) == 3 and table[2].endswith("FAILED")  # header, rule, the one row
 
 
 def test_the_one_gpu_budgets_are_checked_against_the_plan(tmp_path, tiny_models):
