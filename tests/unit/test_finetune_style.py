@@ -215,3 +215,21 @@ def test_text_encoder_lora_trains_and_loads(tmp_path, synthetic_index, tiny_mode
         pipe.disable_lora()
         plain = pipe.text_encoder(ids)[0]
     assert not torch.equal(styled, plain)  # the trained text-encoder LoRA acts
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp16")])
+def test_auto_precision_takes_bf16_only_where_the_gpu_has_it(monkeypatch, native, expected):
+    """A T4 or V100 emulates bf16: torch's probe says True unless asked about the hardware."""
+    import torch
+
+    from services.generation.finetune_style.model import choose_precision
+
+    def probe(including_emulation: bool = True) -> bool:
+        return native or including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", probe)
+    assert choose_precision("cuda") == expected
+    assert choose_precision("cuda", "fp16") == "fp16"
+    if not native:
+        with pytest.raises(ValueError, match="no native bfloat16"):
+            choose_precision("cuda", "bf16")

@@ -38,11 +38,14 @@ def choose_precision(device: str, preference: str = "auto") -> str:
         if preference not in ("auto", "fp32"):
             raise ValueError(f"--precision {preference} needs CUDA; a CPU trains in fp32")
         return "fp32"
-    if preference == "bf16" and not torch.cuda.is_bf16_supported():
-        raise ValueError("--precision bf16: this GPU does not support bfloat16")
+    # `is_bf16_supported()` alone answers True on a T4 or V100, which only emulate bf16 (slowly);
+    # the hardware is what counts, as for QLoRA (services/captioning/finetune/model.py).
+    native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    if preference == "bf16" and not native_bf16:
+        raise ValueError("--precision bf16: this GPU has no native bfloat16 (use fp16)")
     if preference != "auto":
         return preference
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if native_bf16 else "fp16"
 
 
 def load_components(
