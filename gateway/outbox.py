@@ -14,6 +14,7 @@ gateway replica drains every entry. Keys:
 
 A claim moves an entry's time `lease_s` ahead, so one deliverer works on it at a time; a gateway that
 dies mid-delivery leaves it to be claimed again when the lease ends (the library saves an id once).
+Those lease mechanics (`LeasedEntries`) are shared with the webhook outbox (gateway/webhook_outbox.py).
 """
 
 from __future__ import annotations
@@ -71,6 +72,64 @@ return 1
 """
 
 
+class LeasedEntries:
+    """The lease mechanics of an outbox, by key prefix: `{prefix}due`, a sorted set of entry ids by
+    the time each is due (not before, unix s), and `{prefix}entry:{id}` hashes holding at least
+    `attempts` and `leased_until`. A claim moves an entry's time `lease_s` ahead, so one deliverer
+    works on it at a time; one that dies mid-delivery leaves it to the next claim once the lease
+    ends. The design outbox and the webhook outbox (gateway/webhook_outbox.py) are both this."""
+
+    def __init__(self, redis: Any, prefix: str, *, lease_s: float) -> None:
+        self.redis = redis
+        self.due = prefix + "due"
+        self.entry_prefix = prefix + "entry:"
+        self.lease_s = lease_s
+        self._claim_due = redis.register_script(_CLAIM_DUE)
+        self._claim_one = redis.register_script(_CLAIM_ONE)
+        self._retry = redis.register_script(_RETRY)
+        self._release = redis.register_script(_RELEASE)
+
+    def entry(self, entry_id: str) -> str:
+        return self.entry_prefix + entry_id
+
+    def add(self, tx: Any, entry_id: str, fields: dict[str, Any], now: float) -> None:
+        """In the caller's transaction: a new entry with `fields`, due at `now`."""
+        tx.hset(self.entry(entry_id), mapping={**fields, "attempts": 0})
+        tx.zadd(self.due, {entry_id: now})
+
+    def forget(self, tx: Any, entry_id: str) -> None:
+        """In the caller's transaction: the entry is done with (delivered, or given up)."""
+        tx.zrem(self.due, entry_id)
+        tx.delete(self.entry(entry_id))
+
+    async def claim_due(self, limit: int) -> list[str]:
+        """Up to `limit` ids due now, leased to the caller."""
+        now = time.time()
+        args = [now, now + self.lease_s, limit, self.entry_prefix]
+        return [i.decode() for i in await self._claim_due(keys=[self.due], args=args)]
+
+    async def claim(self, entry_id: str) -> bool:
+        """Lease this one entry, even while it waits out a retry's backoff; False while another
+        deliverer holds it, or when it is gone."""
+        now = time.time()
+        keys = [self.due, self.entry(entry_id)]
+        return await self._claim_one(keys=keys, args=[entry_id, now, now + self.lease_s]) == 1
+
+    async def retry(self, entry_id: str, first_s: float, longest_s: float) -> int:
+        """Due again after `first_s`, doubled for each failed attempt, at most `longest_s`; the
+        failed attempts so far (0: it was done with meanwhile)."""
+        keys = [self.due, self.entry(entry_id)]
+        return int(await self._retry(keys=keys, args=[entry_id, time.time(), first_s, longest_s]))
+
+    async def release(self, entry_id: str) -> None:
+        """Give a lease back (a delivery stopped by shutdown): due again now."""
+        await self._release(keys=[self.due, self.entry(entry_id)], args=[entry_id, time.time()])
+
+    async def size(self) -> int:
+        """Entries waiting (due, leased, or waiting out a backoff)."""
+        return int(await self.redis.zcard(self.due))
+
+
 class PendingDesign(BaseModel):
     """One design to save: whose, and the library call that saves it (its id chosen already)."""
 
@@ -99,10 +158,7 @@ class DesignOutbox:
         self.redis = redis
         self.lease_s = lease_s
         self.refused_ttl_s = refused_ttl_s
-        self._claim_due = redis.register_script(_CLAIM_DUE)
-        self._claim_one = redis.register_script(_CLAIM_ONE)
-        self._retry = redis.register_script(_RETRY)
-        self._release = redis.register_script(_RELEASE)
+        self.leases = LeasedEntries(redis, PREFIX, lease_s=lease_s)
 
     async def put(self, pending: list[PendingDesign]) -> None:
         """Keep these designs until they are saved: all of them or (on an error) none."""
@@ -110,26 +166,19 @@ class DesignOutbox:
         async with self.redis.pipeline(transaction=True) as tx:
             for item in pending:
                 design_id = item.design.id
-                tx.hset(
-                    _entry(design_id),
-                    mapping={"payload": item.model_dump_json(), "owner": item.owner, "attempts": 0},
-                )
-                tx.zadd(DUE, {design_id: now})
+                fields = {"payload": item.model_dump_json(), "owner": item.owner}
+                self.leases.add(tx, design_id, fields, now)
                 tx.sadd(_owned(item.owner), design_id)
             await tx.execute()
 
     async def claim_due(self, limit: int) -> list[str]:
         """Up to `limit` ids due now, leased to the caller."""
-        now = time.time()
-        ids = await self._claim_due(keys=[DUE], args=[now, now + self.lease_s, limit, _entry("")])
-        return [i.decode() for i in ids]
+        return await self.leases.claim_due(limit)
 
     async def claim(self, design_id: str) -> bool:
         """Lease this one entry (a read that needs it saved now), even while it waits out a retry's
         backoff; False while another deliverer holds it, or when it is gone."""
-        now = time.time()
-        keys = [DUE, _entry(design_id)]
-        return await self._claim_one(keys=keys, args=[design_id, now, now + self.lease_s]) == 1
+        return await self.leases.claim(design_id)
 
     async def pending(self, design_id: str) -> PendingDesign | None:
         payload = await self.redis.hget(_entry(design_id), "payload")
@@ -153,20 +202,18 @@ class DesignOutbox:
         """The library has it: forget it."""
         design_id = pending.design.id
         async with self.redis.pipeline(transaction=True) as tx:
-            tx.zrem(DUE, design_id)
-            tx.delete(_entry(design_id))
+            self.leases.forget(tx, design_id)
             tx.srem(_owned(pending.owner), design_id)
             await tx.execute()
 
     async def retry(self, design_id: str, first_s: float, longest_s: float) -> int:
         """Due again after `first_s`, doubled for each failed attempt, at most `longest_s`; the
         failed attempts so far (0: it was saved meanwhile)."""
-        keys = [DUE, _entry(design_id)]
-        return int(await self._retry(keys=keys, args=[design_id, time.time(), first_s, longest_s]))
+        return await self.leases.retry(design_id, first_s, longest_s)
 
     async def release(self, design_id: str) -> None:
         """Give a lease back (a delivery stopped by shutdown): due again now."""
-        await self._release(keys=[DUE, _entry(design_id)], args=[design_id, time.time()])
+        await self.leases.release(design_id)
 
     async def refused(self, pending: PendingDesign, refusal: Refusal) -> None:
         """The library will never take it: keep only why, for a while, for reads of its id."""
@@ -184,4 +231,4 @@ class DesignOutbox:
 
     async def size(self) -> int:
         """Designs waiting to be saved (due or being delivered)."""
-        return int(await self.redis.zcard(DUE))
+        return await self.leases.size()
