@@ -1,15 +1,16 @@
 """The gateway (port 8000): the only public door. Orchestrates retrieval, captioning and
 generation, fuses the prompt, and caches answers in Redis; checks API keys, rate-limits per key,
 answers CORS from an allow-list, and breaks the circuit to upstreams that keep failing. With Redis it
-also runs RAG jobs (gateway/jobs.py): an arq worker inside this process, and saves the designs its
-answers name from the outbox in the job Redis (gateway/saving.py)."""
+also runs RAG jobs (gateway/jobs.py): an arq worker inside this process, saves the designs its
+answers name from the outbox in the job Redis (gateway/saving.py), and delivers the jobs' webhooks
+from theirs (gateway/webhooks.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -68,31 +69,57 @@ def job_runtime(app: FastAPI):
 
 
 @contextlib.asynccontextmanager
-async def design_drain(app: FastAPI) -> AsyncIterator[None]:
-    """Saves the designs the outbox holds (gateway/saving.py), once the gateway is loaded."""
+async def outbox_drain(
+    app: FastAPI, name: str, drain_of: Callable[[Gateway], Callable[[], Awaitable[None]] | None]
+) -> AsyncIterator[None]:
+    """Runs `drain_of(gateway)` (None: nothing to drain) as a task once the gateway is loaded."""
 
     async def drain_when_ready() -> None:
         while not app.state.ready:
             if app.state.load_error:
                 return
             await asyncio.sleep(0.1)
-        saver = app.state.engine.saver
-        if saver is not None and saver.outbox is not None:
-            await saver.drain()
+        drain = drain_of(app.state.engine)
+        if drain is not None:
+            await drain()
 
-    task = asyncio.create_task(drain_when_ready(), name="design outbox drain")
+    task = asyncio.create_task(drain_when_ready(), name=name)
     try:
         yield
     finally:
-        # A delivery cut short keeps its entry: it is due again once its lease ends.
+        # A delivery cut short keeps its entry: its lease is given back, or it is due again once
+        # the lease ends.
         task.cancel()
         await asyncio.wait([task], timeout=STOP_GRACE_S)
 
 
+def design_drain(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+    """Saves the designs the outbox holds (gateway/saving.py)."""
+    return outbox_drain(
+        app,
+        "design outbox drain",
+        lambda gateway: (
+            gateway.saver.drain
+            if gateway.saver is not None and gateway.saver.outbox is not None
+            else None
+        ),
+    )
+
+
+def webhook_drain(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+    """Delivers the webhooks the outbox holds (gateway/webhooks.py): every gateway's, its own and
+    those another left (stopped, died, or waiting out a backoff)."""
+    return outbox_drain(
+        app,
+        "webhook outbox drain",
+        lambda gateway: gateway.webhooks.drain if gateway.webhooks.outbox is not None else None,
+    )
+
+
 @contextlib.asynccontextmanager
 async def background(app: FastAPI) -> AsyncIterator[None]:
-    """What runs beside the routes: RAG jobs and the design outbox's drain."""
-    async with job_runtime(app), design_drain(app):
+    """What runs beside the routes: RAG jobs and the design and webhook outboxes' drains."""
+    async with job_runtime(app), design_drain(app), webhook_drain(app):
         yield
 
 

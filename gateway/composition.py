@@ -29,6 +29,7 @@ from gateway.saving import DesignSaver
 from gateway.security import RateLimiter
 from gateway.signed_urls import UrlSigner
 from gateway.versions import UpstreamVersions
+from gateway.webhook_outbox import WebhookOutbox
 from gateway.webhooks import WebhookSender
 from services.common.concurrency import InflightLimiter
 from services.common.contracts.gateway import RagResponse
@@ -82,11 +83,7 @@ class Gateway:
         self.generations = PerClientBound(settings.max_generations_per_key)
         self.outbox = (
             DesignOutbox(
-                Redis.from_url(
-                    settings.job_redis_url,
-                    socket_connect_timeout=settings.redis_timeout_s,
-                    socket_timeout=settings.redis_timeout_s,
-                ),
+                _redis(settings.job_redis_url, settings.redis_timeout_s),
                 # Past the longest delivery (an embed, then a save), so one deliverer at a time.
                 lease_s=settings.retrieval_timeout_s + settings.library_timeout_s + 5,
                 refused_ttl_s=settings.job_ttl_s,
@@ -101,12 +98,19 @@ class Gateway:
         self.image_urls = ImageUrls(
             UrlSigner(settings.url_secret, settings.url_ttl_s), self.cache, settings.public_url
         )
-        # Jobs' `callback_url` (gateway/webhooks.py).
+        # Jobs' `callback_url` (gateway/webhooks.py): pending events wait in the job store's
+        # Redis, where the jobs are (without one there are no jobs, so no webhooks).
         self.webhooks = WebhookSender(
             secret=settings.webhook_secret,
             allow=settings.webhook_allow_list,
             attempts=settings.webhook_attempts,
             timeout_s=settings.webhook_timeout_s,
+            outbox=WebhookOutbox(
+                _redis(settings.job_store_url, settings.redis_timeout_s),
+                lease_s=WebhookSender.lease_s(settings.webhook_timeout_s),
+            )
+            if settings.webhook_secret and settings.job_store_url
+            else None,
         )
 
     async def _admit(self, work: Awaitable[RagResponse]) -> RagResponse:
@@ -167,6 +171,8 @@ class Gateway:
         for client in self.upstreams:
             await client.aclose()
         await self.webhooks.aclose()
+        if self.webhooks.outbox is not None:
+            await self.webhooks.outbox.redis.aclose()
         await self.cache.aclose()
         await self.rate_limiter.aclose()
         if self.outbox is not None:
@@ -189,6 +195,10 @@ def load_token_counter(settings: GatewaySettings) -> Callable[[str], int]:
             f"revision {settings.tokenizer_revision or 'default'}): check GATEWAY_TOKENIZER*"
         )
     return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _redis(url: str, timeout_s: float) -> Redis:
+    return Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
 
 
 def _upstream(

@@ -187,7 +187,7 @@ class GatewaySettings(BaseServiceSettings):
         5, ge=1, le=10, description="Tries of one webhook delivery (backoff 1, 2, 4, ... s)"
     )
     webhook_timeout_s: float = Field(
-        5.0, gt=0, description="Bound of one webhook try, connect to reply status"
+        5.0, gt=0, description="Bound of one webhook try as a whole, DNS look-up to reply status"
     )
     cors_origins: str | None = Field(
         None,

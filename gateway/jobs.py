@@ -411,12 +411,12 @@ async def rag_job(ctx: dict[str, Any], job_id: str, payload: dict[str, Any]) -> 
 
 
 async def report_end(store: RagJobStore, webhooks: WebhookSender, job_id: str) -> None:
-    """The job's webhook, if it has one: sent in the background (the job does not wait)."""
+    """The job's webhook, if it has one: put in the webhook outbox (the job does not wait)."""
     url = await store.redis.hget(store.key(job_id), "callback_url")
     record = await store.get(job_id) if url else None
     if record is not None:
         error = record.error.model_dump(mode="json") if record.error else None
-        webhooks.send_later(url.decode(), finished_event(job_id, record.state, error))
+        await webhooks.send(url.decode(), finished_event(job_id, record.state, error))
 
 
 def build_worker(

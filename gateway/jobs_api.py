@@ -174,7 +174,7 @@ async def _create(
                 gateway.saver.wake()  # a hit may have queued designs for this caller
             job = await store.create_answered(cached, caller.owner, job_id=job_id, extra=extra)
             if body.callback_url is not None:
-                gateway.webhooks.send_later(
+                await gateway.webhooks.send(
                     body.callback_url, finished_event(job_id, job.state, None)
                 )
             return job.job_id, job.state
@@ -306,7 +306,7 @@ async def cancel(request: Request, job_id: str = JobId) -> RagJob:
         # No worker will see it: its webhook goes from here (a running job's, from its worker).
         gateway = getattr(request.app.state, "engine", None)
         if gateway is not None:
-            gateway.webhooks.send_later(
+            await gateway.webhooks.send(
                 after.callback_url, finished_event(job_id, "cancelled", None)
             )
     return after

@@ -91,6 +91,17 @@ class _GatewayStateCollector:
             for outcome, count in gateway.saver.outcomes.items():
                 outbox.add_metric([outcome], count)
             yield outbox
+        if gateway.webhooks.enabled:
+            webhooks = CounterMetricFamily(
+                "batik_webhook_deliveries",
+                "Webhook events by this process: queued (promised), delivered (2xx), retried (a "
+                "try failed, due again), refused (by the receiver or the target guard) and given_up "
+                "(every try failed)",
+                labels=["outcome"],
+            )
+            for outcome, count in gateway.webhooks.outcomes.items():
+                webhooks.add_metric([outcome], count)
+            yield webhooks
         yield GaugeMetricFamily(
             "batik_singleflight_flights",
             "Distinct RAG flows running now (identical requests share one)",
