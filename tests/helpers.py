@@ -409,14 +409,18 @@ class LibraryServer:
 
 class WebhookReceiver:
     """An HTTP server on a loopback port that records every POST (path, headers, body) and answers
-    the statuses in `answers` in turn (200 once they run out): a webhook target for tests."""
+    the statuses in `answers` in turn, then `then` (200 unless told; a test may change it while
+    the server runs): a webhook target for tests. While `hold` (a threading.Event) is set on it
+    and not yet set itself, a request is recorded and its answer waits for it."""
 
-    def __init__(self, answers: list[int] | None = None) -> None:
+    def __init__(self, answers: list[int] | None = None, then: int = 200) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.received: list[dict] = []
         self.answers = list(answers or [])
+        self.then = then
+        self.hold: threading.Event | None = None
         self._arrived = threading.Condition()
         receiver = self
 
@@ -424,7 +428,7 @@ class WebhookReceiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver._arrived:
-                    status = receiver.answers.pop(0) if receiver.answers else 200
+                    status = receiver.answers.pop(0) if receiver.answers else receiver.then
                     receiver.received.append(
                         {
                             "path": self.path,
@@ -434,6 +438,8 @@ class WebhookReceiver:
                         }
                     )
                     receiver._arrived.notify_all()
+                if receiver.hold is not None:
+                    receiver.hold.wait()
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
