@@ -170,7 +170,7 @@ def wake_drain_after(background: BackgroundTasks, gateway: Gateway) -> None:
         background.add_task(gateway.saver.wake)
 
 
-async def _formatted(
+async def formatted(
     answer: RagResponse, body: RagRequest, request: Request, gateway: Gateway
 ) -> RagResponse:
     """The answer in the body's `response_format` (cached and made as base64: converted here)."""
@@ -224,7 +224,7 @@ async def rag(
     raw = decode_base64(body.image, limits=limits) if body.image is not None else None
     if idempotency_key is None:
         answer = await _answer(body, raw, request, response, gateway, background)
-        return await _formatted(answer, body, request, gateway)
+        return await formatted(answer, body, request, gateway)
     body, kept_at, answer = await _idempotent(request, gateway, body, idempotency_key)
     if answer is not None:
         response.headers["Idempotent-Replayed"] = "true"
@@ -232,7 +232,7 @@ async def rag(
         answer = await _answer(body, raw, request, response, gateway, background)
         # The answer as given (degraded too), for retries: in the answer cache, which may evict it.
         await gateway.cache.set(kept_at, answer.model_dump(mode="json"))
-    return await _formatted(answer, body, request, gateway)
+    return await formatted(answer, body, request, gateway)
 
 
 async def read_upload(image: UploadFile | None, limits) -> bytes | None:
@@ -266,7 +266,7 @@ async def rag_upload(
     raw = await read_upload(form.image, request.app.state.settings.image_limits)
     body = to_rag_request(form, raw)
     answer = await _answer(body, raw, request, response, gateway, background)
-    return await _formatted(answer, body, request, gateway)
+    return await formatted(answer, body, request, gateway)
 
 
 @router.get(

@@ -31,6 +31,7 @@ from gateway.api import (
     _GUARD_ERRORS,
     ReadyGateway,
     caller_of,
+    formatted,
     guard,
     read_upload,
     run_flow,
@@ -340,7 +341,7 @@ async def import_design(
     response_model=RagResponse,
     summary="Run a design's recorded request again with changes; the new design's parent is it",
     description="Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat "
-    "(`tile: false` alone also drops the recorded repeat). A design "
+    "(`tile: false` alone also drops the recorded repeat); `response_format` as in `/v1/rag`. A design "
     "made from a query image cannot be remixed here (the library keeps no query image): upload "
     "the image again with its settings.",
     responses=error_responses(*_GUARD_ERRORS, ErrorType.NOT_FOUND, *_UPSTREAM),
@@ -366,12 +367,13 @@ async def remix_design(
             f"design {design_id} was made from a query image, which the library does not keep; "
             "send the image again to /v1/rag/upload with the design's settings",
         )
-    overrides = body.model_dump(exclude_none=True, exclude={"save"})
+    overrides = body.model_dump(exclude_none=True, exclude={"save", "response_format"})
     if overrides.get("tile") is False and "repeat" not in overrides:
         overrides["repeat"] = "full"  # an untiled remix has no repeat to keep
     try:
         remix = RagRequest.model_validate(
-            {**recorded, **overrides, "save": body.save}, strict=False
+            {**recorded, **overrides, "save": body.save, "response_format": body.response_format},
+            strict=False,
         )
     except ValidationError as exc:  # the same 422 envelope as a bad body
         raise RequestValidationError(exc.errors()) from None
@@ -380,7 +382,7 @@ async def remix_design(
     request.app.state.gateway_metrics.observe(answer)
     response.headers["Server-Timing"] = server_timing(answer.timings_ms, answer.cache.hit)
     wake_drain_after(background, gateway)
-    return answer
+    return await formatted(answer, remix, request, gateway)
 
 
 # ---- boards --------------------------------------------------------------------------------------

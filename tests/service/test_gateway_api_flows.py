@@ -206,6 +206,25 @@ def test_the_upload_form_takes_response_format(client):
     assert "response_format" in assert_envelope(bad, 422, "validation")["message"]
 
 
+def test_a_remix_takes_response_format(client):
+    (design,) = rag(client, seed=1805)["designs"]
+    remix = client.post(
+        f"/v1/designs/{design['id']}/remix",
+        json={"seed": 1806, "response_format": "url"},
+        headers=as_("alice"),
+    )
+    assert remix.status_code == 200, remix.text
+    answer = remix.json()
+    assert answer["images"] == [] and len(answer["image_urls"]) == 1
+    (child,) = answer["designs"]
+    assert urlsplit(answer["image_urls"][0]).path == f"/v1/signed/designs/{child['id']}/image"
+    assert fetch_png(client, answer["image_urls"][0]).startswith(b"\x89PNG")
+    bad = client.post(
+        f"/v1/designs/{design['id']}/remix", json={"response_format": "png"}, headers=as_("alice")
+    )
+    assert "response_format" in assert_envelope(bad, 422, "validation")["message"]
+
+
 def test_an_unknown_response_format_is_422(client):
     for route in ("/v1/rag", "/v1/jobs"):
         answer = client.post(

@@ -295,7 +295,7 @@ export interface paths {
         put?: never;
         /**
          * Run a design's recorded request again with changes; the new design's parent is it
-         * @description Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat (`tile: false` alone also drops the recorded repeat). A design made from a query image cannot be remixed here (the library keeps no query image): upload the image again with its settings.
+         * @description Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat (`tile: false` alone also drops the recorded repeat); `response_format` as in `/v1/rag`. A design made from a query image cannot be remixed here (the library keeps no query image): upload the image again with its settings.
          */
         post: operations["remixDesign"];
         delete?: never;
@@ -2208,6 +2208,11 @@ export interface components {
             guidance_scale?: number | null;
             /** Repeat */
             repeat?: components["schemas"]["SeamlessRepeat"] | null;
+            /**
+             * @description `b64_json`: images (and previews) inline as base64 PNG in `images`; `url`: `images` is empty and `image_urls` lists signed, expiring URLs that need no API key (an `<img src>` works).
+             * @default b64_json
+             */
+            response_format?: components["schemas"]["ResponseFormat"];
             /**
              * Save
              * @description Keep the remix as a design (its parent: the original).

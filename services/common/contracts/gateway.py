@@ -297,6 +297,7 @@ class RemixRequest(BaseModel):
     tile: bool | None = None
     repeat: SeamlessRepeatName | None = None
     save: bool = Field(True, description="Keep the remix as a design (its parent: the original).")
+    response_format: ResponseFormat = Field("b64_json", description=RESPONSE_FORMAT_DESCRIPTION)
 
     model_config = {
         "extra": "forbid",

@@ -5,6 +5,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.response_format import ResponseFormat
 from ..models.seamless_repeat import SeamlessRepeat
 from ..types import UNSET, Unset
 
@@ -18,6 +19,8 @@ class RemixRequest:
     Attributes:
         guidance_scale (float | None | Unset):
         repeat (None | SeamlessRepeat | Unset):
+        response_format (ResponseFormat | Unset): How an answer carries its images: inline base64 PNG, or signed
+            expiring URLs.
         save (bool | Unset): Keep the remix as a design (its parent: the original). Default: True.
         seed (int | None | Unset):
         steps (int | None | Unset):
@@ -29,6 +32,7 @@ class RemixRequest:
 
     guidance_scale: float | None | Unset = UNSET
     repeat: None | SeamlessRepeat | Unset = UNSET
+    response_format: ResponseFormat | Unset = UNSET
     save: bool | Unset = True
     seed: int | None | Unset = UNSET
     steps: int | None | Unset = UNSET
@@ -51,6 +55,10 @@ class RemixRequest:
             repeat = self.repeat.value
         else:
             repeat = self.repeat
+
+        response_format: str | Unset = UNSET
+        if not isinstance(self.response_format, Unset):
+            response_format = self.response_format.value
 
         save = self.save
 
@@ -97,6 +105,8 @@ class RemixRequest:
             field_dict["guidance_scale"] = guidance_scale
         if repeat is not UNSET:
             field_dict["repeat"] = repeat
+        if response_format is not UNSET:
+            field_dict["response_format"] = response_format
         if save is not UNSET:
             field_dict["save"] = save
         if seed is not UNSET:
@@ -143,6 +153,13 @@ class RemixRequest:
             return cast(None | SeamlessRepeat | Unset, data)
 
         repeat = _parse_repeat(d.pop("repeat", UNSET))
+
+        _response_format = d.pop("response_format", UNSET)
+        response_format: ResponseFormat | Unset
+        if isinstance(_response_format, Unset):
+            response_format = UNSET
+        else:
+            response_format = ResponseFormat(_response_format)
 
         save = d.pop("save", UNSET)
 
@@ -203,6 +220,7 @@ class RemixRequest:
         remix_request = cls(
             guidance_scale=guidance_scale,
             repeat=repeat,
+            response_format=response_format,
             save=save,
             seed=seed,
             steps=steps,

@@ -113,8 +113,8 @@ def sync_detailed(
     """Run a design's recorded request again with changes; the new design's parent is it
 
      Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat (`tile: false` alone
-    also drops the recorded repeat). A design made from a query image cannot be remixed here (the
-    library keeps no query image): upload the image again with its settings.
+    also drops the recorded repeat); `response_format` as in `/v1/rag`. A design made from a query image
+    cannot be remixed here (the library keeps no query image): upload the image again with its settings.
 
     Args:
         design_id (str): `d_` and 20 hex digits.
@@ -150,8 +150,8 @@ def sync(
     """Run a design's recorded request again with changes; the new design's parent is it
 
      Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat (`tile: false` alone
-    also drops the recorded repeat). A design made from a query image cannot be remixed here (the
-    library keeps no query image): upload the image again with its settings.
+    also drops the recorded repeat); `response_format` as in `/v1/rag`. A design made from a query image
+    cannot be remixed here (the library keeps no query image): upload the image again with its settings.
 
     Args:
         design_id (str): `d_` and 20 hex digits.
@@ -182,8 +182,8 @@ async def asyncio_detailed(
     """Run a design's recorded request again with changes; the new design's parent is it
 
      Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat (`tile: false` alone
-    also drops the recorded repeat). A design made from a query image cannot be remixed here (the
-    library keeps no query image): upload the image again with its settings.
+    also drops the recorded repeat); `response_format` as in `/v1/rag`. A design made from a query image
+    cannot be remixed here (the library keeps no query image): upload the image again with its settings.
 
     Args:
         design_id (str): `d_` and 20 hex digits.
@@ -217,8 +217,8 @@ async def asyncio(
     """Run a design's recorded request again with changes; the new design's parent is it
 
      Overrides: text, seed, strength, guidance_scale, steps, symmetry, tile, repeat (`tile: false` alone
-    also drops the recorded repeat). A design made from a query image cannot be remixed here (the
-    library keeps no query image): upload the image again with its settings.
+    also drops the recorded repeat); `response_format` as in `/v1/rag`. A design made from a query image
+    cannot be remixed here (the library keeps no query image): upload the image again with its settings.
 
     Args:
         design_id (str): `d_` and 20 hex digits.
