@@ -44,6 +44,7 @@ from services.common.contracts.gateway import DesignSearch, RagRequest, RagRespo
 from services.common.contracts.library import (
     BOARD_ID,
     DESIGN_ID,
+    MAX_MOTIF,
     MAX_PAGE,
     THUMBNAIL_SIZES,
     Board,
@@ -143,7 +144,9 @@ async def list_designs(
     gateway: ReadyGateway,
     limit: int = Query(50, ge=1, le=MAX_PAGE, description="Designs per page."),
     cursor: str | None = Query(None, description="`next_cursor` of the page before."),
-    motif: int | None = Query(None, ge=0, description="Only designs made from this motif number."),
+    motif: int | None = Query(
+        None, ge=0, le=MAX_MOTIF, description="Only designs made from this motif number."
+    ),
     board: str | None = Query(
         None,
         description="Only designs on this board (its id, `b_` and 20 hex digits).",

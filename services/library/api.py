@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from services.common.contracts.library import (
     ADMIN_HEADER,
     BOARD_ID,
+    MAX_MOTIF,
     MAX_PAGE,
     OWNER_HEADER,
     OWNER_ID,
@@ -51,7 +52,10 @@ _IMMUTABLE = "private, max-age=31536000, immutable"
 
 def scope(
     owner: str = Header(
-        alias=OWNER_HEADER, description="The owner's id (an API key's id, or `anonymous`)."
+        alias=OWNER_HEADER,
+        description="The owner's id (an API key's id, or `anonymous`).",
+        # The rule below, in the spec for generators and schema-driven tests.
+        json_schema_extra={"pattern": f"^{OWNER_ID.pattern}$"},
     ),
     admin: str | None = Header(
         None, alias=ADMIN_HEADER, description="`true`: see and change every owner's things."
@@ -139,7 +143,9 @@ def list_designs(
     store: ReadyStore,
     limit: int = Query(50, ge=1, le=MAX_PAGE, description="Designs per page."),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of a page."),
-    motif: int | None = Query(None, ge=0, description="Made from references of this motif."),
+    motif: int | None = Query(
+        None, ge=0, le=MAX_MOTIF, description="Made from references of this motif."
+    ),
     board: str | None = Query(
         None,
         max_length=40,
@@ -148,7 +154,9 @@ def list_designs(
     ),
     favorite: bool | None = Query(None, description="true: only favourites; false: only others."),
     created_after: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),
-    created_before: datetime | None = Query(None, description="ISO 8601; UTC when no zone."),
+    created_before: datetime | None = Query(
+        None, description="ISO 8601; UTC when no zone; later than `created_after`."
+    ),
     q: str | None = Query(None, max_length=200, description="Words in prompt, title or tags."),
 ) -> Response:
     filters = DesignFilter(motif, board, favorite, created_after, created_before, q)

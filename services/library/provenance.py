@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from services.common.contracts.library import MAX_MOTIF
 from services.common.errors import InvalidInputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -192,7 +193,8 @@ def motif_numbers(provenance: dict[str, Any]) -> list[int]:
             continue
         motif = reference.get("motif")
         number = motif.get("number") if isinstance(motif, dict) else reference.get("motif_number")
-        if isinstance(number, int) and not isinstance(number, bool):
+        # Another number is none of a dataset's motifs (and past the design_motifs column).
+        if isinstance(number, int) and not isinstance(number, bool) and 0 <= number <= MAX_MOTIF:
             numbers[number] = None
     return list(numbers)
 

@@ -120,6 +120,8 @@ def test_list_pages_and_filters_over_http(client):
         {"limit": 101},
         {"motif": "seven"},
         {"motif": -1},
+        {"motif": 2**31},  # past the design_motifs column (2**63: a 500 from SQLite, before)
+        {"motif": 2**63},
         {"favorite": "perhaps"},
         {"created_after": "last tuesday"},
         {"board": "not-a-board"},

@@ -1646,7 +1646,7 @@ export interface components {
             style_scale?: number;
             /**
              * Styles
-             * @description A blend of styles, each at its scale (instead of `style`).
+             * @description A blend of styles, each at its scale (instead of `style`); each name once.
              */
             styles?: components["schemas"]["StyleWeight"][] | null;
             /**
@@ -1832,7 +1832,7 @@ export interface components {
             style_scale?: number;
             /**
              * Styles
-             * @description A blend of styles, each at its scale (instead of `style`).
+             * @description A blend of styles, each at its scale (instead of `style`); each name once.
              */
             styles?: components["schemas"]["StyleWeight"][] | null;
             /**

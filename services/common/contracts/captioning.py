@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from services.common.contracts.common import Base64Image
+from services.common.contracts.common import Base64Image, present
 
 # Requests name the base model, without any adapter, with this.
 BASE_ADAPTER = "none"
@@ -46,6 +46,11 @@ class CaptionRequest(BaseModel):
     )
     max_new_tokens: int = Field(40, ge=1, le=128)
     adapter: AdapterName | None = None
+
+    # The rule below in JSON Schema too, for generators and schema-driven tests.
+    model_config = {
+        "json_schema_extra": {"allOf": [{"oneOf": [present("image"), present("images")]}]}
+    }
 
     @model_validator(mode="after")
     def _one_kind_of_input(self) -> CaptionRequest:

@@ -23,4 +23,14 @@ QueryText = Annotated[
         json_schema_extra={"pattern": r"[^\W_]"},
     ),
 ]
+# A free text the services refuse when blank: at least one character that is not whitespace.
+NOT_BLANK = r"\S"
+
+
+def present(*names: str) -> dict:
+    """JSON Schema: these fields are present and not null (for the cross-field rules a contract
+    states in its schema, under `allOf`: a top-level anyOf makes client generators split a model)."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
 Seed = Annotated[int, Field(ge=0, lt=2**32, description="Random seed; the same seed repeats.")]

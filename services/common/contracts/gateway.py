@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.common.contracts.common import Base64Image, QueryText
+from services.common.contracts.common import Base64Image, QueryText, present
 from services.common.contracts.generation import (
-    PREVIEW_GUIDANCE,
-    PREVIEW_STEPS,
+    PREVIEW_RANGES,
+    REPEAT_NEEDS_TILE,
+    STYLE_OR_STYLES,
     AppliedStyle,
     GenerationParams,
     PakemParams,
@@ -35,44 +36,23 @@ RESPONSE_FORMAT_DESCRIPTION = (
 )
 
 
-def _given(*names: str) -> dict:
-    """JSON Schema: these fields are present and not null."""
-    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
-
-
 # RagRequest's cross-field rules, in its JSON Schema too (and the upload form's), so a generated
 # client and a schema-driven test know them: text or image; init_source query needs the image; one
-# of style and styles; a preview's steps and guidance ranges. One rule JSON Schema cannot state
+# of style and styles; a preview's steps and guidance ranges; a half-drop or half-brick repeat needs
+# tile (the last three the generation request's too). One rule JSON Schema cannot state
 # (int(steps * strength) >= 1 for img2img) is in the description of `steps`.
 # Under allOf, not at the top: a top-level anyOf makes client generators split the model in two.
-TEXT_OR_IMAGE = {"anyOf": [_given("text"), _given("image")]}
+TEXT_OR_IMAGE = {"anyOf": [present("text"), present("image")]}
 RAG_RULES = {
     "allOf": [
         TEXT_OR_IMAGE,
         {
             "if": {"properties": {"init_source": {"const": "query"}}, "required": ["init_source"]},
-            "then": _given("image"),
+            "then": present("image"),
         },
-        {"not": _given("style", "styles")},
-        {
-            "if": {"properties": {"preview": {"const": True}}, "required": ["preview"]},
-            "then": {
-                "properties": {
-                    "steps": {"minimum": PREVIEW_STEPS[0], "maximum": PREVIEW_STEPS[1]},
-                    "guidance_scale": {
-                        "minimum": PREVIEW_GUIDANCE[0],
-                        "maximum": PREVIEW_GUIDANCE[1],
-                    },
-                }
-            },
-        },
-        {
-            "if": {
-                "properties": {"repeat": {"enum": ["half_drop", "half_brick"]}},
-                "required": ["repeat"],
-            },
-            "then": {"properties": {"tile": {"const": True}}, "required": ["tile"]},
-        },
+        STYLE_OR_STYLES,
+        PREVIEW_RANGES,
+        REPEAT_NEEDS_TILE,
     ],
 }
 
@@ -316,7 +296,7 @@ class DesignSearch(BaseModel):
         "extra": "forbid",
         "strict": True,
         "json_schema_extra": {
-            "allOf": [{"oneOf": [_given("text"), _given("image")]}],
+            "allOf": [{"oneOf": [present("text"), present("image")]}],
             "examples": [{"text": "kawung", "limit": 12}],
         },
     }

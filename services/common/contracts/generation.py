@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.common.contracts.common import Base64Image, Seed
+from services.common.contracts.common import NOT_BLANK, Base64Image, Seed, present
 from services.common.jobs import JobRecord
 
 MAX_SIDE = 1024
@@ -23,6 +23,32 @@ MAX_BLEND = 4
 # What the LCM-LoRA model card prescribes for previews.
 PREVIEW_STEPS = (4, 8)
 PREVIEW_GUIDANCE = (1.0, 2.0)
+# The SD VAE downsamples by 8: a side is a multiple of it.
+SIDE_MULTIPLE = 8
+
+# The cross-field rules of the knobs below, in JSON Schema too (the generation request's and the
+# gateway's RAG request's), so a generated client and a schema-driven test know them; the model
+# validators stay the checks. What JSON Schema cannot state is in a description: img2img's
+# int(steps * strength) >= 1 (`steps`), a symmetry's square image (`symmetry`), a blend's distinct
+# names (`styles`).
+STYLE_OR_STYLES = {"not": present("style", "styles")}
+PREVIEW_RANGES = {
+    "if": {"properties": {"preview": {"const": True}}, "required": ["preview"]},
+    "then": {
+        "properties": {
+            "steps": {"minimum": PREVIEW_STEPS[0], "maximum": PREVIEW_STEPS[1]},
+            "guidance_scale": {"minimum": PREVIEW_GUIDANCE[0], "maximum": PREVIEW_GUIDANCE[1]},
+        }
+    },
+}
+REPEAT_NEEDS_TILE = {
+    "if": {"properties": {"repeat": {"enum": ["half_drop", "half_brick"]}}, "required": ["repeat"]},
+    "then": {"properties": {"tile": {"const": True}}, "required": ["tile"]},
+}
+CONTROL_NEEDS_AN_IMAGE = {
+    "if": present("control_scale"),
+    "then": {"anyOf": [present("control_image"), present("init_image")]},
+}
 
 
 def check_denoising_steps(steps: int, strength: float) -> None:
@@ -110,7 +136,7 @@ class StyleParams(BaseModel):
     styles: list[StyleWeight] | None = Field(
         None,
         max_length=MAX_BLEND,
-        description="A blend of styles, each at its scale (instead of `style`).",
+        description="A blend of styles, each at its scale (instead of `style`); each name once.",
     )
     preview: bool = Field(
         False,
@@ -154,12 +180,29 @@ class StyleParams(BaseModel):
 
 
 class GenerateRequest(GenerationParams, PakemParams, StyleParams):
-    prompt: str = Field(min_length=1, max_length=2000)
+    prompt: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="What to generate; not blank.",
+        json_schema_extra={"pattern": NOT_BLANK},  # for generators; _check_runnable checks it
+    )
     init_image: Base64Image | None = Field(
         None, description="Reference for img2img; without it the service runs txt2img."
     )
-    width: int = Field(512, ge=64, le=MAX_SIDE, description="A multiple of 8.")
-    height: int = Field(512, ge=64, le=MAX_SIDE, description="A multiple of 8.")
+    width: int = Field(
+        512,
+        ge=64,
+        le=MAX_SIDE,
+        description="A multiple of 8; with a symmetry, equal to height.",
+        json_schema_extra={"multipleOf": SIDE_MULTIPLE},  # for generators; _check_runnable checks
+    )
+    height: int = Field(
+        512,
+        ge=64,
+        le=MAX_SIDE,
+        description="A multiple of 8; with a symmetry, equal to width.",
+        json_schema_extra={"multipleOf": SIDE_MULTIPLE},
+    )
     scheduler: SchedulerName | None = Field(
         None, description="Sampler for this request only; omit for the model's own."
     )
@@ -172,6 +215,12 @@ class GenerateRequest(GenerationParams, PakemParams, StyleParams):
     control_image: Base64Image | None = Field(
         None, description="Image whose edges guide the structure; default: init_image."
     )
+
+    model_config = {
+        "json_schema_extra": {
+            "allOf": [STYLE_OR_STYLES, PREVIEW_RANGES, REPEAT_NEEDS_TILE, CONTROL_NEEDS_AN_IMAGE]
+        }
+    }
 
     @model_validator(mode="after")
     def _check_runnable(self) -> GenerateRequest:
@@ -186,7 +235,7 @@ class GenerateRequest(GenerationParams, PakemParams, StyleParams):
                 "control_scale needs a control_image or an init_image to take edges from"
             )
         for name in ("width", "height"):
-            if getattr(self, name) % 8:
+            if getattr(self, name) % SIDE_MULTIPLE:
                 raise ValueError(f"{name} must be a multiple of 8 (SD's VAE downsamples by 8)")
         if self.init_image is not None:
             check_denoising_steps(self.steps, self.strength)
@@ -283,8 +332,19 @@ MAX_UPSCALE_SIDE = 16384
 MAX_UPSCALE_FACTOR = 8.0
 
 
+# `factor`, or `width` and `height`: never both kinds, never one side alone.
+UPSCALE_SIZE = {
+    "anyOf": [
+        {**present("factor"), "not": {"anyOf": [present("width"), present("height")]}},
+        {**present("width", "height"), "not": present("factor")},
+    ]
+}
+
+
 class UpscaleRequest(BaseModel):
     """`POST /v1/upscale`: a tile made larger with its repeat as wrap-around context."""
+
+    model_config = {"json_schema_extra": {"allOf": [UPSCALE_SIZE]}}
 
     image: Base64Image = Field(description="The tile (base64 PNG/JPEG/WebP).")
     repeat: RepeatName = Field(

@@ -44,6 +44,8 @@ ThumbnailSize = Literal[128, 256, 512]
 MAX_PAGE = 100
 MAX_TAGS = 20
 MAX_EMBEDDING_DIM = 4096
+# The largest motif number a design records: design_motifs.motif is a (PostgreSQL) integer.
+MAX_MOTIF = 2**31 - 1
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -66,7 +68,7 @@ class DesignCreate(BaseModel):
 
     id: str | None = Field(
         None,
-        pattern=DESIGN_ID.pattern,
+        pattern=f"^{DESIGN_ID.pattern}$",  # whole: JSON Schema and pydantic patterns search
         description="The design's id, chosen by the caller (the gateway names a design when it "
         "answers, then saves it): saving the same id again answers the saved design, so a retried "
         "save stores one. Null: the library picks one.",
@@ -145,7 +147,13 @@ class DesignPage(BaseModel):
 class NearestRequest(BaseModel):
     """`POST /v1/designs/nearest`: the owner's designs closest to an embedding (cosine)."""
 
-    embedding: list[float] = Field(min_length=1, max_length=MAX_EMBEDDING_DIM)
+    embedding: list[float] = Field(
+        min_length=1,
+        max_length=MAX_EMBEDDING_DIM,
+        description="A direction to compare with: not all zeros.",
+        # The store's rule (it has no direction), in the spec for generators and schema tests.
+        json_schema_extra={"contains": {"not": {"const": 0}}},
+    )
     limit: int = Field(10, ge=1, le=MAX_PAGE)
 
 

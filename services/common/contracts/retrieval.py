@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.common.contracts.common import Base64Image, QueryText
+from services.common.contracts.common import Base64Image, QueryText, present
 
 MAX_TOP_K = 100
 # The sides the index keeps each photo at: 224 (CLIP's input) and 512 (SD's).
@@ -71,6 +71,8 @@ class SearchRequest(RetrievalOptions):
 
     model_config = {
         "json_schema_extra": {
+            # _needs_a_query's rule, for generators and schema-driven tests.
+            "allOf": [{"anyOf": [present("text"), present("image")]}],
             "examples": [
                 {"text": "sekar bunga", "top_k": 5},
                 {"text": "Sekar Srigadhing", "top_k": 5, "lexical_weight": 0.5},
@@ -82,7 +84,7 @@ class SearchRequest(RetrievalOptions):
                     "dedupe": True,
                     "motifs": [1, 3, 12],
                 },
-            ]
+            ],
         },
     }
 
@@ -176,18 +178,32 @@ class SearchResponse(BaseModel):
     query: QueryInfo | None = None
 
 
+def _non_empty(name: str) -> dict:
+    """JSON Schema: the list `name` is there with an item at least."""
+    return {"required": [name], "properties": {name: {"type": "array", "minItems": 1}}}
+
+
 class EmbedRequest(BaseModel):
     texts: list[QueryText] | None = Field(
         None,
         max_length=MAX_EMBED_ITEMS,
-        description="Texts to embed (CLIP truncates at 77 tokens).",
+        description="Texts to embed (CLIP truncates at 77 tokens); at most "
+        f"{MAX_EMBED_ITEMS} texts and images together.",
     )
     images: list[Base64Image] | None = Field(
-        None, max_length=MAX_EMBED_ITEMS, description="Images to embed, base64 like `image`."
+        None,
+        max_length=MAX_EMBED_ITEMS,
+        description=f"Images to embed, base64 like `image`; at most {MAX_EMBED_ITEMS} texts and "
+        "images together.",
     )
 
     model_config = {
-        "json_schema_extra": {"examples": [{"texts": ["kawung", "sekar bunga"]}]},
+        "json_schema_extra": {
+            # _needs_inputs' first rule, for generators and schema-driven tests (its second, a
+            # bound on the two lists together, JSON Schema cannot state: the descriptions say it).
+            "allOf": [{"anyOf": [_non_empty("texts"), _non_empty("images")]}],
+            "examples": [{"texts": ["kawung", "sekar bunga"]}],
+        },
     }
 
     @model_validator(mode="after")

@@ -54,7 +54,8 @@ class RagRequest:
         strength (float | Unset): img2img: how far to depart from the init image (1.0 ignores it). Default: 0.55.
         style (None | str | Unset): A style by name (GET /v1/styles); omit for none (or the service's default).
         style_scale (float | Unset): Strength of `style`: 0 is none, 1 as trained. Default: 1.0.
-        styles (list[StyleWeight] | None | Unset): A blend of styles, each at its scale (instead of `style`).
+        styles (list[StyleWeight] | None | Unset): A blend of styles, each at its scale (instead of `style`); each name
+            once.
         symmetry (Symmetry | Unset): The symmetry group a motif grows with (auto: the strongest group the init image
             has).
         text (None | str | Unset): What the user is looking for.
