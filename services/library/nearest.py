@@ -40,9 +40,16 @@ def inner_products(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 
 def normalise(vector: Iterable[float]) -> np.ndarray:
-    array = np.asarray(list(vector), dtype=np.float32)
-    norm = float(np.linalg.norm(array))
-    return array / norm if norm > 0 and np.isfinite(norm) else array
+    """The unit vector (float32) in `vector`'s direction; all zeros stay zeros, a NaN or infinity
+    stays one. Scaled by its largest magnitude in float64 first: any finite vector JSON can carry
+    keeps its direction (1e39 is past float32, [1e-46] would round to zeros, [1e200, 1e200] would
+    overflow the norm even in float64)."""
+    array = np.asarray(list(vector), dtype=np.float64)
+    largest = float(np.max(np.abs(array))) if array.size else 0.0
+    if largest > 0 and np.isfinite(largest):
+        array = array / largest
+        array /= np.linalg.norm(array)
+    return array.astype(np.float32)
 
 
 Row = tuple[str, bytes, int]  # design id, float32 bytes, embedding size

@@ -260,6 +260,26 @@ def test_nearest_and_similar_rank_by_cosine_within_the_owner(store):
         store.similar(ALICE, save(store, shade=6).id)
 
 
+def test_a_reference_number_past_any_motif_is_not_recorded_as_one(store):
+    """design_motifs.motif is an integer column: PostgreSQL refused 2**40 with a 500."""
+    design = save(store, motifs=(3, 2**40, -1))
+    assert design.motifs == [3]
+
+
+def test_an_embedding_of_any_finite_size_keeps_its_direction(store):
+    """Past float32 (1e39), below its smallest value (1e-46) or with a norm past float64 (1e200
+    twice): each JSON number the spec allows is a direction, not a 422 or a zero vector."""
+    north = save(store, shade=1, embedding=[0.0, 1e39])
+    east = save(store, shade=2, embedding=[1e-46, 0.0])
+    hits = store.nearest(ALICE, [1e200, 1e200], limit=2)
+    assert {h.design.id for h in hits} == {north.id, east.id}
+    assert [h.score for h in hits] == pytest.approx([0.7071, 0.7071], abs=1e-3)
+    hits = store.nearest(ALICE, [-1e-300, 1e-300], limit=2)
+    assert [h.design.id for h in hits] == [north.id, east.id]
+    assert hits[0].score == pytest.approx(0.7071, abs=1e-3)
+    assert hits[1].score == pytest.approx(-0.7071, abs=1e-3)
+
+
 def test_nearest_follows_writes_of_this_process_and_of_another_replica(store, library_db_url):
     first = save(store, shade=1, embedding=[1.0, 0.0])
     assert [h.design.id for h in store.nearest(ALICE, [0.0, 1.0])] == [first.id]
