@@ -52,10 +52,11 @@ class UrlSigner:
         """The signed parameters of a request to `path`; 403 when tampered with or expired."""
         params = {k: v for k, v in query.items() if k not in ("exp", "sig")}
         expires, signature = query.get("exp", ""), query.get("sig", "")
-        if not expires.isdigit() or not signature:
+        # ASCII only: "²".isdigit() and int() refuses it; compare_digest raises on a non-ASCII str.
+        if not (expires.isascii() and expires.isdigit()) or not signature:
             raise ServiceError(ErrorType.FORBIDDEN, "this URL is not signed (exp and sig missing)")
         expected = self._signature(path, params, int(expires))
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise ServiceError(ErrorType.FORBIDDEN, "this URL's signature does not match")
         if int(expires) < time.time():
             raise ServiceError(

@@ -38,6 +38,8 @@ def test_a_signed_url_verifies_and_any_change_breaks_it():
         (path, {**query, "sig": query["sig"][:-1] + ("1" if query["sig"][-1] == "0" else "0")}),
         (path, {**query, "extra": "1"}),
         (path, {k: v for k, v in query.items() if k != "sig"}),
+        (path, {**query, "sig": "Éuw\U000f3a2e"}),  # non-ASCII: compare_digest raised, a 500
+        (path, {**query, "exp": "²"}),  # a digit to isdigit(), not to int(): a 500
     ]:
         with pytest.raises(ServiceError) as refused:
             signer.verify(changed_path, changed)
