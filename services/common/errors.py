@@ -377,6 +377,44 @@ def install_error_handlers(app: Any) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request, exc: Exception):
         log.exception("unhandled error", exc_info=exc)
-        return respond(
-            ErrorType.INTERNAL, "internal error; see the service log for this request id"
-        )
+        return respond(ErrorType.INTERNAL, _INTERNAL_MESSAGE)
+
+    # Innermost of the app's middleware (added first): see InternalErrorMiddleware.
+    app.add_middleware(InternalErrorMiddleware)
+
+
+_INTERNAL_MESSAGE = "internal error; see the service log for this request id"
+
+
+class InternalErrorMiddleware:
+    """An exception no handler took becomes the 500 envelope here, inside the request-id
+    middleware, so the answer carries its `X-Request-ID` and names it in `request_id`. Starlette
+    runs the `Exception` handler in its outermost layer, after every middleware has unwound and the
+    id is gone (the answer had no header and `request_id: null`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:  # too late for an envelope: the server closes the connection
+                raise
+            log.exception("unhandled error")
+            from fastapi.responses import JSONResponse
+
+            payload = error_payload(ErrorType.INTERNAL, _INTERNAL_MESSAGE)
+            await JSONResponse(payload, status_code=STATUS[ErrorType.INTERNAL])(
+                scope, receive, send
+            )

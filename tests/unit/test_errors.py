@@ -64,6 +64,10 @@ def client():
     def takes_a_model(body: _Pair) -> dict:
         return body.model_dump()
 
+    @app.get("/bug")
+    def bug():
+        raise RuntimeError("a bug nobody mapped")
+
     @app.get("/own-model-bug")
     def own_model_bug():
         _Model(n="not a number")  # a pydantic ValidationError (a ValueError) of our own making
@@ -94,6 +98,13 @@ def test_a_validation_error_lists_each_problem_beside_the_joined_message(client)
     assert error["message"] == "a: Field required; b: Input should be greater than or equal to 0"
     # Other errors have no problem list.
     assert "details" not in assert_envelope(client.get("/raise/2"), 404, "not_found")
+
+
+def test_an_unmapped_exception_is_a_500_envelope_with_its_request_id(client):
+    answer = client.get("/bug", headers={"X-Request-ID": "bug-report-1"})
+    error = assert_envelope(answer, 500, "internal")  # also: request_id == the header
+    assert error["request_id"] == "bug-report-1"
+    assert "nobody mapped" not in error["message"]
 
 
 def test_our_own_model_failing_is_still_a_500(client):
