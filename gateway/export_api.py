@@ -1,24 +1,36 @@
-"""A design off the screen: `POST /v1/designs/{id}/export` (a print-ready file) and
-`POST /v1/designs/{id}/colorways` (the design in named batik palettes, each saved as a child design).
+"""A design off the screen: `POST /v1/designs/{id}/export` (a print-ready file), `POST /v1/export`
+(the same for an uploaded tile) and `POST /v1/designs/{id}/colorways` (the design in named batik
+palettes, each saved as a child design).
 
-Both read the design through the library as its owner (another owner's design is unknown: 404), then
-run the export engine (services/common/export, no HTTP in it) in a worker thread, holding the page's
+The design routes read the design through the library as its owner (another owner's design is
+unknown: 404). All run the export engine (services/common/export, no HTTP in it) in a worker thread, holding the page's
 pixels of the process's decode budget while it works, so a burst of 300 dpi exports waits (then 429)
 instead of taking the memory of many pages at once.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
+from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Request, Response
 from PIL import Image
 
-from gateway.api import _GUARD_ERRORS, ReadyGateway, caller_of, guard, wake_drain_after
+from gateway.api import (
+    _GUARD_ERRORS,
+    ReadyGateway,
+    caller_of,
+    guard,
+    read_upload,
+    wake_drain_after,
+)
 from gateway.composition import Gateway
 from gateway.library_api import DesignId, _checked, _library, _settled
+from gateway.upload_form import ExportUploadForm, to_export_request
 from services.common.concurrency import run_in_budget
 from services.common.contracts.export import (
     Colorway,
@@ -28,7 +40,7 @@ from services.common.contracts.export import (
 )
 from services.common.contracts.generation import UpscaleRequest
 from services.common.contracts.library import DESIGN_ID, Design, DesignCreate
-from services.common.errors import ErrorType, error_responses
+from services.common.errors import ErrorType, ServiceError, error_responses
 from services.common.export.colorways import colorway, side_by_side
 from services.common.export.engine import ExportResult, render_export
 from services.common.export.page import PagePlan, plan_page
@@ -83,9 +95,9 @@ async def _design_and_tile(
     return design, await load_image_off_loop(answer.content, limits=limits, field="design image")
 
 
-def _filename(design_id: str, body: ExportRequest, result: ExportResult) -> str:
+def _filename(name: str, body: ExportRequest, result: ExportResult) -> str:
     width = f"{body.width_px}px" if body.width_px else f"{body.page_width_cm():g}cm"
-    return f"{design_id}-{body.repeat}-{width}-{body.dpi}dpi.{result.extension}"
+    return f"{name}-{body.repeat}-{width}-{body.dpi}dpi.{result.extension}"
 
 
 @router.post(
@@ -108,6 +120,46 @@ async def export_design(
     symmetry = body.symmetry
     if symmetry == "design":
         symmetry = str(design.provenance.get("symmetry") or "none")
+    return await _exported(tile, body, symmetry, design.id, request, gateway)
+
+
+@router.post(
+    "/export",
+    operation_id="exportUpload",
+    response_class=Response,
+    summary="An uploaded tile as a print-ready file (the export of a design, for any image)",
+    description="The same export as `POST /v1/designs/{id}/export`, of a tile sent as a file "
+    "with the options as form fields: `curl -F image=@tile.png -F width_cm=20 -F "
+    "repeat=half_drop`. Nothing is saved. A file that is not an image answers 415 "
+    "`unsupported_media`, as on every upload.",
+    responses={200: {"content": _FILES}, **_ERRORS},
+)
+async def export_upload(
+    request: Request,
+    gateway: ReadyGateway,
+    form: Annotated[ExportUploadForm, File(media_type="multipart/form-data")],  # type: ignore[valid-type]
+) -> Response:
+    limits: ImageLimits = request.app.state.settings.image_limits
+    raw = await read_upload(form.image, limits)
+    if raw is None:
+        raise ServiceError(ErrorType.VALIDATION, "image: send the tile as a file")
+    body = to_export_request(form)
+    tile = await load_image_off_loop(raw, limits=limits, field="image")
+    stem = Path(form.image.filename or "tile").stem
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:64] or "tile"
+    return await _exported(tile, body, body.symmetry, name, request, gateway)
+
+
+async def _exported(
+    tile: Image.Image,
+    body: ExportRequest,
+    symmetry: str,
+    name: str,
+    request: Request,
+    gateway: Gateway,
+) -> Response:
+    """`tile` laid out and encoded as `body` asks, within the decode budget; `name` starts the
+    file's name."""
     settings = request.app.state.settings
     limits: ImageLimits = settings.image_limits
     plan = plan_page(body, tile.size, limits.max_pixels)
@@ -122,7 +174,7 @@ async def export_design(
     headers = {
         **result.headers,
         **({"X-Upscaler": upscaler} if body.format != "svg" else {}),
-        "Content-Disposition": f'attachment; filename="{_filename(design.id, body, result)}"',
+        "Content-Disposition": f'attachment; filename="{_filename(name, body, result)}"',
     }
     return Response(result.content, media_type=result.media_type, headers=headers)
 

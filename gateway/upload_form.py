@@ -1,4 +1,5 @@
-"""The `/v1/rag/upload` form, built from `RagRequest` itself: one definition of every field.
+"""The `/v1/rag/upload` form, built from `RagRequest` itself: one definition of every field (and
+`/v1/export`'s, from `ExportRequest`: `export_form`).
 
 Each form field is the JSON request's field (its type, enum, bounds, default and description), so the
 OpenAPI form and the JSON body cannot drift apart. Only what a form cannot carry differs: `image` is a
@@ -13,16 +14,18 @@ from __future__ import annotations
 
 from copy import copy
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from fastapi import UploadFile
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
+from services.common.contracts.export import ExportRequest
 from services.common.contracts.gateway import RAG_RULES, RagRequest
 from services.common.images import to_base64
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
 MOTIFS_PATTERN = r"^\s*[0-9]+\s*(,\s*[0-9]+\s*)*$"
 BLEND_PATTERN = r"^\s*[a-z0-9][a-z0-9_-]{0,63}(\s*:\s*[0-9.]+)?\s*(,\s*[a-z0-9][a-z0-9_-]{0,63}(\s*:\s*[0-9.]+)?\s*)*$"
 # What a form carries differently from the JSON body.
@@ -53,12 +56,17 @@ def _form_field(annotation: Any, info: Any) -> tuple[Any, Any]:
     return annotation, info
 
 
-def _build_form() -> type[BaseModel]:
-    fields: dict[str, Any] = {
+def form_fields(model: type[BaseModel], skip: set[str]) -> dict[str, Any]:
+    """`model`'s fields as form fields (all but `skip`), for `create_model`."""
+    return {
         name: _form_field(info.annotation, info)
-        for name, info in RagRequest.model_fields.items()
-        if name not in _FORM_ONLY
+        for name, info in model.model_fields.items()
+        if name not in skip
     }
+
+
+def _build_form() -> type[BaseModel]:
+    fields = form_fields(RagRequest, _FORM_ONLY)
     fields["image"] = (
         # Not Optional: a form field is either a file or absent (never a null).
         UploadFile,
@@ -119,10 +127,39 @@ def to_rag_request(form: BaseModel, raw_image: bytes | None) -> RagRequest:
         fields["styles"] = _blend(styles)
     if raw_image:
         fields["image"] = to_base64(raw_image)
+    return _validated(RagRequest, fields)
+
+
+def _validated(model: type[ModelT], fields: dict[str, Any]) -> ModelT:
+    """`fields` through the JSON body's model and its checks, refused in the same 422 envelope.
+    Not strict: the form's values are typed already, and the lists built from text are text."""
     try:
-        # The form's values are typed already; the lists above are still text.
-        return RagRequest.model_validate(fields, strict=False)
-    except ValidationError as exc:  # the same 422 envelope as a bad JSON body
+        return model.model_validate(fields, strict=False)
+    except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
         ) from None
+
+
+def _build_export_form() -> type[BaseModel]:
+    fields = form_fields(ExportRequest, {"symmetry"})
+    fields["image"] = (UploadFile, Field(description="The tile (PNG, JPEG or WebP)."))
+    # An upload has no design whose symmetry `design` would name.
+    fields["symmetry"] = (
+        Literal["none", "c2", "c4", "d4"],
+        Field("none", description=ExportRequest.model_fields["symmetry"].description),
+    )
+    config = ConfigDict(
+        json_schema_extra={"examples": [{"format": "png", "width_cm": 20, "repeat": "half_drop"}]}
+    )
+    form = create_model("ExportUploadForm", __config__=config, **fields)
+    form.__doc__ = "The `POST /v1/designs/{id}/export` options as a form, with the tile as a file."
+    return form
+
+
+ExportUploadForm = _build_export_form()
+
+
+def to_export_request(form: BaseModel) -> ExportRequest:
+    """The export options the form stands for, through ExportRequest's own checks (a 422)."""
+    return _validated(ExportRequest, form.model_dump(include=form.model_fields_set - {"image"}))

@@ -145,6 +145,53 @@ def test_bad_options_are_422_in_the_envelope(client, designs, body, words):
     assert words in error["message"]
 
 
+def export_upload(client, tile: bytes | None, name="my tile.png", who="alice", **fields):
+    files = {"image": (name, tile, "image/png")} if tile is not None else None
+    data = {k: str(v) for k, v in fields.items()}
+    return client.post("/v1/export", files=files, data=data, headers=as_(who))
+
+
+def test_an_uploaded_tile_exports_like_a_design_and_nothing_is_saved(client, library):
+    tile = image_bytes(Image.fromarray(seamless_tile(Repeat.HALF_DROP, 512)))
+    before = httpx.get(f"{library.url}/v1/designs", headers={OWNER_HEADER: owner_of("alice")})
+    answer = export_upload(client, tile, width_cm=20, dpi=300, repeat="half_drop")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-disposition"] == (
+        'attachment; filename="my_tile-half_drop-20cm-300dpi.png"'
+    )
+    page = Image.open(io.BytesIO(answer.content))
+    assert page.width == 2362 and [round(v) for v in page.info["dpi"]] == [300, 300]
+    width, height = (int(v) for v in answer.headers["x-tile-pixels"].split("x"))
+    assert seam_ratio(np.asarray(page.convert("RGB"))[:height, :width], Repeat.HALF_DROP) <= 1.1
+    svg = export_upload(client, tile, format="svg", width_cm=10, palette="indigo_cream")
+    assert svg.status_code == 200 and svg.text.count("<circle") == int(svg.headers["x-dot-count"])
+    after = httpx.get(f"{library.url}/v1/designs", headers={OWNER_HEADER: owner_of("alice")})
+    assert after.json()["designs"] == before.json()["designs"]
+
+
+@pytest.mark.parametrize(
+    "tile, fields, status, kind, words",
+    [
+        (b"%PDF-1.4 not an image", {}, 415, "unsupported_media", "image"),
+        (None, {"dpi": 300}, 422, "validation", "image"),
+        ("tile", {"dpi": 601}, 422, "validation", "dpi"),
+        ("tile", {"width_cm": 0}, 422, "validation", "width_cm"),
+        ("tile", {"repeat": "diagonal"}, 422, "validation", "repeat"),
+        ("tile", {"palette": "neon"}, 422, "validation", "unknown palette"),
+        ("tile", {"colors": 33}, 422, "validation", "colors"),
+        ("tile", {"symmetry": "design"}, 422, "validation", "symmetry"),
+        ("tile", {"width_cm": 20, "dpi": 600}, 422, "validation", "the largest page"),
+    ],
+)
+def test_a_bad_upload_or_option_is_refused_in_the_envelope(
+    client, tile, fields, status, kind, words
+):
+    if tile == "tile":
+        tile = image_bytes(Image.fromarray(seamless_tile(Repeat.FULL, 64)))
+    error = assert_envelope(export_upload(client, tile, **fields), status, kind)
+    assert words in error["message"]
+
+
 def test_colourways_come_side_by_side_and_are_saved_as_child_designs(client, designs):
     parent = designs[Repeat.FULL]
     answer = client.post(

@@ -324,6 +324,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An uploaded tile as a print-ready file (the export of a design, for any image)
+         * @description The same export as `POST /v1/designs/{id}/export`, of a tile sent as a file with the options as form fields: `curl -F image=@tile.png -F width_cm=20 -F repeat=half_drop`. Nothing is saved. A file that is not an image answers 415 `unsupported_media`, as on every upload.
+         */
+        post: operations["exportUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/images/{item_id}": {
         parameters: {
             query?: never;
@@ -1102,6 +1122,78 @@ export interface components {
              * @description Width in pixels instead of width_cm.
              */
             width_px?: number | null;
+        };
+        /**
+         * ExportUploadForm
+         * @description The `POST /v1/designs/{id}/export` options as a form, with the tile as a file.
+         * @example {
+         *       "format": "png",
+         *       "repeat": "half_drop",
+         *       "width_cm": 20
+         *     }
+         */
+        ExportUploadForm: {
+            /**
+             * Colors
+             * @description Quantise to this many colours.
+             */
+            colors?: number;
+            /**
+             * Dot Pitch Mm
+             * @description svg: distance between dot centres; default 48 dots across a tile. Adjusted to a whole, even number of dots per tile so the dots repeat with the tile.
+             */
+            dot_pitch_mm?: number;
+            /**
+             * Dpi
+             * @description Dots per inch of the print.
+             * @default 300
+             */
+            dpi?: number;
+            /**
+             * Format
+             * @description png, tiff and pdf: raster; svg: nitik dots.
+             * @default png
+             * @enum {string}
+             */
+            format?: "png" | "tiff" | "pdf" | "svg";
+            /**
+             * Image
+             * Format: binary
+             * @description The tile (PNG, JPEG or WebP).
+             */
+            image: string;
+            /**
+             * Palette
+             * @description Map onto a named palette: sogan_yogya, sogan_solo, indigo_cream, bang_biru_lasem.
+             */
+            palette?: string;
+            /**
+             * @description How the tile is laid out on the page.
+             * @default full
+             */
+            repeat?: components["schemas"]["Repeat"];
+            /**
+             * Symmetry
+             * @description svg: symmetrise the dot grid with this group (square tiles).
+             * @default none
+             * @enum {string}
+             */
+            symmetry?: "none" | "c2" | "c4" | "d4";
+            /**
+             * Tiles Across
+             * @description Tiles across the page width (as many rows down); default 2, or 1 for repeat none.
+             */
+            tiles_across?: number;
+            /**
+             * Width Cm
+             * @description Physical width of the page; default 20 cm unless width_px.
+             */
+            width_cm?: number;
+            /**
+             * Width Px
+             * @description Width in pixels instead of width_cm.
+             */
+            width_px?: number;
         };
         /** FusedPrompt */
         FusedPrompt: {
@@ -4889,6 +4981,156 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NearestResponse"];
+                };
+            };
+            /** @description `unauthorized` error */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden` error */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` error */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation` error */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `overloaded` error */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` error */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream` error */
+            502: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_ready` or `store_unavailable` or `breaker_open` error */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout` error */
+            504: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    exportUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ExportUploadForm"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "image/png": string;
+                    "image/svg+xml": string;
+                    "image/tiff": string;
                 };
             };
             /** @description `unauthorized` error */

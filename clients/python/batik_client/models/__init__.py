@@ -26,6 +26,9 @@ from .error_type import ErrorType
 from .export_request import ExportRequest
 from .export_request_format import ExportRequestFormat
 from .export_request_symmetry import ExportRequestSymmetry
+from .export_upload_form import ExportUploadForm
+from .export_upload_form_format import ExportUploadFormFormat
+from .export_upload_form_symmetry import ExportUploadFormSymmetry
 from .fused_prompt import FusedPrompt
 from .get_design_image_size import GetDesignImageSize
 from .get_reference_image_size import GetReferenceImageSize
@@ -95,6 +98,9 @@ __all__ = (
     "ExportRequest",
     "ExportRequestFormat",
     "ExportRequestSymmetry",
+    "ExportUploadForm",
+    "ExportUploadFormFormat",
+    "ExportUploadFormSymmetry",
     "FusedPrompt",
     "GetDesignImageSize",
     "GetReferenceImageSize",
