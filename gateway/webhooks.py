@@ -283,7 +283,10 @@ class WebhookSender:
         assert self.outbox is not None
         pending = await self.outbox.pending(event_id)
         if pending is None:
-            return  # done with meanwhile (another gateway, after this lease had lapsed)
+            # Done with meanwhile (another gateway, after this lease had lapsed), or its body is
+            # gone (an evicting Redis): forget the due entry too, or it is claimed for ever.
+            await self.outbox.done(event_id)
+            return
         try:
             outcome = await self._try(pending.url, event_id, pending.body, pending.attempts)
             if outcome is Outcome.RETRY and pending.attempts + 1 < self.attempts:

@@ -170,3 +170,22 @@ def test_a_job_redis_that_does_not_answer_still_gets_the_event_delivered(redis_s
         run(redis_server, scenario)
         [delivered] = receiver.wait_for(1)
     assert json.loads(delivered["body"])["data"] == {"job_id": "j"}
+
+
+def test_an_event_whose_body_is_gone_is_forgotten_not_claimed_for_ever(redis_server):
+    """The outbox may sit in an evicting Redis (no job Redis of its own): an entry evicted while
+    its due mark stays is dropped at its next claim, not leased again after every lease."""
+
+    async def scenario(redis):
+        hooks = sender(redis, lease_s=0.05)
+        await hooks.send("http://127.0.0.1:9/hook", {"job_id": "j"})
+        [event_id] = [i.decode() for i in await redis.zrange(DUE, 0, -1)]
+        await redis.delete(hooks.outbox.leases.entry(event_id))  # evicted
+        assert await hooks.outbox.claim_due(8) == [event_id]
+        await hooks.deliver_pending(event_id)
+        await asyncio.sleep(0.1)  # past the lease
+        assert await hooks.outbox.claim_due(8) == []
+        assert await redis.zcard(DUE) == 0 and await redis.keys(PREFIX + "*") == []
+        await hooks.aclose()
+
+    run(redis_server, scenario)
