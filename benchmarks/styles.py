@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from services.common.contracts.generation import GenerateRequest
+from services.common.models import native_bf16
 
 
 def _interleaved_median_s(variants: dict, repeat: int) -> dict[str, float]:
@@ -179,7 +180,7 @@ def full_size(args) -> int:
         sd = build_sd15(Path(tmp) / "sd15")
         print(f"SD 1.5 shapes, random weights, {torch.cuda.get_device_name()}, 512 px, LoRA r=16")
         for precision in ("fp16", "bf16"):
-            if precision == "bf16" and not torch.cuda.is_bf16_supported():
+            if precision == "bf16" and not native_bf16():
                 print("bf16: not supported by this GPU")
                 continue
             for batch in (1, 4):

@@ -52,10 +52,10 @@ class GatewaySettings(BaseServiceSettings):
     )
     job_redis_url: str | None = Field(
         None,
-        description="`redis://host:port/db` for RAG jobs and the design outbox (designs saved "
-        "after the answer): a Redis that persists (appendonly yes) and never evicts (noeviction), "
-        "apart from the cache's; unset: jobs use GATEWAY_REDIS_URL, designs are saved before the "
-        "answer",
+        description="`redis://host:port/db` for RAG jobs, the design outbox (designs saved "
+        "after the answer) and the webhook outbox: a Redis that persists (appendonly yes) and "
+        "never evicts (noeviction), apart from the cache's; unset: jobs and pending webhooks use "
+        "GATEWAY_REDIS_URL (which may evict), designs are saved before the answer",
     )
     redis_timeout_s: float = Field(
         2.0,

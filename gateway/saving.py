@@ -277,6 +277,7 @@ class DesignSaver:
             log.error("design %s refused by the library, not saved: %s", design_id, exc.message)
             await self.outbox.refused(pending, Refusal(type=exc.type, message=exc.message))
             self.outcomes["refused"] += 1
+            self.library_failing = False  # it answered: a refusal is no outage
             raise
         except DomainError as exc:  # the library's breaker is open
             await self._retry(design_id, exc)

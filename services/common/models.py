@@ -53,6 +53,14 @@ def configure_torch(threads: int | None, cuda_memory_fraction: float | None = No
         torch.cuda.set_per_process_memory_fraction(cuda_memory_fraction)
 
 
+def native_bf16() -> bool:
+    """Whether this CUDA GPU has bfloat16 in hardware (Ampere and newer). `is_bf16_supported()`
+    alone answers True on a T4 or V100 too, which only emulate it, slowly."""
+    import torch
+
+    return torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def resolve_device(preference: str = "auto") -> str:
     import torch
 

@@ -23,8 +23,10 @@ ALL_OWNERS = "*"  # the cache key of an admin's search over every owner
 
 def inner_products(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """`rows @ query`, exactly, through faiss's SIMD kernel: this matrix-vector product is bound by
-    memory bandwidth, and faiss reads the rows about 2.5x faster than numpy's BLAS gemv here (7.4
-    against 19.7 ms of CPU for 100,000 x 512, docs/BENCHMARKS.md)."""
+    memory bandwidth, and faiss reads the rows about twice as fast as numpy's BLAS gemv here
+    (`python -m benchmarks.library` times both; docs/BENCHMARKS.md)."""
+    if rows.ndim != 2 or rows.shape[1] != len(query):  # faiss would read past the rows
+        raise ValueError(f"rows of {rows.shape[1:]} against a query of {len(query)}")
     rows = np.ascontiguousarray(rows, dtype=np.float32)
     query = np.ascontiguousarray(query, dtype=np.float32)
     scores = np.empty(len(rows), dtype=np.float32)

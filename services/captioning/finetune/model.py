@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.common.models import resolve_device, resolve_source
+from services.common.models import native_bf16, resolve_device, resolve_source
 
 # The OPT language model's attention projections; the Q-Former's are `query` / `value`.
 DEFAULT_TARGETS = ("q_proj", "v_proj")
@@ -43,7 +43,7 @@ def training_dtype(device: str, bf16_supported: bool | None = None) -> Any:
     if device != "cuda":
         return torch.float32
     if bf16_supported is None:
-        bf16_supported = torch.cuda.is_bf16_supported(including_emulation=False)
+        bf16_supported = native_bf16()
     return torch.bfloat16 if bf16_supported else torch.float16
 
 

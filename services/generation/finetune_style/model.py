@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.models import resolve_device, resolve_source
+from services.common.models import native_bf16, resolve_device, resolve_source
 
 UNET_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
 TEXT_ENCODER_TARGETS = ("q_proj", "k_proj", "v_proj", "out_proj")
@@ -32,20 +32,17 @@ class Components:
 
 def choose_precision(device: str, preference: str = "auto") -> str:
     """fp32 on a CPU; on CUDA bf16 where the GPU supports it (no loss scaling), else fp16."""
-    import torch
 
     if device != "cuda":
         if preference not in ("auto", "fp32"):
             raise ValueError(f"--precision {preference} needs CUDA; a CPU trains in fp32")
         return "fp32"
-    # `is_bf16_supported()` alone answers True on a T4 or V100, which only emulate bf16 (slowly);
-    # the hardware is what counts, as for QLoRA (services/captioning/finetune/model.py).
-    native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
-    if preference == "bf16" and not native_bf16:
+    has_bf16 = native_bf16()  # the hardware, as for QLoRA (services/captioning/finetune/model.py)
+    if preference == "bf16" and not has_bf16:
         raise ValueError("--precision bf16: this GPU has no native bfloat16 (use fp16)")
     if preference != "auto":
         return preference
-    return "bf16" if native_bf16 else "fp16"
+    return "bf16" if has_bf16 else "fp16"
 
 
 def load_components(
