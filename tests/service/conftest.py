@@ -2,6 +2,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import wait_ready
+from tests.helpers import RedisServer
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +87,21 @@ def styled_generation_client(tiny_models, style_folders):
     with TestClient(app, raise_server_exceptions=False) as client:
         wait_ready(client)
         yield client
+
+
+@pytest.fixture(scope="module")
+def upstream_apps(retrieval_client, captioning_client, generation_client):
+    """The three model services' apps, for an in-process gateway (tests.helpers.gateway_app)."""
+    return {
+        "retrieval": retrieval_client.app,
+        "captioning": captioning_client.app,
+        "generation": generation_client.app,
+    }
+
+
+@pytest.fixture(scope="module")
+def job_redis(tmp_path_factory):
+    """A job Redis of the module's own: append-only and noeviction, as deployed."""
+    server = RedisServer(tmp_path_factory.mktemp("job-redis")).start()
+    yield server
+    server.stop()

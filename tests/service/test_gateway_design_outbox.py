@@ -36,22 +36,6 @@ def owner_of(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def upstream_apps(retrieval_client, captioning_client, generation_client):
-    return {
-        "retrieval": retrieval_client.app,
-        "captioning": captioning_client.app,
-        "generation": generation_client.app,
-    }
-
-
-@pytest.fixture(scope="module")
-def job_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("job-redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def library(tmp_path_factory):
     running = LibraryServer(tmp_path_factory.mktemp("library"))
     running.start()

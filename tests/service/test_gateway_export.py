@@ -21,12 +21,7 @@ from services.common.contracts.library import OWNER_HEADER
 from services.common.export.palettes import palette
 from services.common.repeats import SEAMLESS_REPEATS, Repeat, seam_ratio
 from tests.helpers import LibraryServer, assert_envelope, b64, image_bytes
-from tests.service.test_gateway_library import (  # noqa: F401  (a fixture reused)
-    KEYS,
-    as_,
-    gateway,
-    upstream_apps,
-)
+from tests.service.test_gateway_library import KEYS, as_, gateway
 from tests.unit.test_export import seamless_tile
 
 
@@ -44,7 +39,7 @@ def library(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(tiny_models, upstream_apps, library):  # noqa: F811
+def client(tiny_models, upstream_apps, library):
     with gateway(tiny_models, upstream_apps, library) as client:
         yield client
 
@@ -232,7 +227,7 @@ def test_colourways_come_side_by_side_and_are_saved_as_child_designs(client, des
 
 def test_with_the_generation_upscaler_the_tile_is_upscaled_there_and_keeps_its_seam(
     tiny_models,
-    upstream_apps,  # noqa: F811
+    upstream_apps,
     library,
     designs,
 ):

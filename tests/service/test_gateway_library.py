@@ -35,15 +35,6 @@ def as_(name: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def upstream_apps(retrieval_client, captioning_client, generation_client):
-    return {
-        "retrieval": retrieval_client.app,
-        "captioning": captioning_client.app,
-        "generation": generation_client.app,
-    }
-
-
-@pytest.fixture(scope="module")
 def library(tmp_path_factory):
     running = LibraryServer(tmp_path_factory.mktemp("library"))
     running.start()

@@ -25,15 +25,6 @@ KEY_HASH = "sha256:" + hashlib.sha256(KEY.encode()).hexdigest()
 DEV_ORIGIN = "https://batik.example.com"
 
 
-@pytest.fixture(scope="module")
-def upstream_apps(retrieval_client, captioning_client, generation_client):
-    return {
-        "retrieval": retrieval_client.app,
-        "captioning": captioning_client.app,
-        "generation": generation_client.app,
-    }
-
-
 @contextmanager
 def gateway(tiny_models, apps, **overrides):
     """A ready gateway (see `tests.helpers.gateway_app`) behind a TestClient."""

@@ -14,33 +14,16 @@ import hmac
 import json
 import time
 
-import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from gateway.webhook_outbox import PREFIX
 from tests.conftest import wait_ready
-from tests.helpers import RedisServer, WebhookReceiver, gateway_app
+from tests.helpers import WebhookReceiver, gateway_app
 from tests.service.test_gateway_service import metric
 
 SECRET = "webhook-outbox-secret"
 DUE = PREFIX + "due"
-
-
-@pytest.fixture(scope="module")
-def upstream_apps(retrieval_client, captioning_client, generation_client):
-    return {
-        "retrieval": retrieval_client.app,
-        "captioning": captioning_client.app,
-        "generation": generation_client.app,
-    }
-
-
-@pytest.fixture(scope="module")
-def job_redis(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("job-redis")).start()
-    yield server
-    server.stop()
 
 
 def open_gateway(tiny_models, apps, job_redis, **overrides) -> TestClient:
