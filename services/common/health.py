@@ -44,8 +44,9 @@ def readyz(request: Request) -> dict[str, Any]:
     return {"status": "ready", **(describe() if describe else {})}
 
 
-def require_ready(request: Request) -> Any:
-    """Dependency for model routes: the engine on app.state, or 503 while it loads."""
+async def require_ready(request: Request) -> Any:
+    """Dependency for model routes: the engine on app.state, or 503 while it loads. async: no
+    worker-thread hop per request for a check that never blocks."""
     state = request.app.state
     if not getattr(state, "ready", False):
         raise NotLoadedError("models are still loading")

@@ -50,7 +50,8 @@ _WRITE_ERRORS = error_responses(
 _IMMUTABLE = "private, max-age=31536000, immutable"
 
 
-def scope(
+# async: a sync dependency costs a worker-thread hop per request (FastAPI runs it in the pool).
+async def scope(
     owner: str = Header(
         alias=OWNER_HEADER,
         description="The owner's id (an API key's id, or `anonymous`).",
