@@ -26,17 +26,23 @@ and dropped at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import random
 import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 
+from services.launcher import free_port
 from services.library import migrate
 from services.library.files import FileStore
 from services.library.nearest import inner_products
@@ -207,6 +213,37 @@ def _time_interleaved(
     }
 
 
+@contextlib.contextmanager
+def _served(db_url: str, files: Path) -> Iterator[httpx.Client]:
+    """The library service as deployed (`uvicorn services.library.app:app`) on this database, and a
+    keep-alive client of it. Its CPU is its own: the cpu column of these cases is the client's."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LIBRARY_DB_URL": db_url,
+        "LIBRARY_DIR": str(files),
+        "LIBRARY_MIGRATE_ON_START": "false",
+        "LIBRARY_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "uvicorn", "services.library.app:app", "--port", str(port)]
+    server = subprocess.Popen([*command, "--host", "127.0.0.1", "--log-level", "warning"], env=env)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the library process never became ready"
+                time.sleep(0.1)
+            yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def bench_backend(
     name: str, url: str, designs: int, repeat: int
 ) -> dict[str, tuple[float, float, float]]:
@@ -295,7 +332,17 @@ def bench_backend(
         answer = client.get("/v1/designs", headers=headers)
         assert answer.status_code == 200 and len(answer.json()["designs"]) == 50
         print(f"[{name}] a page of 50 is {len(answer.content) / 1024:.0f} KB of JSON")
-        results = _time_interleaved(cases, repeat)
+        with _served(url, root / "files") as served:
+            # What a client of the deployed service waits for: a uvicorn process of its own, over
+            # loopback HTTP with keep-alive (TestClient adds its own thread hops to each call).
+            cases["served page 1"] = lambda i: served.get("/v1/designs", headers=headers)
+            cases["served motif"] = lambda i: served.get(
+                "/v1/designs", params={"motif": 1 + i % MOTIFS}, headers=headers
+            )
+            cases["served q (one word)"] = lambda i: served.get(
+                "/v1/designs", params={"q": WORDS[i % len(WORDS)]}, headers=headers
+            )
+            results = _time_interleaved(cases, repeat)
     results["nearest: building the matrix, once"] = (build_ms, build_ms, build_ms)
     results["nearest after another replica's save"] = _after_replica_writes(store, url, queries)
     store.close()

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from services import launcher
+from services.launcher import free_port
 
 BENCH_ENV = {
     **launcher.TINY_STACK_ENV,
@@ -40,12 +40,6 @@ BENCH_ENV = {
     "CAPTIONING_LOG_LEVEL": "WARNING",
     "GENERATION_LOG_LEVEL": "WARNING",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _timed(call, repeat: int) -> list[float]:
@@ -74,7 +68,7 @@ def _private_redis() -> Iterator[str | None]:
     if binary is None:
         yield launcher.redis_url_if_running()
         return
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -120,7 +114,7 @@ def tiny_stack(
     images, workbook = write_sample_dataset(work / "data")
     ingest(images, workbook, work / "index", model_source=str(models["clip"]), progress=False)
     names = ("gateway", "retrieval", "captioning", "generation", *(("library",) if library else ()))
-    ports = {n: _free_port() for n in names}
+    ports = {n: free_port() for n in names}
     jobs = launcher.job_redis_process(work / "job-redis") if job_redis else None
     with _private_redis() as redis_url:
         services = launcher.stack(

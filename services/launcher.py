@@ -258,7 +258,8 @@ def streamlit_upload_mb(max_upload_bytes: int) -> int:
     return max(1, max_upload_bytes // 2**20)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on now (the OS picks it)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -271,7 +272,7 @@ def job_redis_process(data_dir: Path, port: int | None = None) -> ServiceProcess
     if binary is None:
         return None
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
 
     def answers() -> bool:
         import redis

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from services.launcher import free_port
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_SAMPLE = REPO_ROOT.parent / "shared" / "datasets" / "batik-nitik-960-sample"
 SHARED_SAMPLE_IMAGES = SHARED_SAMPLE / "Batik Nitik 960 Images"
@@ -113,14 +115,6 @@ def poll_job(
             return seen
         assert time.monotonic() < deadline, seen[-1]
         time.sleep(every_s)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:
