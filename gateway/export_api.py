@@ -132,7 +132,11 @@ async def export_design(
     "with the options as form fields: `curl -F image=@tile.png -F width_cm=20 -F "
     "repeat=half_drop`. Nothing is saved. A file that is not an image answers 415 "
     "`unsupported_media`, as on every upload.",
-    responses={200: {"content": _FILES}, **_ERRORS},
+    responses={
+        200: {"content": _FILES},
+        **_ERRORS,
+        **error_responses(ErrorType.PAYLOAD_TOO_LARGE, ErrorType.UNSUPPORTED_MEDIA),
+    },
 )
 async def export_upload(
     request: Request,
