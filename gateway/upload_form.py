@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
-from services.common.contracts.export import ExportRequest
+from services.common.contracts.export import DotSymmetry, ExportRequest
 from services.common.contracts.gateway import RAG_RULES, RagRequest
 from services.common.images import to_base64
 
@@ -146,7 +146,7 @@ def _build_export_form() -> type[BaseModel]:
     fields["image"] = (UploadFile, Field(description="The tile (PNG, JPEG or WebP)."))
     # An upload has no design whose symmetry `design` would name.
     fields["symmetry"] = (
-        Literal["none", "c2", "c4", "d4"],
+        Literal[tuple(group for group in get_args(DotSymmetry) if group != "design")],
         Field("none", description=ExportRequest.model_fields["symmetry"].description),
     )
     config = ConfigDict(
