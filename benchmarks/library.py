@@ -159,7 +159,12 @@ def seed_library(store: LibraryStore, designs: int, sha: str) -> dict[str, objec
             ]
             if owner == OWNER and n % 20 == 1:
                 board_rows.append(
-                    {"board_id": board_id, "design_id": design_id, "added_us": created}
+                    {
+                        "board_id": board_id,
+                        "design_id": design_id,
+                        "added_us": created,
+                        "created_us": created,
+                    }
                 )
         with store.session(write=True) as session:
             session.execute(DesignRow.__table__.insert(), rows)

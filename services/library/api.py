@@ -161,7 +161,8 @@ def list_designs(
     q: str | None = Query(None, max_length=200, description="Words in prompt, title or tags."),
 ) -> Response:
     filters = DesignFilter(motif, board, favorite, created_after, created_before, q)
-    return _json(store.list_designs(who, limit=limit, cursor=cursor, filters=filters))
+    page = store.list_designs_json(who, limit=limit, cursor=cursor, filters=filters)
+    return Response(page, media_type="application/json")
 
 
 @router.post(

@@ -4,7 +4,8 @@ Portable between SQLite and PostgreSQL: times are integer microseconds since the
 no time-zone handling), embeddings float32 bytes, lists JSON. Every index serves one query of
 `store.py`: the newest-first page per owner (`owner, created_us, id`), favourites, motif filter (through
 `design_motifs`, which repeats `owner` and `created_us` so the filter walks one index in page order),
-boards, and the file sweep (`sha256`).
+boards (through `board_designs`, which repeats `created_us` for the same reason), and the file
+sweep (`sha256`).
 """
 
 from __future__ import annotations
@@ -98,8 +99,14 @@ class BoardDesignRow(Base):
         String(24), ForeignKey("designs.id", ondelete="CASCADE"), primary_key=True
     )
     added_us: Mapped[int] = mapped_column(BigInteger)
+    # The design's own `created_us`, repeated (as design_motifs does) so that a board's page walks
+    # (board_id, created_us, design_id) in page order instead of the owner's every design.
+    created_us: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_board_designs_design", "design_id"),)
+    __table_args__ = (
+        Index("ix_board_designs_design", "design_id"),
+        Index("ix_board_designs_board_created", "board_id", "created_us", "design_id"),
+    )
 
 
 class OwnerStateRow(Base):

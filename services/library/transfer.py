@@ -139,10 +139,9 @@ def import_library(store: LibraryStore, archive: Path) -> dict[str, int]:
             session.flush()
             for record in _lines(tar, "board_designs.jsonl"):
                 key = (record["board_id"], record["design_id"])
-                if session.get(BoardDesignRow, key) is None and session.get(
-                    DesignRow, record["design_id"]
-                ):
-                    session.add(BoardDesignRow(**record))
+                design = session.get(DesignRow, record["design_id"])
+                if design is not None and session.get(BoardDesignRow, key) is None:
+                    session.add(BoardDesignRow(**record, created_us=design.created_us))
                     counts["board_designs"] += 1
     store.embeddings.clear()
     return counts

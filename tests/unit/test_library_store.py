@@ -3,9 +3,14 @@ pagination and filters, deletes and sweeps, quota, nearest designs, and a reopen
 
 from __future__ import annotations
 
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import create_engine
 
+from services.common.contracts.library import Design, DesignPage
 from services.common.errors import InvalidInputError, NotFoundError, QuotaExceededError
 from services.library import migrate
 from services.library.files import FileStore
@@ -48,6 +53,48 @@ def test_migrations_from_empty_reach_head_match_the_models_and_rerun_as_nothing(
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_an_upgrade_from_0001_gives_board_rows_their_design_s_time(library_db_url, tmp_path):
+    """0002 repeats each design's created_us on its board rows; rows written before it take the
+    time of their design, and their board pages as before."""
+    from sqlalchemy import text
+
+    migrate.upgrade(library_db_url, "0001")
+    engine = create_engine(migrate.database_url(library_db_url))
+    designs = {"d_" + "1" * 20: 1_700_000_000_000_000, "d_" + "2" * 20: 1_700_000_500_000_000}
+    with engine.begin() as connection:
+        for design_id, created in designs.items():
+            connection.execute(
+                text(
+                    "INSERT INTO designs (id, owner, created_us, tags, favorite, motifs, prompt,"
+                    " search_text, provenance, width, height, sha256, size_bytes) VALUES (:id,"
+                    " 'alice', :created, '[]', false, '[]', '', '', '{}', 8, 8, :sha, 1)"
+                ),
+                {"id": design_id, "created": created, "sha": "0" * 64},
+            )
+        connection.execute(
+            text("INSERT INTO boards VALUES ('b_' || :hex, 'alice', 'old board', 1)"),
+            {"hex": "3" * 20},
+        )
+        for design_id in designs:
+            connection.execute(
+                text("INSERT INTO board_designs VALUES (:board, :design, 5)"),
+                {"board": "b_" + "3" * 20, "design": design_id},
+            )
+    migrate.upgrade(library_db_url)
+    with engine.connect() as connection:
+        times = dict(
+            connection.execute(text("SELECT design_id, created_us FROM board_designs")).all()
+        )
+    engine.dispose()
+    assert times == designs
+    store = LibraryStore(library_db_url, FileStore(tmp_path / "files"))
+    try:
+        page = store.list_designs(ALICE, filters=DesignFilter(board="b_" + "3" * 20))
+        assert [d.id for d in page.designs] == sorted(designs, reverse=True)
+    finally:
+        store.close()
 
 
 def test_saved_design_carries_its_settings_in_the_stored_file(store):
@@ -109,6 +156,64 @@ def test_filters_motif_favorite_time_words_and_board(store):
         ids(board="not-a-board")
     with pytest.raises(NotFoundError):
         ids(board=store.create_board("bob", "bob's").id)
+
+
+def test_a_page_as_json_is_the_page_s_model_field_for_field(store):
+    """The HTTP answer's bytes (provenance spliced in as the database holds it) against the
+    validated models, with every field set, boards in the order added, and a next cursor."""
+    first = save(store, shade=1, motifs=(4, 2), prompt='kawung "picis" ✓', tags=["Sogan", "é"])
+    remix = save(store, shade=2, parent_id=first.id, title="Wedding cloth", notes="line\nbreak")
+    store.update_design(ALICE, remix.id, {"favorite": True})
+    # Added in descending id order: a page that sorted them by id would give them reversed.
+    boards = sorted((store.create_board("alice", n).id for n in "abc"), reverse=True)
+    for board in boards:
+        store.add_to_board(ALICE, board, remix.id)
+    for filters, limit in ((DesignFilter(), 1), (DesignFilter(), 50), (DesignFilter(motif=2), 5)):
+        page = store.list_designs(ALICE, limit=limit, filters=filters)
+        raw = store.list_designs_json(ALICE, limit=limit, filters=filters)
+        assert DesignPage.model_validate_json(raw) == page
+        assert page.designs, filters
+        for design in json.loads(raw)["designs"]:
+            assert set(design) == set(Design.model_fields)
+    assert store.list_designs(ALICE, limit=1).next_cursor is not None
+    newest, oldest = DesignPage.model_validate_json(store.list_designs_json(ALICE)).designs
+    assert newest.board_ids == boards
+    assert (newest.title, newest.notes, newest.favorite) == ("Wedding cloth", "line\nbreak", True)
+    assert (newest.parent_id, newest.created_at) == (first.id, remix.created_at)
+    assert (oldest.tags, oldest.motifs, oldest.prompt) == (["Sogan", "é"], [4, 2], first.prompt)
+    assert (
+        oldest.provenance
+        == first.provenance
+        == design_provenance('kawung "picis" ✓', [4, 2], seed=1)
+    )
+
+
+def test_a_board_pages_through_its_own_designs_among_many(store):
+    """A board's page walks the board's index, not the owner's designs: the pages of a board
+    holding a few of many designs are whole, in order, and hold only the board's."""
+    designs = [save(store, shade=i) for i in range(12)]
+    board = store.create_board("alice", "few")
+    on_board = [designs[i] for i in (1, 4, 5, 10)]
+    for design in reversed(on_board):  # added in another order than they were made
+        store.add_to_board(ALICE, board.id, design.id)
+    seen, cursor = [], None
+    while True:
+        page = store.list_designs(
+            ALICE, limit=3, cursor=cursor, filters=DesignFilter(board=board.id)
+        )
+        seen += [d.id for d in page.designs]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert seen == [d.id for d in reversed(on_board)]
+    empty = store.create_board("alice", "empty")
+    assert store.list_designs(ALICE, filters=DesignFilter(board=empty.id)).designs == []
+    theirs = store.create_board("bob", "bob's")
+    store.add_to_board(BOB, theirs.id, save(store, "bob", shade=20).id)
+    with pytest.raises(NotFoundError):
+        store.list_designs(ALICE, filters=DesignFilter(board=theirs.id))
+    with pytest.raises(NotFoundError):
+        store.list_designs(ALICE, filters=DesignFilter(board="b_" + "0" * 20))
+    assert len(store.list_designs(ADMIN, filters=DesignFilter(board=theirs.id)).designs) == 1
 
 
 def test_owners_see_only_their_own_things_and_admins_see_all(store):
@@ -343,3 +448,41 @@ def test_a_full_library_still_answers_a_retried_save(library_db_url, tmp_path):
             save(full, "alice", shade=2)
     finally:
         full.close()
+
+
+def test_connections_the_server_closed_are_replaced_before_a_request_uses_them(
+    postgres_server, tmp_path
+):
+    """A PostgreSQL restart (here: every backend of the database terminated) leaves the pool's
+    idle connections closed. Each is found at checkout and replaced: no request fails with 503,
+    and nothing is lost (database.py's check instead of a SELECT 1 before every request)."""
+    import psycopg
+
+    url = postgres_server.new_database()
+    migrate.upgrade(url)
+    store = LibraryStore(url, FileStore(tmp_path / "files"), pool_size=3)
+    try:
+        kept = save(store, shade=1)
+        with ThreadPoolExecutor(3) as pool:  # three connections idle in the pool
+            list(pool.map(lambda _: store.list_designs(ALICE), range(12)))
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(postgres_server.admin_url, autocommit=True) as admin:
+            terminated = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            ).fetchone()[0]
+            assert terminated >= 1
+            deadline = time.monotonic() + 10
+            while admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the backends did not end"
+                time.sleep(0.05)
+        for _ in range(4):  # more requests than idle connections: every one is checked
+            assert [d.id for d in store.list_designs(ALICE).designs] == [kept.id]
+            assert json.loads(store.list_designs_json(ALICE))["designs"][0]["id"] == kept.id
+        assert store.get_design(ALICE, kept.id) == kept
+        assert save(store, shade=2).id in {d.id for d in store.list_designs(ALICE).designs}
+    finally:
+        store.close()
+        postgres_server.drop_database(url)
