@@ -30,8 +30,7 @@ from typing import Any
 
 import numpy as np
 from pydantic_core import from_json
-from sqlalchemy import Text, cast, delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SqlInterfaceError
@@ -59,6 +58,7 @@ from services.library.database import WRITE, library_engine
 from services.library.files import FileStore
 from services.library.nearest import ALL_OWNERS, EmbeddingCache, normalise
 from services.library.page_json import page_json
+from services.library.page_query import page_query
 from services.library.provenance import embed_settings, motif_numbers, prompt_text, read_header
 from services.library.schema import (
     BoardDesignRow,
@@ -154,41 +154,6 @@ def _search_text(prompt: str, title: str | None, tags: Sequence[str]) -> str:
     return " ".join([prompt, title or "", *tags]).lower()
 
 
-def _like_escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _page_columns(sqlite: bool) -> list[Any]:
-    """What a page reads of each design: every column but the embedding, with the provenance as
-    the JSON text the database holds (`page_json` passes it on as it is) and the board ids, in
-    the order they were added, as a JSON array from a correlated subquery (no second query)."""
-    # Correlated with the page's designs only: a board filter joins board_designs too.
-    on_design = BoardDesignRow.design_id == DesignRow.id
-    if sqlite:
-        added = (
-            select(BoardDesignRow.board_id)
-            .where(on_design)
-            .order_by(BoardDesignRow.added_us)
-            .correlate(DesignRow)
-            .subquery()
-        )
-        board_ids = select(func.json_group_array(added.c.board_id)).scalar_subquery()
-    else:
-        ordered = aggregate_order_by(BoardDesignRow.board_id, BoardDesignRow.added_us)
-        board_ids = (
-            select(func.coalesce(cast(func.json_agg(ordered), Text), "[]"))
-            .where(on_design)
-            .correlate(DesignRow)
-            .scalar_subquery()
-        )
-    kept = [c for c in DesignRow.__table__.columns if c.name not in ("embedding", "provenance")]
-    return [
-        *kept,
-        cast(DesignRow.provenance, Text).label("provenance_json"),
-        board_ids.label("board_ids_json"),
-    ]
-
-
 @contextlib.contextmanager
 def _unavailable_as_domain_error() -> Iterator[None]:
     try:
@@ -247,7 +212,6 @@ class LibraryStore:
             if self.sqlite
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
-        self._page_columns = _page_columns(self.sqlite)
         self.files = files
         self.max_designs_per_owner = max_designs_per_owner
         self.embeddings = EmbeddingCache()
@@ -525,41 +489,20 @@ class LibraryStore:
             raise InvalidInputError("created_after must be earlier than created_before")
         if filters.board is not None and not BOARD_ID.fullmatch(filters.board):
             raise InvalidInputError(f"board {filters.board!r} is not a board id")
-        # Plain rows, not ORM objects: a page needs no identity map or change tracking. Each
-        # filter that has a table of its own walks that table's index in page order: a board's
-        # (board_id, created_us, design_id), a motif's (owner, motif, created_us, design_id).
-        statement = select(*self._page_columns)
-        order = (DesignRow.created_us, DesignRow.id)
-        if filters.motif is not None:
-            motif = DesignMotifRow
-            statement = statement.join(motif, motif.design_id == DesignRow.id).where(
-                motif.motif == filters.motif
-            )
-            statement = self._visible(statement, motif.owner, scope)
-            order = (motif.created_us, motif.design_id)
-        else:
-            statement = self._visible(statement, DesignRow.owner, scope)
-        if filters.board is not None:
-            on_board = BoardDesignRow
-            statement = statement.join(on_board, on_board.design_id == DesignRow.id).where(
-                on_board.board_id == filters.board
-            )
-            order = (on_board.created_us, on_board.design_id)
-        if filters.favorite is not None:
-            statement = statement.where(DesignRow.favorite.is_(filters.favorite))
-        if filters.created_after is not None:
-            statement = statement.where(order[0] > to_us(filters.created_after))
-        if filters.created_before is not None:
-            statement = statement.where(order[0] < to_us(filters.created_before))
-        for word in (filters.q or "").lower().split():
-            statement = statement.where(
-                DesignRow.search_text.like(f"%{_like_escape(word)}%", escape="\\")
-            )
-        if after is not None:
-            statement = statement.where(tuple_(*order) < tuple_(*after))
-        statement = statement.order_by(order[0].desc(), order[1].desc()).limit(limit + 1)
+        statement, parameters = page_query(
+            sqlite=self.sqlite,
+            owner=None if scope.admin else scope.owner,
+            limit=limit,
+            motif=filters.motif,
+            board=filters.board,
+            favorite=filters.favorite,
+            after_us=None if filters.created_after is None else to_us(filters.created_after),
+            before_us=None if filters.created_before is None else to_us(filters.created_before),
+            words=(filters.q or "").lower().split(),
+            cursor=after,
+        )
         with self.connection() as connection:
-            result = connection.execute(statement)
+            result = connection.execute(statement, parameters)
             # Namespaces, not Rows: reading a Row's field by name costs about 1 us, and a page reads
             # 17 of them from each of 50 rows.
             names = tuple(result.keys())
