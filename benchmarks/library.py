@@ -11,7 +11,9 @@ with their motif texts, the fused prompt and its parts, captions: about 3 KB of 
   each filter: motif, favourite, a board holding 5,000 and one holding 60 spread over the library,
   words (q), a time window; and the served process's memory (/proc/<pid>/status);
 - `nearest` over the owner's 100,000 embeddings (the in-memory matrix, checked against the owner's
-  revision in the database on every call), and how long building that matrix takes once.
+  revision in the database on every call, scanned in `--search-threads` threads as the service does
+  with `LIBRARY_SEARCH_THREADS`), beside its floor, the scan alone in one thread and in several, and
+  how long building that matrix takes once.
 
 Each case runs round-robin with the others (shuffled every round), and each is reported as wall-clock
 p50 and as the CPU time this process spent (p50): on a shared, loaded machine the wall clock mostly
@@ -40,6 +42,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +51,7 @@ import numpy as np
 
 from services.launcher import free_port
 from services.library import migrate
+from services.library.config import LibrarySettings
 from services.library.files import FileStore
 from services.library.nearest import inner_products
 from services.library.schema import BoardDesignRow, BoardRow, DesignMotifRow, DesignRow
@@ -287,13 +291,13 @@ def _memory_mib(pid: int) -> tuple[float, float]:
 
 
 def bench_backend(
-    name: str, url: str, designs: int, repeat: int
+    name: str, url: str, designs: int, repeat: int, search_threads: int
 ) -> dict[str, tuple[float, float, float]]:
     from services.common.contracts.library import OWNER_HEADER
 
     root = Path(tempfile.mkdtemp(prefix=f"batik-bench-{name}-"))
     migrate.upgrade(url)
-    store = LibraryStore(url, FileStore(root / "files"))
+    store = LibraryStore(url, FileStore(root / "files"), search_threads=search_threads)
     sha = store.files.put(b"\x89PNG placeholder: the page benchmark reads no file")
     started = time.perf_counter()
     seeded = seed_library(store, designs, sha)
@@ -357,6 +361,10 @@ def bench_backend(
     # The floor under it: the one matrix-vector product over every embedding, nothing else, with
     # the kernel the store uses (faiss) and with numpy's BLAS, which it replaced.
     cases["(floor) faiss inner products alone"] = lambda i: inner_products(matrix, queries[i % 64])
+    helpers = ThreadPoolExecutor(max(search_threads - 1, 1))
+    cases[f"(floor) the same in {search_threads} threads"] = lambda i: inner_products(
+        matrix, queries[i % 64], helpers, search_threads
+    )
     cases["(was) numpy matvec alone"] = lambda i: matrix @ queries[i % 64]
     cases["(calibration) sum(range(100000))"] = lambda i: sum(range(100_000))  # ~1 ms idle
 
@@ -427,6 +435,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--search-threads",
+        type=int,
+        default=LibrarySettings.model_fields["search_threads"].default,
+        help="threads of the nearest scan (LIBRARY_SEARCH_THREADS; default: its default)",
+    )
     args = parser.parse_args(argv)
 
     backends = {"sqlite": f"sqlite:///{tempfile.mkdtemp(prefix='batik-bench-')}/library.sqlite3"}
@@ -436,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     try:
         for name, url in backends.items():
-            results[name] = bench_backend(name, url, args.designs, args.repeat)
+            results[name] = bench_backend(name, url, args.designs, args.repeat, args.search_threads)
     finally:
         if cleanup:
             cleanup()

@@ -54,6 +54,7 @@ def open_store(settings: LibrarySettings) -> LibraryStore:
         FileStore(settings.dir),
         max_designs_per_owner=settings.max_designs_per_owner,
         pool_size=settings.db_pool_size,
+        search_threads=settings.search_threads,
     )
     upkeep(store, settings)
     return store

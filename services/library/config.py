@@ -24,6 +24,13 @@ class LibrarySettings(BaseServiceSettings):
         f"SQLite file `{DB_FILE}` in LIBRARY_DIR (one node)",
     )
     db_pool_size: int = Field(5, ge=1, description="PostgreSQL connections kept per process")
+    search_threads: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Threads that scan an owner's embeddings at once for nearest designs (the scan "
+        "is bound by memory bandwidth, which one core does not use up)",
+    )
     db_wait_s: float = Field(
         120, ge=0, description="How long the start waits for an unreachable database"
     )

@@ -10,8 +10,10 @@ once saved); a large change rebuilds the matrix from scratch. Rows with a differ
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,15 +23,37 @@ import numpy as np
 ALL_OWNERS = "*"  # the cache key of an admin's search over every owner
 
 
-def inner_products(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+# Below this many rows a second thread costs more than the share of the scan it takes.
+_PARALLEL_MIN_ROWS = 20_000
+
+
+def inner_products(
+    rows: np.ndarray, query: np.ndarray, helpers: Executor | None = None, parts: int = 1
+) -> np.ndarray:
     """`rows @ query`, exactly, through faiss's SIMD kernel: this matrix-vector product is bound by
     memory bandwidth, and faiss reads the rows about twice as fast as numpy's BLAS gemv here
-    (`python -m benchmarks.library` times both; docs/BENCHMARKS.md)."""
+    (`python -m benchmarks.library` times both; docs/BENCHMARKS.md). With `helpers`, the rows are
+    scanned in `parts` slices at once (faiss lets go of the GIL): one core alone does not use all
+    of the memory's bandwidth."""
     if rows.ndim != 2 or rows.shape[1] != len(query):  # faiss would read past the rows
         raise ValueError(f"rows of {rows.shape[1:]} against a query of {len(query)}")
     rows = np.ascontiguousarray(rows, dtype=np.float32)
     query = np.ascontiguousarray(query, dtype=np.float32)
     scores = np.empty(len(rows), dtype=np.float32)
+    if helpers is None or parts < 2 or len(rows) < _PARALLEL_MIN_ROWS:
+        _scan(rows, query, scores)
+        return scores
+    bounds = np.linspace(0, len(rows), parts + 1, dtype=int)
+    slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+    # This thread scans the first slice itself while the helpers scan the others.
+    others = [helpers.submit(_scan, rows[part], query, scores[part]) for part in slices[1:]]
+    _scan(rows[slices[0]], query, scores[slices[0]])
+    for other in others:
+        other.result()
+    return scores
+
+
+def _scan(rows: np.ndarray, query: np.ndarray, scores: np.ndarray) -> None:
     if len(rows):
         faiss.fvec_inner_products_ny(
             faiss.swig_ptr(scores),
@@ -38,7 +62,6 @@ def inner_products(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
             len(query),
             len(rows),
         )
-    return scores
 
 
 def normalise(vector: Iterable[float]) -> np.ndarray:
@@ -126,11 +149,17 @@ class _Entry:
 
 
 class EmbeddingCache:
-    def __init__(self) -> None:
+    def __init__(self, search_threads: int = 1) -> None:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self._parts = search_threads
+        self._helpers = ThreadPoolExecutor(search_threads - 1) if search_threads > 1 else None
         self.rebuilds = 0  # matrices built from every row (first search, or a large change)
         self.refreshes = 0  # stale matrices brought up to date by the difference of ids
+
+    def close(self) -> None:
+        if self._helpers is not None:
+            self._helpers.shutdown()
 
     def search(
         self,
@@ -155,7 +184,7 @@ class EmbeddingCache:
             if matrix is None or not matrix.ids:
                 return []
             n = len(matrix.ids)
-            scores = inner_products(matrix.data[:n], query)
+            scores = inner_products(matrix.data[:n], query, self._helpers, self._parts)
             want = min(n, limit + (exclude is not None))
             top = np.argpartition(-scores, want - 1)[:want] if want < n else np.arange(n)
             ranked = top[np.argsort(-scores[top], kind="stable")]

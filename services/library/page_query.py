@@ -1,4 +1,5 @@
-"""The SQL of a page of designs, newest first: one statement per shape of filters, built once.
+"""The SQL of a page of designs, newest first: one statement per shape of filters, built once
+(and of a few designs by id, with the same columns, for nearest designs).
 
 Every value goes in as a bound parameter, so the statement of a shape (which filters are set, how
 many words, whether there is a cursor) serves every page of that shape: building a statement and
@@ -111,6 +112,16 @@ def _statement(shape: _Shape) -> Select:
         statement = statement.where(tuple_(*order) < after)
     statement = statement.order_by(order[0].desc(), order[1].desc())
     return statement.limit(bindparam("limit", type_=Integer))
+
+
+def designs_query(*, sqlite: bool, ids: Sequence[str]) -> tuple[Select, dict[str, Any]]:
+    """The statement of these designs (any order), with a page's columns."""
+    return _designs_statement(sqlite), {"ids": list(ids)}
+
+
+@functools.cache
+def _designs_statement(sqlite: bool) -> Select:
+    return select(*_columns(sqlite)).where(DesignRow.id.in_(bindparam("ids", expanding=True)))
 
 
 def _like_escape(word: str) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from pydantic_core import from_json
 from sqlalchemy import delete, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Result
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SqlInterfaceError
 from sqlalchemy.orm import Session
@@ -58,7 +58,7 @@ from services.library.database import WRITE, library_engine
 from services.library.files import FileStore
 from services.library.nearest import ALL_OWNERS, EmbeddingCache, normalise
 from services.library.page_json import page_json
-from services.library.page_query import page_query
+from services.library.page_query import designs_query, page_query
 from services.library.provenance import embed_settings, motif_numbers, prompt_text, read_header
 from services.library.schema import (
     BoardDesignRow,
@@ -154,6 +154,13 @@ def _search_text(prompt: str, title: str | None, tags: Sequence[str]) -> str:
     return " ".join([prompt, title or "", *tags]).lower()
 
 
+def _plain_rows(result: Result) -> list[SimpleNamespace]:
+    """Namespaces, not Rows: reading a Row's field by name costs about 1 us, and a page reads 17
+    of them from each of 50 rows."""
+    names = tuple(result.keys())
+    return [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in result.all()]
+
+
 @contextlib.contextmanager
 def _unavailable_as_domain_error() -> Iterator[None]:
     try:
@@ -201,6 +208,7 @@ class LibraryStore:
         *,
         max_designs_per_owner: int | None = None,
         pool_size: int = 5,
+        search_threads: int = 1,
     ) -> None:
         self.engine = library_engine(db_url, pool_size=pool_size)
         self.sqlite = self.engine.dialect.name == "sqlite"
@@ -214,10 +222,11 @@ class LibraryStore:
         )
         self.files = files
         self.max_designs_per_owner = max_designs_per_owner
-        self.embeddings = EmbeddingCache()
+        self.embeddings = EmbeddingCache(search_threads)
 
     def close(self) -> None:
         self.engine.dispose()
+        self.embeddings.close()
 
     # ---------------------------------------------------------------------------- sessions
 
@@ -502,11 +511,7 @@ class LibraryStore:
             cursor=after,
         )
         with self.connection() as connection:
-            result = connection.execute(statement, parameters)
-            # Namespaces, not Rows: reading a Row's field by name costs about 1 us, and a page reads
-            # 17 of them from each of 50 rows.
-            names = tuple(result.keys())
-            rows = [SimpleNamespace(**dict(zip(names, row, strict=True))) for row in result.all()]
+            rows = _plain_rows(connection.execute(statement, parameters))
         if not rows and filters.board is not None:
             # An empty page: the board may be another owner's (404), or none. A page with rows
             # proves it the caller's: a board holds only its owner's designs.
@@ -602,18 +607,16 @@ class LibraryStore:
             hits = self.embeddings.search(key, revision, source, query, limit, exclude)
             if not hits:
                 return []
-            rows = {
-                row.id: row
-                for row in session.execute(
-                    select(DesignRow.__table__).where(DesignRow.id.in_([h[0] for h in hits]))
-                )
-            }
-            found = [rows[design_id] for design_id, _ in hits if design_id in rows]
-            designs = {design.id: design for design in self._designs(session, found)}
+            statement, parameters = designs_query(sqlite=self.sqlite, ids=[h[0] for h in hits])
+            rows = _plain_rows(session.connection().execute(statement, parameters))
+        designs = {
+            row.id: self._design(row, from_json(row.board_ids_json), from_json(row.provenance_json))
+            for row in rows
+        }
         return [
             ScoredDesign(design=designs[design_id], score=score)
             for design_id, score in hits
-            if design_id in designs
+            if design_id in designs  # deleted since the matrix was read
         ]
 
     def similar(self, scope: Scope, design_id: str, limit: int = 10) -> list[ScoredDesign]:
