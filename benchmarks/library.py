@@ -473,7 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         row = "".join(f"{results[n][case][0]:>12.2f} /{results[n][case][1]:>8.2f}" for n in names)
         print(f"{case:36}{row}")
     for name in names:
-        pages = [v for k, v in results[name].items() if k.startswith(("store", "served "))]
+        pages = [
+            v
+            for k, v in results[name].items()
+            if k.startswith(("store", "served ")) and "as models" not in k and "/healthz" not in k
+        ]
         near = results[name]["nearest top 10"]
         models, written = (
             results[name]["store page 1 as models, then JSON"],
