@@ -384,6 +384,7 @@ def bench_backend(
         results = _time_interleaved(cases, repeat)
         rss, peak = _memory_mib(server_pid)
     print(f"[{name}] the served library process: VmRSS {rss:.0f} MiB, VmHWM {peak:.0f} MiB")
+    helpers.shutdown()
     results["nearest: building the matrix, once"] = (build_ms, build_ms, build_ms)
     results["nearest after another replica's save"] = _after_replica_writes(store, url, queries)
     store.close()

@@ -24,9 +24,11 @@ WRITE = {"library_write": True}  # execution options of the engine's writing cop
 def library_engine(db_url: str, *, pool_size: int = 5) -> Engine:
     url = database_url(db_url)
     # pydantic-core's JSON (Rust) reads and writes provenance several times faster than `json`.
+    # NaN and infinities are written as null, as the API's models write them: the text must be
+    # JSON, because a page passes it on as it is (and PostgreSQL's json type refuses `NaN`).
     options: dict[str, Any] = {
         "json_deserializer": pydantic_core.from_json,
-        "json_serializer": lambda value: pydantic_core.to_json(value).decode(),
+        "json_serializer": lambda value: pydantic_core.to_json(value, inf_nan_mode="null").decode(),
     }
     if url.startswith("sqlite"):
         engine = create_engine(url, **options)
@@ -63,6 +65,11 @@ def _discard_connections_the_server_closed(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection, _record, _proxy) -> None:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-        if readable:
+        try:
+            waiting = select.poll()  # poll, not select: a busy process has descriptors past 1023
+            waiting.register(dbapi_connection.fileno(), select.POLLIN)
+            closed = bool(waiting.poll(0))
+        except (OSError, ValueError) as exc:  # a descriptor already gone
+            raise DisconnectionError(f"this idle connection is unusable ({exc})") from exc
+        if closed:
             raise DisconnectionError("the server closed this idle connection")

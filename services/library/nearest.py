@@ -47,9 +47,11 @@ def inner_products(
     slices = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
     # This thread scans the first slice itself while the helpers scan the others.
     others = [helpers.submit(_scan, rows[part], query, scores[part]) for part in slices[1:]]
-    _scan(rows[slices[0]], query, scores[slices[0]])
-    for other in others:
-        other.result()
+    try:
+        _scan(rows[slices[0]], query, scores[slices[0]])
+    finally:  # never leave a helper writing into `scores` after the caller has gone on
+        for other in others:
+            other.result()
     return scores
 
 

@@ -4,8 +4,9 @@ text the database holds.
 Provenance is most of a page's bytes (about 2.3 KB of a design's 2.7 KB): decoding 50 of them into
 dicts only to encode them again was most of what a page cost, and so was building 50 validated
 `Design` models only to serialise them. The rows are what the store wrote (validated when saved),
-so a page is serialised from plain fields, with pydantic-core's JSON writer: the same bytes for
-every field as `Design.model_dump_json` (tests/unit/test_library_store.py holds them equal).
+so a page is serialised from plain fields with pydantic-core's JSON writer, which writes each field
+as `Design.model_dump_json` does; `provenance` comes last. Parsed, a page equals the page of models
+(tests/unit/test_library_store.py).
 """
 
 from __future__ import annotations

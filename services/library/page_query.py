@@ -6,10 +6,10 @@ many words, whether there is a cursor) serves every page of that shape: building
 its cache key anew took about 0.5 ms of a page's 2 to 4 (docs/BENCHMARKS.md).
 
 Each filter that has a table of its own walks that table's index in page order: a motif's
-(owner, motif, created_us, design_id), a board's (board_id, created_us, design_id). A page reads
-every column but the embedding; its provenance as the JSON text the database holds (`page_json`
-passes it on as it is), and its board ids, in the order they were added, as a JSON array from a
-correlated subquery (no second query).
+(owner, motif, created_us, design_id), a board's (board_id, created_us, design_id). A page reads the
+columns of a `Design`: its provenance as the JSON text the database holds (`page_json` passes it on
+as it is), and its board ids, in the order they were added, as a JSON array from a correlated
+subquery (no second query).
 """
 
 from __future__ import annotations
@@ -128,11 +128,31 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# What `store.design_fields` reads; the provenance and the board ids come as JSON text (below).
+_DESIGN_COLUMNS = (
+    "id",
+    "owner",
+    "created_us",
+    "title",
+    "notes",
+    "tags",
+    "favorite",
+    "parent_id",
+    "motifs",
+    "prompt",
+    "width",
+    "height",
+    "sha256",
+)
+
+
 @functools.cache
 def _columns(sqlite: bool) -> list[Any]:
     # Correlated with the page's designs only: a board filter joins board_designs too.
     on_design = BoardDesignRow.design_id == DesignRow.id
     if sqlite:
+        # Aggregated in the order of the subquery: what SQLite does, though it promises it only
+        # from 3.44 (ORDER BY inside the aggregate), newer than some distributions ship.
         added = (
             select(BoardDesignRow.board_id)
             .where(on_design)
@@ -149,9 +169,8 @@ def _columns(sqlite: bool) -> list[Any]:
             .correlate(DesignRow)
             .scalar_subquery()
         )
-    kept = [c for c in DesignRow.__table__.columns if c.name not in ("embedding", "provenance")]
     return [
-        *kept,
+        *(DesignRow.__table__.c[name] for name in _DESIGN_COLUMNS),
         cast(DesignRow.provenance, Text).label("provenance_json"),
         board_ids.label("board_ids_json"),
     ]

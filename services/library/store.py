@@ -458,6 +458,7 @@ class LibraryStore:
         cursor: str | None = None,
         filters: DesignFilter = DesignFilter(),
     ) -> DesignPage:
+        """A page as validated models; the HTTP answer is `list_designs_json`, the same page as JSON."""
         rows, next_cursor = self._page(scope, limit, cursor, filters)
         designs = [
             self._design(row, from_json(row.board_ids_json), from_json(row.provenance_json))

@@ -140,7 +140,15 @@ def import_library(store: LibraryStore, archive: Path) -> dict[str, int]:
             for record in _lines(tar, "board_designs.jsonl"):
                 key = (record["board_id"], record["design_id"])
                 design = session.get(DesignRow, record["design_id"])
-                if design is not None and session.get(BoardDesignRow, key) is None:
+                board = session.get(BoardRow, record["board_id"])
+                # A board holds only its own owner's designs (what add_to_board enforces, and
+                # what a board's page relies on): a link across owners is not imported.
+                if (
+                    design is not None
+                    and board is not None
+                    and board.owner == design.owner
+                    and session.get(BoardDesignRow, key) is None
+                ):
                     session.add(BoardDesignRow(**record, created_us=design.created_us))
                     counts["board_designs"] += 1
     store.embeddings.clear()

@@ -4,6 +4,7 @@ pagination and filters, deletes and sweeps, quota, nearest designs, and a reopen
 from __future__ import annotations
 
 import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -483,6 +484,78 @@ def test_connections_the_server_closed_are_replaced_before_a_request_uses_them(
             assert json.loads(store.list_designs_json(ALICE))["designs"][0]["id"] == kept.id
         assert store.get_design(ALICE, kept.id) == kept
         assert save(store, shade=2).id in {d.id for d in store.list_designs(ALICE).designs}
+    finally:
+        store.close()
+        postgres_server.drop_database(url)
+
+
+def test_nan_and_infinity_in_provenance_are_saved_and_paged_as_null(store):
+    """A page passes each provenance on as the database's text, which must stay JSON."""
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    provenance = {**design_provenance("kawung", [1], seed=1), "scores": [math.nan, math.inf]}
+    design = store.create_design("alice", png=design_png(1), provenance=provenance)
+    page = json.loads(store.list_designs_json(ALICE), parse_constant=refuse)
+    assert page["designs"][0]["provenance"]["scores"] == [None, None]
+    assert store.get_design(ALICE, design.id).provenance["scores"] == [None, None]
+
+
+def test_0003_writes_provenance_that_held_nan_again_as_json(tmp_path):
+    """Only SQLite could hold the `NaN` the writer used to write (PostgreSQL's json refused it)."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/library.sqlite3"
+    migrate.upgrade(url, "0002")
+    engine = create_engine(url)
+    held = {
+        "d_" + "1" * 20: '{"scores":[NaN,Infinity,-Infinity],"prompt":"NaN stays a word"}',
+        "d_" + "2" * 20: '{"prompt":"no numbers at all"}',
+    }
+    with engine.begin() as connection:
+        for design_id, provenance in held.items():
+            connection.execute(
+                text(
+                    "INSERT INTO designs (id, owner, created_us, tags, favorite, motifs, prompt,"
+                    " search_text, provenance, width, height, sha256, size_bytes) VALUES (:id,"
+                    " 'alice', 1, '[]', 0, '[]', '', '', :provenance, 8, 8, :sha, 1)"
+                ),
+                {"id": design_id, "provenance": provenance, "sha": "0" * 64},
+            )
+    migrate.upgrade(url)
+    with engine.connect() as connection:
+        now = dict(connection.execute(text("SELECT id, provenance FROM designs")).all())
+    engine.dispose()
+    assert json.loads(now["d_" + "1" * 20]) == {
+        "scores": [None, None, None],
+        "prompt": "NaN stays a word",
+    }
+    assert now["d_" + "2" * 20] == held["d_" + "2" * 20]  # untouched
+
+
+def test_a_replica_of_the_previous_release_can_still_add_to_a_board_on_postgresql(
+    postgres_server, tmp_path
+):
+    """During a rolling update, replicas that do not know `created_us` still insert board rows
+    (0002's trigger fills it from the design); the board's page then has the design."""
+    from sqlalchemy import text
+
+    url = postgres_server.new_database()
+    migrate.upgrade(url)
+    store = LibraryStore(url, FileStore(tmp_path / "files"))
+    try:
+        design, board = save(store, shade=1), store.create_board("alice", "old replica's")
+        with store.engine.begin() as connection:  # what the previous release wrote
+            connection.execute(
+                text(
+                    "INSERT INTO board_designs (board_id, design_id, added_us) VALUES (:b, :d, 5)"
+                ),
+                {"b": board.id, "d": design.id},
+            )
+        page = store.list_designs(ALICE, filters=DesignFilter(board=board.id))
+        assert [d.id for d in page.designs] == [design.id]
+        assert page.designs[0].board_ids == [board.id]
     finally:
         store.close()
         postgres_server.drop_database(url)

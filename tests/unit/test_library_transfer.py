@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 
+import pytest
+
 from services.cli import main
+from services.common.errors import NotFoundError
 from services.library import migrate
 from services.library.files import FileStore
-from services.library.store import LibraryStore, Scope
+from services.library.store import DesignFilter, LibraryStore, Scope
 from tests.helpers import design_png, design_provenance
 
 ALICE, BOB, ADMIN = Scope("alice"), Scope("bob"), Scope("root", admin=True)
@@ -92,3 +96,40 @@ def test_import_refuses_what_is_not_an_export(tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/t.sqlite3"
     assert main(["designs", "import", str(bogus), "--db-url", url, "--dir", str(tmp_path)]) == 2
     assert "not a library export" in capsys.readouterr().out
+
+
+def test_an_archive_linking_a_board_to_another_owner_s_design_imports_without_that_link(
+    tmp_path, capsys
+):
+    """A board holds only its owner's designs (a board's page relies on it): a hand-edited or
+    merged archive that links across owners keeps its designs and boards, not that link."""
+    source_url = f"sqlite:///{tmp_path}/source.sqlite3"
+    migrate.upgrade(source_url)
+    source = LibraryStore(source_url, FileStore(tmp_path / "source"))
+    ids = _fill(source)
+    board = source.list_boards(ALICE)[0]
+    source.close()
+    archive, edited = tmp_path / "library.tar", tmp_path / "edited.tar"
+    assert main(["designs", "export", "--out", str(archive), "--db-url", source_url,
+                 "--dir", str(tmp_path / "source")]) == 0  # fmt: skip
+    foreign = {"board_id": board.id, "design_id": ids[1], "added_us": 1}  # bob's design
+    with tarfile.open(archive) as tar, tarfile.open(edited, "w") as out:
+        for member in tar.getmembers():
+            data = tar.extractfile(member).read()
+            if member.name == "board_designs.jsonl":
+                data += (json.dumps(foreign) + "\n").encode()
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data))
+    target_url = f"sqlite:///{tmp_path}/target.sqlite3"
+    args = ["designs", "import", str(edited), "--db-url", target_url, "--dir", str(tmp_path / "t")]
+    assert main(args) == 0
+    imported = json.loads(capsys.readouterr().out.splitlines()[-1])["imported"]
+    assert imported == {"designs": 5, "boards": 1, "board_designs": 1}
+    target = LibraryStore(target_url, FileStore(tmp_path / "t"))
+    try:
+        page = target.list_designs(ALICE, filters=DesignFilter(board=board.id))
+        assert [d.id for d in page.designs] == [ids[2]]
+        with pytest.raises(NotFoundError):
+            target.list_designs(BOB, filters=DesignFilter(board=board.id))
+    finally:
+        target.close()
