@@ -39,6 +39,20 @@ def save(store, owner="alice", shade=0, motifs=(1,), prompt="kawung", **fields):
     )
 
 
+def _insert_design_row(connection, design_id, *, created_us=1, provenance="{}"):
+    """A design row as an earlier revision of the schema holds it (SQL, not the models)."""
+    from sqlalchemy import text
+
+    connection.execute(
+        text(
+            "INSERT INTO designs (id, owner, created_us, tags, favorite, motifs, prompt,"
+            " search_text, provenance, width, height, sha256, size_bytes) VALUES (:id, 'alice',"
+            " :created_us, '[]', false, '[]', '', '', :provenance, 8, 8, :sha, 1)"
+        ),
+        {"id": design_id, "created_us": created_us, "provenance": provenance, "sha": "0" * 64},
+    )
+
+
 def test_migrations_from_empty_reach_head_match_the_models_and_rerun_as_nothing(library_db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
@@ -66,14 +80,7 @@ def test_an_upgrade_from_0001_gives_board_rows_their_design_s_time(library_db_ur
     designs = {"d_" + "1" * 20: 1_700_000_000_000_000, "d_" + "2" * 20: 1_700_000_500_000_000}
     with engine.begin() as connection:
         for design_id, created in designs.items():
-            connection.execute(
-                text(
-                    "INSERT INTO designs (id, owner, created_us, tags, favorite, motifs, prompt,"
-                    " search_text, provenance, width, height, sha256, size_bytes) VALUES (:id,"
-                    " 'alice', :created, '[]', false, '[]', '', '', '{}', 8, 8, :sha, 1)"
-                ),
-                {"id": design_id, "created": created, "sha": "0" * 64},
-            )
+            _insert_design_row(connection, design_id, created_us=created)
         connection.execute(
             text("INSERT INTO boards VALUES ('b_' || :hex, 'alice', 'old board', 1)"),
             {"hex": "3" * 20},
@@ -515,14 +522,7 @@ def test_0003_writes_provenance_that_held_nan_again_as_json(tmp_path):
     }
     with engine.begin() as connection:
         for design_id, provenance in held.items():
-            connection.execute(
-                text(
-                    "INSERT INTO designs (id, owner, created_us, tags, favorite, motifs, prompt,"
-                    " search_text, provenance, width, height, sha256, size_bytes) VALUES (:id,"
-                    " 'alice', 1, '[]', 0, '[]', '', '', :provenance, 8, 8, :sha, 1)"
-                ),
-                {"id": design_id, "provenance": provenance, "sha": "0" * 64},
-            )
+            _insert_design_row(connection, design_id, provenance=provenance)
     migrate.upgrade(url)
     with engine.connect() as connection:
         now = dict(connection.execute(text("SELECT id, provenance FROM designs")).all())
