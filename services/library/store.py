@@ -299,26 +299,24 @@ class LibraryStore:
             )
         return int(total or 0)
 
-    def _board_ids(self, session: Session, design_ids: Sequence[str]) -> dict[str, list[str]]:
-        boards: dict[str, list[str]] = {design_id: [] for design_id in design_ids}
-        if design_ids:
-            rows = session.execute(
-                select(BoardDesignRow.design_id, BoardDesignRow.board_id)
-                .where(BoardDesignRow.design_id.in_(list(design_ids)))
-                .order_by(BoardDesignRow.added_us)
-            )
-            for design_id, board_id in rows:
-                boards[design_id].append(board_id)
-        return boards
-
     @staticmethod
     def _design(row: Any, board_ids: list[str], provenance: dict[str, Any]) -> Design:
         """A design from its row (an ORM object or a plain row of the designs table)."""
         return Design(**design_fields(row, board_ids), provenance=provenance)
 
-    def _designs(self, session: Session, rows: Sequence[Any]) -> list[Design]:
-        boards = self._board_ids(session, [row.id for row in rows])
-        return [self._design(row, boards[row.id], row.provenance or {}) for row in rows]
+    def _stored_design(self, session: Session, row: DesignRow) -> Design:
+        """The design of an ORM row, with the boards it is on in the order it was added to them."""
+        board_ids = session.scalars(
+            select(BoardDesignRow.board_id)
+            .where(BoardDesignRow.design_id == row.id)
+            .order_by(BoardDesignRow.added_us)
+        )
+        return self._design(row, list(board_ids), row.provenance or {})
+
+    def _queried_design(self, row: SimpleNamespace) -> Design:
+        """The design of a row of `page_query` or `designs_query` (board ids and provenance as
+        JSON text)."""
+        return self._design(row, from_json(row.board_ids_json), from_json(row.provenance_json))
 
     def _count(self, session: Session, owner: str) -> int:
         return int(
@@ -443,12 +441,12 @@ class LibraryStore:
             return None
         if row.owner != owner:
             raise InvalidInputError(f"design id {design_id} is taken")
-        return self._designs(session, [row])[0]
+        return self._stored_design(session, row)
 
     def get_design(self, scope: Scope, design_id: str) -> Design:
         with self.session() as session:
             row = self._design_row(session, scope, design_id)
-            return self._designs(session, [row])[0]
+            return self._stored_design(session, row)
 
     def list_designs(
         self,
@@ -460,10 +458,7 @@ class LibraryStore:
     ) -> DesignPage:
         """A page as validated models; the HTTP answer is `list_designs_json`, the same page as JSON."""
         rows, next_cursor = self._page(scope, limit, cursor, filters)
-        designs = [
-            self._design(row, from_json(row.board_ids_json), from_json(row.provenance_json))
-            for row in rows
-        ]
+        designs = [self._queried_design(row) for row in rows]
         return DesignPage(designs=designs, next_cursor=next_cursor)
 
     def list_designs_json(
@@ -535,7 +530,7 @@ class LibraryStore:
                     setattr(row, name, list(value) if name == "tags" else value)
             row.search_text = _search_text(row.prompt, row.title, row.tags)
             session.flush()
-            return self._designs(session, [row])[0]
+            return self._stored_design(session, row)
 
     def delete_design(self, scope: Scope, design_id: str) -> None:
         with self.session(write=True) as session:
@@ -610,10 +605,7 @@ class LibraryStore:
                 return []
             statement, parameters = designs_query(sqlite=self.sqlite, ids=[h[0] for h in hits])
             rows = _plain_rows(session.connection().execute(statement, parameters))
-        designs = {
-            row.id: self._design(row, from_json(row.board_ids_json), from_json(row.provenance_json))
-            for row in rows
-        }
+        designs = {row.id: self._queried_design(row) for row in rows}
         return [
             ScoredDesign(design=designs[design_id], score=score)
             for design_id, score in hits
